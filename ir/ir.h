@@ -1,0 +1,541 @@
+/*
+ * ir.h - kiln's graph IR: dtypes, types, values, nodes, attributes, graphs.
+ *
+ * Contract:
+ *  - A graph owns everything it points to through one arena (struct kiln_arena);
+ *    kiln_graph_free releases it all at once, sub-graphs included (they share the
+ *    root graph's arena).
+ *  - Values are SSA: each is defined once, by a graph input, a constant, a capture
+ *    of an enclosing graph's value, or one output slot of one node.
+ *  - Nodes and values are referred to by index (int32_t id) wherever a pass may
+ *    rewrite the graph. g->values[id] and g->nodes[id] are stable pointers; erased
+ *    nodes are tombstoned (n->dead) and compacted by kiln_graph_compact.
+ *  - g->nodes is kept in a topological order: every operand of a node is a graph
+ *    input, a constant, a capture, or the output of an earlier node.
+ *  - Use lists (v->uses) are maintained by the mutation functions below; code
+ *    that edits n->in[] directly must call kiln_graph_rebuild_uses.
+ *
+ * Nothing here aborts on bad user input: functions that can fail on it return
+ * enum kiln_status and record a diagnostic on a struct kiln_diag (diag.h).
+ * Internal invariants use KILN_ASSERT, which names the pass running and aborts.
+ */
+#ifndef KILN_IR_H
+#define KILN_IR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "arena.h"
+#include "diag.h"
+
+/* ---------------------------------------------------------------- dtypes */
+
+enum kiln_dtype_flags {
+    KILN_DTF_FLOAT = 1 << 0,
+    KILN_DTF_INT = 1 << 1,
+    KILN_DTF_SIGNED = 1 << 2,
+    KILN_DTF_BOOL = 1 << 3,
+    KILN_DTF_STORAGE = 1 << 4, /* load/print only: no arithmetic promised */
+};
+
+enum kiln_dtype {
+    KILN_DT_INVALID = 0,
+#define KILN_DTYPE(E, name, onnx, bits, flags) KILN_DT_##E,
+#include "dtypes.def"
+#undef KILN_DTYPE
+    KILN_DT_COUNT
+};
+
+const char *kiln_dtype_name(enum kiln_dtype dt);           /* "f32"; "invalid" */
+enum kiln_dtype kiln_dtype_from_name(const char *s, size_t len); /* INVALID if none */
+enum kiln_dtype kiln_dtype_from_onnx(int32_t onnx_id);      /* INVALID if none */
+int32_t kiln_dtype_to_onnx(enum kiln_dtype dt);
+int kiln_dtype_bits(enum kiln_dtype dt);
+unsigned kiln_dtype_flags(enum kiln_dtype dt);
+bool kiln_dtype_is_float(enum kiln_dtype dt);
+bool kiln_dtype_is_int(enum kiln_dtype dt); /* integer, not bool */
+/* Bytes to store n elements (sub-byte types round up); false on overflow. */
+bool kiln_dtype_storage_bytes(enum kiln_dtype dt, int64_t n, uint64_t *bytes);
+
+/* ---------------------------------------------------------------- types */
+
+/*
+ * One dimension: a constant (sym == NULL, n >= 0), a named symbol (sym != NULL,
+ * e.g. "N"; n is ignored and kept -1), or unknown (sym == NULL, n == KILN_DIM_UNKNOWN), printed
+ * `?`, for sizes known only at run time that have no name (NonZero's output).
+ * Symbol strings are interned in the graph's arena: compare with kiln_dim_eq.
+ */
+struct kiln_dim {
+    int64_t n;
+    const char *sym;
+};
+
+#define KILN_MAX_RANK 32
+
+/* A tensor type. rank < 0 means the rank itself is unknown (printed `[*]`). */
+struct kiln_type {
+    enum kiln_dtype dtype;
+    int rank;
+    struct kiln_dim *dims; /* rank entries, in the graph's arena */
+};
+
+static inline struct kiln_dim
+kiln_dim_const(int64_t n)
+{
+    struct kiln_dim d = {n, NULL};
+    return d;
+}
+/* Unknown is n == KILN_DIM_UNKNOWN (not merely negative) so that known integer
+ * contents (kiln_infer_in_known), which reuse struct kiln_dim, can hold -1 and
+ * other negative integers: there, an element is the integer d.n when
+ * kiln_dim_is_int(d), a symbol when d.sym, and unknown otherwise. */
+#define KILN_DIM_UNKNOWN INT64_MIN
+static inline struct kiln_dim
+kiln_dim_unknown(void)
+{
+    struct kiln_dim d = {KILN_DIM_UNKNOWN, NULL};
+    return d;
+}
+/* For known integer contents: an exact integer, possibly negative. */
+static inline bool
+kiln_dim_is_int(struct kiln_dim d)
+{
+    return d.sym == NULL && d.n != KILN_DIM_UNKNOWN;
+}
+static inline bool
+kiln_dim_is_const(struct kiln_dim d)
+{
+    return d.sym == NULL && d.n >= 0;
+}
+static inline bool
+kiln_dim_is_unknown(struct kiln_dim d)
+{
+    return d.sym == NULL && d.n == KILN_DIM_UNKNOWN;
+}
+/* Equal constants or the same symbol; unknown is equal to nothing. */
+bool kiln_dim_eq(struct kiln_dim a, struct kiln_dim b);
+/* Product of all dims when all are constant; -1 otherwise or on overflow. */
+int64_t kiln_type_numel(const struct kiln_type *t);
+bool kiln_type_is_static(const struct kiln_type *t); /* ranked, all dims constant */
+bool kiln_type_eq(const struct kiln_type *a, const struct kiln_type *b);
+
+/* ---------------------------------------------------------------- tensors */
+
+/*
+ * Constant tensor contents, row-major, little-endian, sub-byte types packed low
+ * nibble first. `data` points into the graph's arena or into a file mapping the
+ * graph owns (external data), read-only either way. A tensor whose data was
+ * elided in a text dump has data == NULL and elided == true: its size and
+ * checksum are known, its contents are not.
+ */
+struct kiln_tensor {
+    enum kiln_dtype dtype;
+    int rank;
+    int64_t *dims;
+    uint64_t nbytes;
+    const void *data;
+    bool elided;
+    uint64_t checksum; /* FNV-1a 64 of the bytes; valid when elided or after kiln_tensor_checksum */
+};
+
+int64_t kiln_tensor_numel(const struct kiln_tensor *t);
+uint64_t kiln_fnv1a64(const void *p, size_t n);
+/* Element i as double / int64 (any numeric dtype except STORAGE ones); false if not readable. */
+bool kiln_tensor_get_f64(const struct kiln_tensor *t, int64_t i, double *out);
+bool kiln_tensor_get_i64(const struct kiln_tensor *t, int64_t i, int64_t *out);
+
+/* ---------------------------------------------------------------- annotations */
+
+/* Quantization parameters of a value: real = scale * (q - zero_point). */
+struct kiln_quant {
+    enum kiln_dtype storage; /* i8, u8, i4, ... */
+    int axis;                /* -1: per tensor; otherwise the channel axis */
+    int64_t n;               /* number of (scale, zero point) pairs */
+    float *scales;
+    int64_t *zero_points;
+};
+
+enum kiln_sparse_format {
+    KILN_SPARSE_NONE = 0,
+    KILN_SPARSE_CSR,   /* compressed sparse rows of the 2-D view */
+    KILN_SPARSE_BSR,   /* block sparse rows, block = block_h x block_w */
+    KILN_SPARSE_NM,    /* structured N:M along the reduction axis (e.g. 2:4) */
+};
+
+struct kiln_sparsity {
+    enum kiln_sparse_format format;
+    double density; /* nonzeros / elements, 0..1 */
+    int block_h, block_w; /* BSR block, or N and M for NM */
+};
+
+/* Where a value lives after memory planning. */
+struct kiln_mem_plan {
+    int64_t offset; /* bytes into the activation arena */
+    int64_t size;   /* bytes */
+    int32_t first;  /* index of the node that defines it (-1: graph input) */
+    int32_t last;   /* index of the last node that reads it */
+};
+
+/* ---------------------------------------------------------------- attributes */
+
+enum kiln_attr_kind {
+    KILN_ATTR_INT,
+    KILN_ATTR_FLOAT,
+    KILN_ATTR_STRING,
+    KILN_ATTR_TENSOR,
+    KILN_ATTR_GRAPH,
+    KILN_ATTR_INTS,
+    KILN_ATTR_FLOATS,
+    KILN_ATTR_STRINGS,
+    KILN_ATTR_TENSORS,
+    KILN_ATTR_GRAPHS,
+    KILN_ATTR_COUNT
+};
+
+struct kiln_graph;
+
+/* A typed attribute. Strings may hold any bytes: s is NUL-terminated and s_len exact. */
+struct kiln_attr {
+    const char *name;
+    enum kiln_attr_kind kind;
+    int64_t n; /* element count for the list kinds */
+    union {
+        int64_t i;
+        float f;
+        struct {
+            const char *s;
+            size_t s_len;
+        };
+        struct kiln_tensor *t;
+        struct kiln_graph *g;
+        int64_t *ints;
+        float *floats;
+        const char **strings; /* NUL-terminated each */
+        struct kiln_tensor **tensors;
+        struct kiln_graph **graphs;
+    };
+};
+
+const char *kiln_attr_kind_name(enum kiln_attr_kind k); /* "int", "ints", ... */
+
+/* ---------------------------------------------------------------- ops */
+
+enum kiln_domain {
+    KILN_DOMAIN_ONNX, /* "" or "ai.onnx" */
+    KILN_DOMAIN_ML,   /* "ai.onnx.ml" */
+    KILN_DOMAIN_KILN, /* kiln-internal ops */
+    KILN_DOMAIN_COUNT
+};
+
+enum kiln_op_flags {
+    KILN_OPF_ELEMWISE = 1 << 0,    /* output element i depends on input elements i only */
+    KILN_OPF_COMMUTATIVE = 1 << 1, /* inputs may be swapped */
+    KILN_OPF_BROADCAST = 1 << 2,   /* numpy multidirectional broadcasting */
+    KILN_OPF_QUANT = 1 << 3,       /* works on quantized tensors */
+    KILN_OPF_CONTROL = 1 << 4,     /* holds sub-graphs (If, Loop, Scan) */
+    KILN_OPF_RANDOM = 1 << 5,      /* output is random: never folded or CSE'd */
+    KILN_OPF_FUSED = 1 << 6,       /* a fused node with a body */
+};
+
+enum kiln_op {
+#define KILN_OP(E, name, dom, mi, ma, mo, mx, fl, shape, flops) KILN_OP_##E,
+#include "ops.def"
+#undef KILN_OP
+    KILN_OP_COUNT
+};
+
+struct kiln_infer_ctx;
+struct kiln_node;
+
+typedef enum kiln_status (*kiln_shape_fn)(struct kiln_infer_ctx *ic);
+typedef int64_t (*kiln_flops_fn)(const struct kiln_graph *g, const struct kiln_node *n);
+
+struct kiln_op_info {
+    const char *name;
+    enum kiln_domain domain;
+    int min_in, max_in, min_out, max_out;
+    unsigned flags;
+    kiln_shape_fn shape;
+    kiln_flops_fn flops;
+};
+
+extern const struct kiln_op_info kiln_op_table[KILN_OP_COUNT];
+
+static inline const struct kiln_op_info *
+kiln_op_info(enum kiln_op op)
+{
+    return &kiln_op_table[op];
+}
+const char *kiln_op_name(enum kiln_op op);
+const char *kiln_domain_name(enum kiln_domain d); /* "ai.onnx", "ai.onnx.ml", "kiln" */
+/* Domain string as ONNX spells it ("" counts as ai.onnx); false if unknown. */
+bool kiln_domain_from_name(const char *s, enum kiln_domain *out);
+/* Op by name within a domain; false if kiln does not know it. */
+bool kiln_op_lookup(enum kiln_domain d, const char *name, enum kiln_op *out);
+
+/* ---------------------------------------------------------------- values and nodes */
+
+enum kiln_value_kind {
+    KILN_VALUE_NODE,    /* output of a node */
+    KILN_VALUE_INPUT,   /* graph input (data != NULL: an overridable default) */
+    KILN_VALUE_CONST,   /* constant: data holds the contents */
+    KILN_VALUE_CAPTURE, /* sub-graph reference to an enclosing graph's value */
+};
+
+struct kiln_use {
+    int32_t node; /* user node id */
+    int32_t slot; /* its input index */
+};
+
+struct kiln_value {
+    int32_t id;
+    const char *name; /* unique within its graph; never empty */
+    enum kiln_value_kind kind;
+    struct kiln_type type;
+    int32_t producer;      /* KILN_VALUE_NODE: defining node id; else -1 */
+    int32_t producer_slot; /* its output index */
+    struct kiln_use *uses;
+    int32_t n_uses, cap_uses;
+    bool is_output;              /* listed in g->outputs */
+    struct kiln_tensor *data;    /* CONST contents, or INPUT default */
+    int32_t outer;               /* CAPTURE: value id in g->parent */
+    struct kiln_quant *quant;    /* optional annotations */
+    struct kiln_sparsity *sparsity;
+    struct kiln_mem_plan *plan;
+};
+
+struct kiln_node {
+    int32_t id;
+    enum kiln_op op;
+    const char *name;  /* ONNX node name, for diagnostics; "" if it had none */
+    int32_t n_in, n_out;
+    int32_t *in;       /* value ids; -1 = absent optional input */
+    int32_t *out;      /* value ids; -1 = absent optional output */
+    int32_t n_attrs;
+    struct kiln_attr *attrs; /* sorted by name, names unique */
+    struct kiln_graph *body; /* KILN_OPF_FUSED: the sub-graph it replaced */
+    const char **fused_locs; /* names of the nodes a fused node replaced */
+    int32_t n_fused_locs;
+    bool dead;               /* erased; removed by kiln_graph_compact */
+};
+
+/* ---------------------------------------------------------------- graphs */
+
+struct kiln_opset {
+    const char *domain; /* as ONNX spells it: "" for ai.onnx */
+    int64_t version;
+};
+
+struct kiln_graph {
+    struct kiln_arena *arena; /* shared by a graph and all its sub-graphs */
+    const char *name;
+    struct kiln_graph *parent; /* enclosing graph of a sub-graph; NULL at top */
+    struct kiln_value **values;
+    int32_t n_values, cap_values;
+    struct kiln_node **nodes; /* topological order; dead ones until compacted */
+    int32_t n_nodes, cap_nodes;
+    int32_t *inputs; /* value ids (KILN_VALUE_INPUT) */
+    int32_t n_inputs, cap_inputs;
+    int32_t *outputs; /* value ids */
+    int32_t n_outputs, cap_outputs;
+    int32_t *captures; /* value ids (KILN_VALUE_CAPTURE), in first-use order */
+    int32_t n_captures, cap_captures;
+    /* model-level facts (top graph only) */
+    struct kiln_opset *opsets;
+    int32_t n_opsets;
+    int64_t opset;    /* ai.onnx version in force (copied into sub-graphs) */
+    int64_t opset_ml; /* ai.onnx.ml version, 0 if not imported */
+    int64_t ir_version;
+    const char *producer; /* producer_name + " " + producer_version, or "" */
+    /* name -> value id index (open addressing), private to graph.c */
+    int32_t *name_index;
+    uint32_t name_cap;
+    /* file mappings (external weights) released by kiln_graph_free */
+    struct kiln_mapping *mappings;
+};
+
+/* A new empty top-level graph with its own arena; NULL on out of memory. */
+struct kiln_graph *kiln_graph_new(const char *name);
+/* A new empty sub-graph in parent's arena. */
+struct kiln_graph *kiln_graph_new_sub(struct kiln_graph *parent, const char *name);
+void kiln_graph_free(struct kiln_graph *g); /* top-level graphs only */
+
+/* Record a file mapping the graph owns (munmap'd by kiln_graph_free). */
+void kiln_graph_add_mapping(struct kiln_graph *g, void *addr, size_t len);
+
+/* Intern a string in the graph's arena (symbols, names). */
+const char *kiln_graph_intern(struct kiln_graph *g, const char *s);
+const char *kiln_graph_intern_n(struct kiln_graph *g, const char *s, size_t n);
+
+/*
+ * Add a value named `name` (NULL or "": a fresh unique name is made). Returns its
+ * id, or -1 if the name is already taken in this graph. The type starts invalid
+ * (dtype INVALID, rank -1) unless set.
+ */
+int32_t kiln_graph_add_value(struct kiln_graph *g, const char *name, enum kiln_value_kind kind);
+int32_t kiln_graph_find_value(const struct kiln_graph *g, const char *name); /* -1 if absent */
+/* Value id in g for name, looking through enclosing graphs: a name found in an
+ * ancestor becomes (once) a KILN_VALUE_CAPTURE in g. -1 if no graph has it. */
+int32_t kiln_graph_resolve_value(struct kiln_graph *g, const char *name);
+
+int32_t kiln_graph_add_input(struct kiln_graph *g, const char *name); /* KILN_VALUE_INPUT */
+void kiln_graph_add_output(struct kiln_graph *g, int32_t value);
+/* A constant value holding t (not copied: t must live in g's arena or mappings). */
+int32_t kiln_graph_add_const(struct kiln_graph *g, const char *name, struct kiln_tensor *t);
+
+/*
+ * Append a node. Inputs are value ids (-1 for absent); outputs are created as new
+ * KILN_VALUE_NODE values with the given names (NULL/"" name: absent output when
+ * the op allows it, shown by out id -1; pass a name to get a value). Returns the
+ * node, or NULL when an output name is taken (diagnostic recorded on d if d).
+ */
+struct kiln_node *kiln_graph_add_node(struct kiln_graph *g, enum kiln_op op, const char *name,
+                                      const int32_t *in, int32_t n_in, const char *const *out_names,
+                                      int32_t n_out, struct kiln_diag *d);
+
+void kiln_node_set_input(struct kiln_graph *g, struct kiln_node *n, int32_t slot, int32_t value);
+void kiln_value_replace_uses(struct kiln_graph *g, int32_t from, int32_t to);
+void kiln_graph_erase_node(struct kiln_graph *g, struct kiln_node *n); /* tombstone */
+void kiln_graph_compact(struct kiln_graph *g);      /* drop dead nodes, renumber */
+void kiln_graph_rebuild_uses(struct kiln_graph *g);
+/*
+ * Put nodes in a topological order (stable: the existing order is kept where it
+ * is already valid). Fails with a diagnostic naming a node on a cycle, or one
+ * whose operand no node produces.
+ */
+enum kiln_status kiln_graph_sort(struct kiln_graph *g, struct kiln_diag *d);
+
+static inline struct kiln_value *
+kiln_value(const struct kiln_graph *g, int32_t id)
+{
+    return id >= 0 ? g->values[id] : NULL;
+}
+
+/* ---------------------------------------------------------------- attributes on nodes */
+
+/* Set (insert or replace, keeping sorted order) an attribute; `a` is copied shallowly. */
+void kiln_node_set_attr(struct kiln_graph *g, struct kiln_node *n, const struct kiln_attr *a);
+const struct kiln_attr *kiln_node_attr(const struct kiln_node *n, const char *name);
+/* Typed getters: the default when the attribute is absent. A present attribute of
+ * the wrong kind is caught by kiln_node_check_attr / the verifier, and reads as
+ * the default here. */
+int64_t kiln_node_attr_int(const struct kiln_node *n, const char *name, int64_t def);
+float kiln_node_attr_float(const struct kiln_node *n, const char *name, float def);
+const char *kiln_node_attr_string(const struct kiln_node *n, const char *name, const char *def);
+/* List getters: count in *len (0 when absent); NULL when absent. */
+const int64_t *kiln_node_attr_ints(const struct kiln_node *n, const char *name, int64_t *len);
+const float *kiln_node_attr_floats(const struct kiln_node *n, const char *name, int64_t *len);
+const struct kiln_tensor *kiln_node_attr_tensor(const struct kiln_node *n, const char *name);
+struct kiln_graph *kiln_node_attr_graph(const struct kiln_node *n, const char *name);
+
+/* ---------------------------------------------------------------- shape inference */
+
+/*
+ * Context handed to an op's shape function. Besides types, inference tracks the
+ * integer contents of small 1-D/0-D integer tensors where they are known (a
+ * constant, Shape of a ranked tensor, and arithmetic on those), as dims, so
+ * exporter chains like Shape -> Gather -> Concat -> Reshape resolve to exact
+ * (possibly symbolic) shapes.
+ */
+struct kiln_infer_ctx {
+    struct kiln_graph *g;
+    struct kiln_node *n;
+    struct kiln_diag *d;
+    int64_t opset; /* ai.onnx version in force */
+    /* known integer contents per value id (private to infer.c) */
+    struct kiln_known *known;
+    int32_t n_known;
+};
+
+int kiln_infer_n_in(const struct kiln_infer_ctx *ic);  /* n->n_in */
+int kiln_infer_n_out(const struct kiln_infer_ctx *ic); /* n->n_out */
+/* Type of input i; NULL when i is out of range or the input is absent. */
+const struct kiln_type *kiln_infer_in(const struct kiln_infer_ctx *ic, int i);
+/* Constant tensor behind input i (a KILN_VALUE_CONST with data), or NULL. */
+const struct kiln_tensor *kiln_infer_in_const(const struct kiln_infer_ctx *ic, int i);
+/* Known integer contents of input i (flattened), or false. *vals lives until the
+ * inference run ends. Works for constants of any integer dtype and for values
+ * whose contents inference derived. */
+bool kiln_infer_in_known(const struct kiln_infer_ctx *ic, int i, const struct kiln_dim **vals,
+                         int64_t *n);
+/* Whether output i is present (the node has a value there). */
+bool kiln_infer_has_out(const struct kiln_infer_ctx *ic, int i);
+/* Set output i's type (dims copied). No-op for an absent output. rank < 0: unranked. */
+void kiln_infer_set_out(struct kiln_infer_ctx *ic, int i, enum kiln_dtype dt, int rank,
+                        const struct kiln_dim *dims);
+void kiln_infer_set_out_type(struct kiln_infer_ctx *ic, int i, const struct kiln_type *t);
+/* Record the known integer contents of output i (copied). */
+void kiln_infer_set_out_known(struct kiln_infer_ctx *ic, int i, const struct kiln_dim *vals,
+                              int64_t n);
+/* Record "node 'x' (Op): error: <msg>" and return KILN_ERR_INVALID. */
+enum kiln_status kiln_infer_fail(struct kiln_infer_ctx *ic, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Record an unsupported-feature error (KILN_ERR_UNSUPPORTED). */
+enum kiln_status kiln_infer_unsupported(struct kiln_infer_ctx *ic, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Shared helpers for shape functions (infer.c). */
+/* Numpy broadcast of two shapes into out (rank = max); fails (with diagnostic) on mismatch. */
+enum kiln_status kiln_infer_broadcast(struct kiln_infer_ctx *ic, const struct kiln_type *a,
+                                      const struct kiln_type *b, struct kiln_type *out);
+/* Normalize axis in [-rank, rank) to [0, rank); fails with a diagnostic if out of range. */
+enum kiln_status kiln_infer_axis(struct kiln_infer_ctx *ic, int64_t axis, int rank,
+                                 int *out);
+/* Require input i present with one of the dtypes in the mask (bit = 1 << dtype). */
+enum kiln_status kiln_infer_require(struct kiln_infer_ctx *ic, int i, uint64_t dtype_mask);
+/* Require inputs i and j to have the same dtype. */
+enum kiln_status kiln_infer_same_dtype(struct kiln_infer_ctx *ic, int i, int j);
+/* Arithmetic on dims: constants fold, x*1 and x+0 keep x, anything else unknown. */
+struct kiln_dim kiln_dim_mul(struct kiln_dim a, struct kiln_dim b);
+struct kiln_dim kiln_dim_add(struct kiln_dim a, struct kiln_dim b);
+/* Scratch array of n dims in the graph arena (for building output shapes). */
+struct kiln_dim *kiln_infer_dims(struct kiln_infer_ctx *ic, int n);
+
+#define KILN_DT_MASK(dt) (UINT64_C(1) << (dt))
+#define KILN_DT_MASK_FLOAT                                                                 \
+    (KILN_DT_MASK(KILN_DT_F32) | KILN_DT_MASK(KILN_DT_F16) | KILN_DT_MASK(KILN_DT_BF16) |   \
+     KILN_DT_MASK(KILN_DT_F64))
+#define KILN_DT_MASK_SINT                                                                  \
+    (KILN_DT_MASK(KILN_DT_I8) | KILN_DT_MASK(KILN_DT_I16) | KILN_DT_MASK(KILN_DT_I32) |     \
+     KILN_DT_MASK(KILN_DT_I64))
+#define KILN_DT_MASK_UINT                                                                  \
+    (KILN_DT_MASK(KILN_DT_U8) | KILN_DT_MASK(KILN_DT_U16) | KILN_DT_MASK(KILN_DT_U32) |     \
+     KILN_DT_MASK(KILN_DT_U64))
+#define KILN_DT_MASK_INT (KILN_DT_MASK_SINT | KILN_DT_MASK_UINT)
+#define KILN_DT_MASK_NUMERIC (KILN_DT_MASK_FLOAT | KILN_DT_MASK_INT)
+#define KILN_DT_MASK_ANY (~UINT64_C(1)) /* every dtype but INVALID */
+#define KILN_DT_MASK_INDEX (KILN_DT_MASK(KILN_DT_I32) | KILN_DT_MASK(KILN_DT_I64))
+
+/*
+ * Infer the types of every node output in g (and of sub-graphs), in node order.
+ * Declared types already on values (from ONNX value_info or graph outputs) are
+ * merged: inferred information wins where known, declared dims fill unknowns,
+ * and a contradiction is an error. Stops at the first failing node after
+ * reporting it; returns its status.
+ */
+enum kiln_status kiln_graph_infer_shapes(struct kiln_graph *g, struct kiln_diag *d);
+
+/* ---------------------------------------------------------------- verifier */
+
+/*
+ * Check the IR's invariants: SSA, topological order, operand and result counts
+ * against the op table, attribute kinds of known attributes, use lists, every
+ * value typed, and that the op's shape function accepts the node and agrees
+ * with the stored types. Every violation is reported on d.
+ */
+enum kiln_status kiln_graph_verify(struct kiln_graph *g, struct kiln_diag *d);
+
+/* ---------------------------------------------------------------- statistics */
+
+struct kiln_graph_stats {
+    int64_t nodes;
+    int64_t op_count[KILN_OP_COUNT];
+    int64_t params;       /* elements in constants */
+    uint64_t param_bytes; /* bytes of constants */
+    int64_t flops;        /* sum over nodes; -1 if any is unknown */
+    int64_t flops_unknown_nodes;
+};
+void kiln_graph_stats(const struct kiln_graph *g, struct kiln_graph_stats *s);
+
+#endif

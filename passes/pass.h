@@ -1,0 +1,58 @@
+/*
+ * pass.h - the pass manager: a table of named passes and pipelines over it.
+ *
+ * A pass is `enum kiln_status kiln_pass_X(struct kiln_pass_ctx *pc, struct kiln_graph *g)`.
+ * A pipeline is a comma-separated list of pass names ("infer-shapes,verify");
+ * -O0..-O3 name pipelines. The manager can print the IR after every pass or
+ * after named ones, verify after every pass, and time each pass.
+ */
+#ifndef KILN_PASS_H
+#define KILN_PASS_H
+
+#include <stdio.h>
+
+#include "../ir/ir.h"
+
+struct kiln_pass_opts {
+    bool verify_each;
+    bool print_after_all;
+    const char *print_after;  /* comma list of pass names, or NULL */
+    const char *print_before; /* comma list of pass names, or NULL */
+    FILE *print_to;           /* where IR dumps go (stderr by default) */
+    bool time_passes;
+};
+
+struct kiln_pass_ctx {
+    struct kiln_diag *d;
+    const struct kiln_pass_opts *opts;
+    struct kiln_arena *scratch; /* reset after every pass */
+    const char *pass_name;      /* the pass running */
+};
+
+typedef enum kiln_status (*kiln_pass_fn)(struct kiln_pass_ctx *pc, struct kiln_graph *g);
+
+struct kiln_pass_info {
+    const char *name; /* CLI name: "infer-shapes" */
+    kiln_pass_fn fn;
+    const char *summary;
+};
+
+/* The pass table, terminated by a NULL name. */
+extern const struct kiln_pass_info kiln_pass_table[];
+const struct kiln_pass_info *kiln_pass_find(const char *name);
+/* The pipeline named by an optimization level 0..3. */
+const char *kiln_pass_pipeline_for_level(int level);
+
+/*
+ * Run a comma-separated pipeline on g. An unknown pass name fails before any
+ * pass runs (`error: unknown pass 'x'`). An empty pipeline runs nothing.
+ */
+enum kiln_status kiln_pass_run_pipeline(struct kiln_graph *g, const char *pipeline,
+                                        const struct kiln_pass_opts *opts,
+                                        struct kiln_diag *d);
+
+/* Passes. */
+enum kiln_status kiln_pass_infer_shapes(struct kiln_pass_ctx *pc, struct kiln_graph *g);
+enum kiln_status kiln_pass_verify(struct kiln_pass_ctx *pc, struct kiln_graph *g);
+
+#endif

@@ -1,0 +1,287 @@
+/*
+ * test_ir.c - unit tests of the IR core: arena, dtypes, graph construction and
+ * mutation, name index, captures, topological sort, compaction, the verifier,
+ * inference helpers, diagnostics and the pass manager's pipeline parsing.
+ *
+ * Prints one line per failed check and closes with "N passed, N failed".
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "ir/ir.h"
+#include "ir/shape.h"
+#include "passes/pass.h"
+
+static int n_pass, n_fail;
+
+#define CHECK(cond)                                                                            \
+    do {                                                                                       \
+        if (cond) {                                                                            \
+            n_pass++;                                                                          \
+        } else {                                                                               \
+            n_fail++;                                                                          \
+            printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);                             \
+        }                                                                                      \
+    } while (0)
+
+static struct kiln_dim dims_buf[8];
+
+static void
+set_type(struct kiln_graph *g, int32_t v, enum kiln_dtype dt, int rank, const int64_t *dims)
+{
+    struct kiln_value *val = g->values[v];
+    val->type.dtype = dt;
+    val->type.rank = rank;
+    val->type.dims = kiln_arena_array(g->arena, (size_t)(rank > 0 ? rank : 1),
+                                      sizeof(struct kiln_dim));
+    for (int i = 0; i < rank; i++)
+        val->type.dims[i] = dims[i] >= 0 ? kiln_dim_const(dims[i]) : kiln_dim_unknown();
+}
+
+static void
+test_arena(void)
+{
+    struct kiln_arena *a = kiln_arena_new();
+    CHECK(a != NULL);
+    char *p = kiln_arena_alloc(a, 10);
+    CHECK(p && ((uintptr_t)p & 15) == 0);
+    CHECK(p[0] == 0 && p[9] == 0);
+    int *big = kiln_arena_array(a, 1 << 20, sizeof(int)); /* larger than a chunk */
+    CHECK(big && big[(1 << 20) - 1] == 0);
+    CHECK(kiln_arena_array(a, SIZE_MAX / 2, 4) == NULL); /* overflow refused */
+    CHECK(strcmp(kiln_arena_strndup(a, "abcdef", 3), "abc") == 0);
+    int *grown = kiln_arena_grow(a, big, 4, 8, sizeof(int));
+    CHECK(grown && grown[3] == 0);
+    kiln_arena_reset(a);
+    CHECK(kiln_arena_bytes(a) == 0);
+    kiln_arena_free(a);
+}
+
+static void
+test_dtypes(void)
+{
+    CHECK(kiln_dtype_from_onnx(1) == KILN_DT_F32);
+    CHECK(kiln_dtype_from_onnx(16) == KILN_DT_BF16);
+    CHECK(kiln_dtype_from_onnx(8) == KILN_DT_INVALID); /* string */
+    CHECK(kiln_dtype_from_name("bf16", 4) == KILN_DT_BF16);
+    CHECK(kiln_dtype_from_name("f3", 2) == KILN_DT_INVALID);
+    CHECK(strcmp(kiln_dtype_name(KILN_DT_I4), "i4") == 0);
+    uint64_t b;
+    CHECK(kiln_dtype_storage_bytes(KILN_DT_I4, 3, &b) && b == 2);
+    CHECK(kiln_dtype_storage_bytes(KILN_DT_F32, 3, &b) && b == 12);
+    CHECK(!kiln_dtype_storage_bytes(KILN_DT_F64, INT64_MAX, &b));
+    for (int dt = 1; dt < KILN_DT_COUNT; dt++) /* the table round-trips by name and id */
+        CHECK(kiln_dtype_from_name(kiln_dtype_name(dt), strlen(kiln_dtype_name(dt))) == dt &&
+              kiln_dtype_from_onnx(kiln_dtype_to_onnx(dt)) == dt);
+}
+
+static void
+test_ops(void)
+{
+    enum kiln_op op;
+    CHECK(kiln_op_lookup(KILN_DOMAIN_ONNX, "Conv", &op) && op == KILN_OP_CONV);
+    CHECK(kiln_op_lookup(KILN_DOMAIN_ONNX, "Abs", &op) && op == KILN_OP_ABS);
+    CHECK(kiln_op_lookup(KILN_DOMAIN_ONNX, "Xor", &op) && op == KILN_OP_XOR);
+    CHECK(!kiln_op_lookup(KILN_DOMAIN_ONNX, "Conv2", &op));
+    CHECK(!kiln_op_lookup(KILN_DOMAIN_ML, "Conv", &op));
+    CHECK(kiln_op_lookup(KILN_DOMAIN_KILN, "Fused", &op) && op == KILN_OP_FUSED);
+    for (int i = 0; i < KILN_OP_COUNT; i++) /* every row can be found by its name */
+        CHECK(kiln_op_lookup(kiln_op_table[i].domain, kiln_op_table[i].name, &op) && op == i);
+    CHECK(kiln_op_attr_kinds(KILN_OP_CONV, "strides") == 1u << KILN_ATTR_INTS);
+    CHECK(kiln_op_attr_kinds(KILN_OP_CAST, "to") ==
+          ((1u << KILN_ATTR_INT) | (1u << KILN_ATTR_STRING))); /* opset 1 spelled it */
+    CHECK(kiln_op_attr_kinds(KILN_OP_CONV, "nonsense") == 0);
+    enum kiln_domain dom;
+    CHECK(kiln_domain_from_name("", &dom) && dom == KILN_DOMAIN_ONNX);
+    CHECK(kiln_domain_from_name("ai.onnx.ml", &dom) && dom == KILN_DOMAIN_ML);
+    CHECK(!kiln_domain_from_name("com.microsoft", &dom));
+}
+
+/* x -> Relu -> r -> Add(r, x) -> y */
+static struct kiln_graph *
+build_small(void)
+{
+    struct kiln_graph *g = kiln_graph_new("small");
+    int64_t shape[2] = {2, 3};
+    int32_t x = kiln_graph_add_input(g, "x");
+    set_type(g, x, KILN_DT_F32, 2, shape);
+    const char *rn[] = {"r"};
+    struct kiln_node *relu = kiln_graph_add_node(g, KILN_OP_RELU, "relu1", &x, 1, rn, 1, NULL);
+    int32_t ins[2] = {relu->out[0], x};
+    const char *yn[] = {"y"};
+    struct kiln_node *add = kiln_graph_add_node(g, KILN_OP_ADD, "add1", ins, 2, yn, 1, NULL);
+    kiln_graph_add_output(g, add->out[0]);
+    return g;
+}
+
+static void
+test_graph(void)
+{
+    struct kiln_graph *g = build_small();
+    struct kiln_diag d;
+    kiln_diag_init(&d, "small.onnx");
+    CHECK(g->n_nodes == 2 && g->n_values == 3);
+    CHECK(kiln_graph_find_value(g, "r") == 1 && kiln_graph_find_value(g, "nope") == -1);
+    CHECK(g->values[0]->n_uses == 2); /* x: Relu and Add */
+    CHECK(kiln_graph_add_input(g, "x") == -1); /* names are unique */
+    const char *dup[] = {"r"};
+    CHECK(kiln_graph_add_node(g, KILN_OP_RELU, "again", (int32_t[]){0}, 1, dup, 1, &d) == NULL);
+    CHECK(kiln_diag_has(&d, "small.onnx: node 'again' (Relu): error: value 'r' is defined "
+                            "more than once"));
+    CHECK(kiln_graph_infer_shapes(g, &d) == KILN_OK);
+    CHECK(g->values[2]->type.dtype == KILN_DT_F32 && g->values[2]->type.rank == 2);
+    CHECK(kiln_graph_verify(g, &d) == KILN_OK);
+
+    /* many values: the name index rehashes and stays right */
+    for (int i = 0; i < 500; i++) {
+        char nm[16];
+        snprintf(nm, sizeof nm, "c%d", i);
+        struct kiln_tensor *t = kiln_arena_alloc(g->arena, sizeof *t);
+        t->dtype = KILN_DT_F32;
+        t->nbytes = 4;
+        t->data = kiln_arena_alloc(g->arena, 4);
+        CHECK(kiln_graph_add_const(g, nm, t) >= 0);
+    }
+    CHECK(kiln_graph_find_value(g, "c377") == 3 + 377);
+    int32_t fresh = kiln_graph_add_value(g, NULL, KILN_VALUE_NODE);
+    CHECK(fresh >= 0 && g->values[fresh]->name[0] == '_');
+
+    /* rewire: y = Add(x, x) leaves r unused; erase Relu and compact */
+    struct kiln_node *add = g->nodes[1];
+    kiln_node_set_input(g, add, 0, 0);
+    CHECK(g->values[1]->n_uses == 0 && g->values[0]->n_uses == 3);
+    kiln_graph_erase_node(g, g->nodes[0]);
+    kiln_graph_compact(g);
+    CHECK(g->n_nodes == 1 && g->nodes[0]->op == KILN_OP_ADD && g->nodes[0]->id == 0);
+    CHECK(g->values[kiln_graph_find_value(g, "y")]->producer == 0);
+    kiln_diag_fini(&d);
+    kiln_graph_free(g);
+}
+
+static void
+test_sort(void)
+{
+    struct kiln_graph *g = kiln_graph_new("s");
+    struct kiln_diag d;
+    kiln_diag_init(&d, "s.onnx");
+    int64_t shape[1] = {4};
+    int32_t x = kiln_graph_add_input(g, "x");
+    set_type(g, x, KILN_DT_F32, 1, shape);
+    /* b = Relu(a) is added before a = Relu(x): values must exist first, so build a
+     * placeholder and rewire */
+    const char *bn[] = {"b"}, *an[] = {"a"};
+    struct kiln_node *nb = kiln_graph_add_node(g, KILN_OP_RELU, "nb", &x, 1, bn, 1, &d);
+    struct kiln_node *na = kiln_graph_add_node(g, KILN_OP_RELU, "na", &x, 1, an, 1, &d);
+    kiln_node_set_input(g, nb, 0, na->out[0]);
+    kiln_graph_add_output(g, nb->out[0]);
+    CHECK(kiln_graph_verify(g, &d) != KILN_OK); /* out of order */
+    CHECK(kiln_diag_has(&d, "not defined before its use"));
+    kiln_diag_fini(&d);
+    kiln_diag_init(&d, "s.onnx");
+    CHECK(kiln_graph_sort(g, &d) == KILN_OK);
+    CHECK(g->nodes[0] == na && g->nodes[1] == nb && na->id == 0);
+    CHECK(kiln_graph_infer_shapes(g, &d) == KILN_OK);
+    CHECK(kiln_graph_verify(g, &d) == KILN_OK);
+    /* a cycle: a = Relu(b) */
+    kiln_node_set_input(g, na, 0, nb->out[0]);
+    CHECK(kiln_graph_sort(g, &d) == KILN_ERR_INVALID);
+    CHECK(kiln_diag_has(&d, "the graph has a cycle through this node"));
+    kiln_diag_fini(&d);
+    kiln_graph_free(g);
+}
+
+static void
+test_captures(void)
+{
+    struct kiln_graph *g = kiln_graph_new("outer");
+    int64_t shape[1] = {3};
+    int32_t x = kiln_graph_add_input(g, "x");
+    set_type(g, x, KILN_DT_F32, 1, shape);
+    struct kiln_graph *then_g = kiln_graph_new_sub(g, "then");
+    struct kiln_graph *inner = kiln_graph_new_sub(then_g, "inner");
+    int32_t cx = kiln_graph_resolve_value(inner, "x");
+    CHECK(cx >= 0 && inner->values[cx]->kind == KILN_VALUE_CAPTURE);
+    CHECK(then_g->n_captures == 1 && inner->n_captures == 1); /* captured through the middle */
+    CHECK(then_g->values[inner->values[cx]->outer]->outer == x);
+    CHECK(kiln_graph_resolve_value(inner, "x") == cx); /* once */
+    CHECK(kiln_graph_resolve_value(inner, "zzz") == -1);
+    kiln_graph_free(g);
+}
+
+static void
+test_broadcast(void)
+{
+    struct kiln_graph *g = kiln_graph_new("b");
+    struct kiln_diag d;
+    kiln_diag_init(&d, "b.onnx");
+    struct kiln_node fake = {.name = "bc", .op = KILN_OP_ADD};
+    struct kiln_infer_ctx ic = {.g = g, .n = &fake, .d = &d, .opset = 17};
+    struct kiln_dim a3[3] = {{-1, "N"}, kiln_dim_const(1), kiln_dim_const(5)};
+    struct kiln_dim b2[2] = {kiln_dim_const(4), kiln_dim_const(1)};
+    struct kiln_type ta = {KILN_DT_F32, 3, a3}, tb = {KILN_DT_F32, 2, b2}, out;
+    CHECK(kiln_infer_broadcast(&ic, &ta, &tb, &out) == KILN_OK);
+    CHECK(out.rank == 3 && out.dims[0].sym && strcmp(out.dims[0].sym, "N") == 0 &&
+          out.dims[1].n == 4 && out.dims[2].n == 5);
+    struct kiln_dim c1[1] = {kiln_dim_const(3)};
+    struct kiln_type tc = {KILN_DT_F32, 1, c1};
+    CHECK(kiln_infer_broadcast(&ic, &ta, &tc, &out) == KILN_ERR_INVALID);
+    CHECK(kiln_diag_has(&d, "b.onnx: node 'bc' (Add): error: cannot broadcast dimension 5 "
+                            "with 3 (axis 2 of the result)"));
+    int ax;
+    CHECK(kiln_infer_axis(&ic, -1, 3, &ax) == KILN_OK && ax == 2);
+    CHECK(kiln_infer_axis(&ic, 3, 3, &ax) == KILN_ERR_INVALID);
+    CHECK(kiln_dim_is_unknown(kiln_dim_mul(a3[0], kiln_dim_const(2))));
+    CHECK(kiln_dim_mul(a3[0], kiln_dim_const(1)).sym != NULL);
+    CHECK(kiln_dim_add(kiln_dim_const(2), kiln_dim_const(3)).n == 5);
+    CHECK(kiln_dim_is_int(kiln_dim_const(-1)) && !kiln_dim_is_unknown(kiln_dim_const(-1)));
+    (void)dims_buf;
+    kiln_diag_fini(&d);
+    kiln_graph_free(g);
+}
+
+static void
+test_diag_and_passes(void)
+{
+    struct kiln_diag d;
+    kiln_diag_init(&d, "net.kir");
+    kiln_diag_at(&d, 12, 5, "expected '%s'", ")");
+    CHECK(kiln_diag_has(&d, "net.kir:12:5: error: expected ')'"));
+    kiln_diag_node(&d, "", 7, "Conv", "bad");
+    CHECK(kiln_diag_has(&d, "net.kir: node #7 (Conv): error: bad"));
+    d.max_msgs = 3;
+    for (int i = 0; i < 10; i++)
+        kiln_diag_error(&d, "flood %d", i);
+    CHECK(d.n_msgs == 3 && d.n_errors == 12); /* stored messages capped, errors counted */
+    kiln_diag_fini(&d);
+
+    struct kiln_graph *g = build_small();
+    kiln_diag_init(&d, "small");
+    CHECK(kiln_pass_run_pipeline(g, "infer-shapes,nosuch", NULL, &d) == KILN_ERR_INVALID);
+    CHECK(kiln_diag_has(&d, "small: error: unknown pass 'nosuch'"));
+    CHECK(g->values[2]->type.dtype == KILN_DT_INVALID); /* nothing ran */
+    CHECK(kiln_pass_run_pipeline(g, "infer-shapes,verify", NULL, &d) == KILN_OK);
+    CHECK(g->values[2]->type.dtype == KILN_DT_F32);
+    CHECK(kiln_pass_run_pipeline(g, "verify,,verify", NULL, &d) == KILN_ERR_INVALID);
+    CHECK(kiln_pass_run_pipeline(g, "", NULL, &d) == KILN_OK);
+    /* the verifier catches a type the op cannot produce */
+    g->values[2]->type.dims[1] = kiln_dim_const(7);
+    CHECK(kiln_pass_run_pipeline(g, "verify", NULL, &d) != KILN_OK);
+    CHECK(kiln_diag_has(&d, "has a type its op does not produce"));
+    kiln_diag_fini(&d);
+    kiln_graph_free(g);
+}
+
+int
+main(void)
+{
+    test_arena();
+    test_dtypes();
+    test_ops();
+    test_graph();
+    test_sort();
+    test_captures();
+    test_broadcast();
+    test_diag_and_passes();
+    printf("%d passed, %d failed\n", n_pass, n_fail);
+    return n_fail != 0;
+}

@@ -1,0 +1,396 @@
+/*
+ * kiln.c - the command-line driver.
+ *
+ *   kiln inspect MODEL            what a model is: I/O, opsets, op histogram, parameters, FLOPs
+ *   kiln opt MODEL|FILE.kir ...   run a pass pipeline and print the text IR
+ *   kiln ops [--markdown]         the op table (docs/ops.md is generated from it)
+ *
+ * Exit codes: 0 success, 1 the input could not be compiled (diagnostics on
+ * stderr), 2 bad usage.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "frontend/onnx.h"
+#include "ir/ir.h"
+#include "ir/text.h"
+#include "passes/pass.h"
+
+#ifndef KILN_VERSION
+#define KILN_VERSION "0.0.0"
+#endif
+
+enum { EXIT_OK = 0, EXIT_COMPILE = 1, EXIT_USAGE = 2 };
+
+static const char usage_text[] =
+    "usage: kiln <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  inspect MODEL            inputs, outputs, opsets, op histogram, parameters, FLOPs\n"
+    "  opt INPUT [options]      run a pass pipeline on an .onnx or .kir file, print .kir\n"
+    "  ops [--markdown]         list the operators kiln knows\n"
+    "\n"
+    "options of opt:\n"
+    "  -o FILE                  write the IR to FILE instead of stdout\n"
+    "  --passes=LIST            comma-separated pass pipeline (default: none)\n"
+    "  -O0 .. -O3               a named pipeline\n"
+    "  --print-ir-after-all     print the IR after every pass (to stderr)\n"
+    "  --print-ir-after=NAMES   print the IR after the named passes\n"
+    "  --print-ir-before=NAMES  print the IR before the named passes\n"
+    "  --verify-each            run the verifier after every pass\n"
+    "  --time-passes            print the time each pass took\n"
+    "  --weights-file=FILE      write constants larger than --inline-limit to FILE and\n"
+    "                           refer to it by file name (keep it beside the .kir);\n"
+    "                           without it they are elided to size and checksum\n"
+    "  --inline-limit=N         print constants of at most N elements inline (default 16)\n"
+    "  --list-passes            list the passes and exit\n"
+    "\n"
+    "  --help                   this text\n"
+    "  --version                the version\n"
+    "\n"
+    "exit status: 0 ok, 1 compile error, 2 usage error\n";
+
+static int
+usage_error(const char *fmt, const char *arg)
+{
+    fprintf(stderr, "kiln: error: ");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\nrun 'kiln --help' for usage\n");
+    return EXIT_USAGE;
+}
+
+static bool
+has_suffix(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), k = strlen(suffix);
+    return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+/* Load an .onnx or .kir file; prints diagnostics. */
+static enum kiln_status
+load_input(const char *path, struct kiln_graph **g, struct kiln_diag *d)
+{
+    enum kiln_status st;
+    if (has_suffix(path, ".kir")) {
+        st = kiln_graph_parse_file(path, g, d);
+        if (st == KILN_OK) {
+            st = kiln_graph_verify(*g, d);
+            if (st != KILN_OK) {
+                kiln_graph_free(*g);
+                *g = NULL;
+            }
+        }
+    } else {
+        struct kiln_onnx_opts oo = {0};
+        st = kiln_onnx_load_file(path, &oo, g, d);
+    }
+    return st;
+}
+
+/* ---------------------------------------------------------------- inspect */
+
+static void
+print_type(FILE *f, const struct kiln_type *t)
+{
+    fprintf(f, "%s[", kiln_dtype_name(t->dtype));
+    if (t->rank < 0)
+        fputc('*', f);
+    for (int i = 0; i < t->rank; i++) {
+        struct kiln_dim dm = t->dims[i];
+        if (i)
+            fputc(',', f);
+        if (dm.sym)
+            fputs(dm.sym, f);
+        else if (dm.n >= 0)
+            fprintf(f, "%" PRId64, dm.n);
+        else
+            fputc('?', f);
+    }
+    fputc(']', f);
+}
+
+static void
+print_count(FILE *f, double x, const char *unit)
+{
+    const char *prefix[] = {"", "K", "M", "G", "T", "P"};
+    int k = 0;
+    while (x >= 1000 && k < 5) {
+        x /= 1000;
+        k++;
+    }
+    fprintf(f, k ? "%.2f %s%s" : "%.0f %s%s", x, prefix[k], unit);
+}
+
+static int
+cmd_inspect(int argc, char **argv)
+{
+    const char *path = NULL;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0) {
+            printf("usage: kiln inspect MODEL\n");
+            return EXIT_OK;
+        }
+        if (argv[i][0] == '-')
+            return usage_error("inspect: unknown option '%s'", argv[i]);
+        if (path)
+            return usage_error("inspect: more than one input ('%s')", argv[i]);
+        path = argv[i];
+    }
+    if (!path)
+        return usage_error("%s", "inspect: no input file");
+    struct kiln_diag d;
+    kiln_diag_init(&d, path);
+    struct kiln_graph *g = NULL;
+    enum kiln_status st = load_input(path, &g, &d);
+    kiln_diag_print(&d, stderr);
+    kiln_diag_fini(&d);
+    if (st != KILN_OK)
+        return EXIT_COMPILE;
+
+    printf("model: %s\n", path);
+    printf("ir_version: %" PRId64 "\n", g->ir_version);
+    if (g->producer && g->producer[0])
+        printf("producer: %s\n", g->producer);
+    printf("opsets:");
+    for (int32_t i = 0; i < g->n_opsets; i++)
+        printf("%s %s %" PRId64, i ? "," : "",
+               g->opsets[i].domain[0] ? g->opsets[i].domain : "ai.onnx", g->opsets[i].version);
+    printf("\n");
+    printf("inputs:\n");
+    for (int32_t i = 0; i < g->n_inputs; i++) {
+        const struct kiln_value *v = g->values[g->inputs[i]];
+        printf("  %-24s ", v->name);
+        print_type(stdout, &v->type);
+        printf("%s\n", v->data ? "  (has a default)" : "");
+    }
+    printf("outputs:\n");
+    for (int32_t i = 0; i < g->n_outputs; i++) {
+        const struct kiln_value *v = g->values[g->outputs[i]];
+        printf("  %-24s ", v->name);
+        print_type(stdout, &v->type);
+        printf("\n");
+    }
+    struct kiln_graph_stats *s = calloc(1, sizeof *s);
+    if (!s) {
+        kiln_graph_free(g);
+        return EXIT_COMPILE;
+    }
+    kiln_graph_stats(g, s);
+    printf("nodes: %" PRId64 "\n", s->nodes);
+    printf("ops:\n");
+    /* most frequent first, then by name */
+    for (;;) {
+        int best = -1;
+        for (int op = 0; op < KILN_OP_COUNT; op++)
+            if (s->op_count[op] > 0 && (best < 0 || s->op_count[op] > s->op_count[best]))
+                best = op;
+        if (best < 0)
+            break;
+        printf("  %-24s %" PRId64 "\n", kiln_op_name((enum kiln_op)best), s->op_count[best]);
+        s->op_count[best] = 0;
+    }
+    printf("parameters: %" PRId64 " (", s->params);
+    print_count(stdout, (double)s->param_bytes, "B");
+    printf(")\n");
+    printf("flops: ");
+    print_count(stdout, (double)(s->flops > 0 ? s->flops : 0), "FLOP");
+    if (s->flops_unknown_nodes)
+        printf(" (plus %" PRId64 " nodes whose count depends on symbolic dims)",
+               s->flops_unknown_nodes);
+    printf("\n");
+    free(s);
+    kiln_graph_free(g);
+    return EXIT_OK;
+}
+
+/* ---------------------------------------------------------------- opt */
+
+static const char *
+opt_value(const char *arg, const char *name)
+{
+    size_t n = strlen(name);
+    return strncmp(arg, name, n) == 0 && arg[n] == '=' ? arg + n + 1 : NULL;
+}
+
+static int
+cmd_opt(int argc, char **argv)
+{
+    const char *path = NULL, *out_path = NULL, *weights_path = NULL, *pipeline = NULL;
+    struct kiln_pass_opts po = {0};
+    struct kiln_print_opts pr;
+    kiln_print_opts_default(&pr);
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i], *v;
+        if (strcmp(a, "--help") == 0) {
+            fputs(usage_text, stdout);
+            return EXIT_OK;
+        } else if (strcmp(a, "--list-passes") == 0) {
+            for (const struct kiln_pass_info *p = kiln_pass_table; p->name; p++)
+                printf("%-20s %s\n", p->name, p->summary);
+            return EXIT_OK;
+        } else if (strcmp(a, "-o") == 0) {
+            if (++i >= argc)
+                return usage_error("%s", "-o needs a file name");
+            out_path = argv[i];
+        } else if ((v = opt_value(a, "--passes"))) {
+            pipeline = v;
+        } else if (a[0] == '-' && a[1] == 'O' && a[2] >= '0' && a[2] <= '3' && !a[3]) {
+            pipeline = kiln_pass_pipeline_for_level(a[2] - '0');
+        } else if (strcmp(a, "--print-ir-after-all") == 0) {
+            po.print_after_all = true;
+        } else if ((v = opt_value(a, "--print-ir-after"))) {
+            po.print_after = v;
+        } else if ((v = opt_value(a, "--print-ir-before"))) {
+            po.print_before = v;
+        } else if (strcmp(a, "--verify-each") == 0) {
+            po.verify_each = true;
+        } else if (strcmp(a, "--time-passes") == 0) {
+            po.time_passes = true;
+        } else if ((v = opt_value(a, "--weights-file"))) {
+            weights_path = v;
+        } else if ((v = opt_value(a, "--inline-limit"))) {
+            char *end;
+            errno = 0;
+            long long k = strtoll(v, &end, 10);
+            if (errno || *end || k < 0)
+                return usage_error("--inline-limit needs a count, got '%s'", v);
+            pr.inline_limit = k;
+        } else if (a[0] == '-' && a[1]) {
+            return usage_error("opt: unknown option '%s'", a);
+        } else if (path) {
+            return usage_error("opt: more than one input ('%s')", a);
+        } else {
+            path = a;
+        }
+    }
+    if (!path)
+        return usage_error("%s", "opt: no input file");
+
+    struct kiln_diag d;
+    kiln_diag_init(&d, path);
+    struct kiln_graph *g = NULL;
+    enum kiln_status st = load_input(path, &g, &d);
+    if (st == KILN_OK)
+        st = kiln_pass_run_pipeline(g, pipeline, &po, &d);
+    kiln_diag_print(&d, stderr);
+    kiln_diag_fini(&d);
+    if (st != KILN_OK) {
+        kiln_graph_free(g);
+        return EXIT_COMPILE;
+    }
+
+    FILE *out = stdout, *wf = NULL;
+    if (out_path && !(out = fopen(out_path, "w"))) {
+        fprintf(stderr, "%s: error: cannot write: %s\n", out_path, strerror(errno));
+        kiln_graph_free(g);
+        return EXIT_COMPILE;
+    }
+    if (weights_path) {
+        if (!(wf = fopen(weights_path, "wb"))) {
+            fprintf(stderr, "%s: error: cannot write: %s\n", weights_path, strerror(errno));
+            if (out != stdout)
+                fclose(out);
+            kiln_graph_free(g);
+            return EXIT_COMPILE;
+        }
+        const char *base = strrchr(weights_path, '/');
+        pr.weights = wf;
+        pr.weights_name = base ? base + 1 : weights_path;
+    }
+    st = kiln_graph_print(g, out, &pr);
+    if (wf && fclose(wf) != 0)
+        st = KILN_ERR_IO;
+    if (out != stdout && fclose(out) != 0)
+        st = KILN_ERR_IO;
+    else if (out == stdout && fflush(stdout) != 0)
+        st = KILN_ERR_IO;
+    if (st != KILN_OK)
+        fprintf(stderr, "kiln: error: writing the IR failed\n");
+    kiln_graph_free(g);
+    return st == KILN_OK ? EXIT_OK : EXIT_COMPILE;
+}
+
+/* ---------------------------------------------------------------- ops */
+
+static void
+arity(char *buf, size_t n, int lo, int hi)
+{
+    if (hi < 0)
+        snprintf(buf, n, "%d+", lo);
+    else if (lo == hi)
+        snprintf(buf, n, "%d", lo);
+    else
+        snprintf(buf, n, "%d-%d", lo, hi);
+}
+
+static int
+cmd_ops(int argc, char **argv)
+{
+    bool md = false;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--markdown") == 0)
+            md = true;
+        else
+            return usage_error("ops: unknown option '%s'", argv[i]);
+    }
+    static const char *const flag_names[] = {"elementwise", "commutative", "broadcast",
+                                             "quantized",   "control",     "random",
+                                             "fused"};
+    if (md) {
+        printf("# Operators\n\n"
+               "Generated by `kiln ops --markdown` from the op table (`ir/ops.def`); do not edit.\n"
+               "Every op listed has type and shape inference for all of its ONNX opset versions.\n"
+               "Code generation support is tracked per backend in later sections of the docs.\n\n"
+               "%d ops.\n\n"
+               "| op | domain | inputs | outputs | properties |\n"
+               "| --- | --- | --- | --- | --- |\n",
+               KILN_OP_COUNT);
+    }
+    for (int op = 0; op < KILN_OP_COUNT; op++) {
+        const struct kiln_op_info *info = kiln_op_info((enum kiln_op)op);
+        char in[16], out[16], flags[128] = "";
+        arity(in, sizeof in, info->min_in, info->max_in);
+        arity(out, sizeof out, info->min_out, info->max_out);
+        for (unsigned b = 0; b < sizeof flag_names / sizeof flag_names[0]; b++) {
+            if (info->flags & (1u << b)) {
+                strcat(flags, flags[0] ? ", " : "");
+                strcat(flags, flag_names[b]);
+            }
+        }
+        if (md)
+            printf("| %s | %s | %s | %s | %s |\n", info->name, kiln_domain_name(info->domain),
+                   in, out, flags);
+        else
+            printf("%-28s %-8s in %-5s out %-5s %s\n", info->name,
+                   kiln_domain_name(info->domain), in, out, flags);
+    }
+    return EXIT_OK;
+}
+
+int
+main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fputs(usage_text, stderr);
+        return EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+        fputs(usage_text, stdout);
+        return EXIT_OK;
+    }
+    if (strcmp(cmd, "--version") == 0) {
+        printf("kiln %s (LLVM 19, CUDA %s)\n", KILN_VERSION, KILN_HAVE_CUDA ? "on" : "off");
+        return EXIT_OK;
+    }
+    if (strcmp(cmd, "inspect") == 0)
+        return cmd_inspect(argc - 2, argv + 2);
+    if (strcmp(cmd, "opt") == 0)
+        return cmd_opt(argc - 2, argv + 2);
+    if (strcmp(cmd, "ops") == 0)
+        return cmd_ops(argc - 2, argv + 2);
+    return usage_error("unknown command '%s'", cmd);
+}
