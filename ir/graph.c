@@ -609,6 +609,35 @@ kiln_graph_sort(struct kiln_graph *g, struct kiln_diag *d)
     return KILN_OK;
 }
 
+/* ---------------------------------------------------------------- symbol binding */
+
+int64_t
+kiln_graph_bind_dim(struct kiln_graph *g, const char *sym, int64_t value)
+{
+    int64_t bound = 0;
+    for (int32_t i = 0; i < g->n_values; i++) {
+        struct kiln_type *t = &g->values[i]->type;
+        for (int r = 0; r < t->rank; r++) {
+            if (t->dims[r].sym && strcmp(t->dims[r].sym, sym) == 0) {
+                t->dims[r] = kiln_dim_const(value);
+                bound++;
+            }
+        }
+    }
+    for (int32_t i = 0; i < g->n_nodes; i++) {
+        struct kiln_node *n = g->nodes[i];
+        for (int32_t k = 0; k < n->n_attrs; k++) {
+            if (n->attrs[k].kind == KILN_ATTR_GRAPH && n->attrs[k].g)
+                bound += kiln_graph_bind_dim(n->attrs[k].g, sym, value);
+            for (int64_t j = 0; n->attrs[k].kind == KILN_ATTR_GRAPHS && j < n->attrs[k].n; j++)
+                bound += kiln_graph_bind_dim(n->attrs[k].graphs[j], sym, value);
+        }
+        if (n->body)
+            bound += kiln_graph_bind_dim(n->body, sym, value);
+    }
+    return bound;
+}
+
 /* ---------------------------------------------------------------- for FLOP functions */
 
 const struct kiln_type *

@@ -406,6 +406,13 @@ void kiln_graph_rebuild_uses(struct kiln_graph *g);
  */
 enum kiln_status kiln_graph_sort(struct kiln_graph *g, struct kiln_diag *d);
 
+/*
+ * Bind symbolic dim `sym` to `value` in the types of g's inputs (and every value
+ * typed with it, sub-graphs included). Re-run kiln_graph_infer_shapes afterwards
+ * to propagate. Returns how many dims were bound (0: no such symbol).
+ */
+int64_t kiln_graph_bind_dim(struct kiln_graph *g, const char *sym, int64_t value);
+
 static inline struct kiln_value *
 kiln_value(const struct kiln_graph *g, int32_t id)
 {

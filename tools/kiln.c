@@ -33,6 +33,9 @@ static const char usage_text[] =
     "  opt INPUT [options]      run a pass pipeline on an .onnx or .kir file, print .kir\n"
     "  ops [--markdown]         list the operators kiln knows\n"
     "\n"
+    "options of inspect and opt:\n"
+    "  --dim NAME=VALUE         bind a symbolic dim (e.g. the batch N) to a value\n"
+    "\n"
     "options of opt:\n"
     "  -o FILE                  write the IR to FILE instead of stdout\n"
     "  --passes=LIST            comma-separated pass pipeline (default: none)\n"
@@ -69,6 +72,53 @@ has_suffix(const char *s, const char *suffix)
     return n >= k && strcmp(s + n - k, suffix) == 0;
 }
 
+/* Symbolic dims bound on the command line (--dim N=1), applied after loading. */
+struct dim_binding {
+    const char *name;
+    int64_t value;
+};
+static struct dim_binding dim_bindings[32];
+static int n_dim_bindings;
+
+/* Parse NAME=VALUE of --dim; false on a malformed binding. */
+static bool
+dim_binding_add(const char *spec)
+{
+    const char *eq = strchr(spec, '=');
+    if (!eq || eq == spec || n_dim_bindings == 32)
+        return false;
+    char *end;
+    errno = 0;
+    long long v = strtoll(eq + 1, &end, 10);
+    if (errno || *end || v < 0 || end == eq + 1)
+        return false;
+    static char names[32][64];
+    size_t len = (size_t)(eq - spec);
+    if (len >= sizeof names[0])
+        return false;
+    memcpy(names[n_dim_bindings], spec, len);
+    names[n_dim_bindings][len] = 0;
+    dim_bindings[n_dim_bindings].name = names[n_dim_bindings];
+    dim_bindings[n_dim_bindings].value = v;
+    n_dim_bindings++;
+    return true;
+}
+
+static enum kiln_status
+apply_dim_bindings(struct kiln_graph *g, struct kiln_diag *d)
+{
+    if (!n_dim_bindings)
+        return KILN_OK;
+    for (int i = 0; i < n_dim_bindings; i++) {
+        if (kiln_graph_bind_dim(g, dim_bindings[i].name, dim_bindings[i].value) == 0) {
+            kiln_diag_error(d, "--dim %s: the model has no symbolic dim named '%s'",
+                            dim_bindings[i].name, dim_bindings[i].name);
+            return KILN_ERR_INVALID;
+        }
+    }
+    return kiln_graph_infer_shapes(g, d);
+}
+
 /* Load an .onnx or .kir file; prints diagnostics. */
 static enum kiln_status
 load_input(const char *path, struct kiln_graph **g, struct kiln_diag *d)
@@ -86,6 +136,10 @@ load_input(const char *path, struct kiln_graph **g, struct kiln_diag *d)
     } else {
         struct kiln_onnx_opts oo = {0};
         st = kiln_onnx_load_file(path, &oo, g, d);
+    }
+    if (st == KILN_OK && (st = apply_dim_bindings(*g, d)) != KILN_OK) {
+        kiln_graph_free(*g);
+        *g = NULL;
     }
     return st;
 }
@@ -130,8 +184,13 @@ cmd_inspect(int argc, char **argv)
     const char *path = NULL;
     for (int i = 0; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0) {
-            printf("usage: kiln inspect MODEL\n");
+            printf("usage: kiln inspect MODEL [--dim NAME=VALUE ...]\n");
             return EXIT_OK;
+        }
+        if (strcmp(argv[i], "--dim") == 0) {
+            if (++i >= argc || !dim_binding_add(argv[i]))
+                return usage_error("--dim needs NAME=VALUE, got '%s'", i < argc ? argv[i] : "");
+            continue;
         }
         if (argv[i][0] == '-')
             return usage_error("inspect: unknown option '%s'", argv[i]);
@@ -245,6 +304,9 @@ cmd_opt(int argc, char **argv)
             po.print_after = v;
         } else if ((v = opt_value(a, "--print-ir-before"))) {
             po.print_before = v;
+        } else if (strcmp(a, "--dim") == 0) {
+            if (++i >= argc || !dim_binding_add(argv[i]))
+                return usage_error("--dim needs NAME=VALUE, got '%s'", i < argc ? argv[i] : "");
         } else if (strcmp(a, "--verify-each") == 0) {
             po.verify_each = true;
         } else if (strcmp(a, "--time-passes") == 0) {

@@ -16,6 +16,7 @@ if not site:
 exec(open(site).read())  # sets config.kiln_bin, config.filecheck, ...
 
 config.test_exec_root = os.path.join(config.kiln_build, "tests", "lit-out")
+config.substitutions.append(("%expect_exit", config.python + " " + os.path.join(config.test_source_root, "Inputs", "expect_exit.py")))
 config.substitutions.append(("%kiln", config.kiln_bin))
 config.substitutions.append(("%python", config.python))
 config.substitutions.append(("%src", config.kiln_source))

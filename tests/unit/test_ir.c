@@ -71,8 +71,8 @@ test_dtypes(void)
     CHECK(kiln_dtype_storage_bytes(KILN_DT_F32, 3, &b) && b == 12);
     CHECK(!kiln_dtype_storage_bytes(KILN_DT_F64, INT64_MAX, &b));
     for (int dt = 1; dt < KILN_DT_COUNT; dt++) /* the table round-trips by name and id */
-        CHECK(kiln_dtype_from_name(kiln_dtype_name(dt), strlen(kiln_dtype_name(dt))) == dt &&
-              kiln_dtype_from_onnx(kiln_dtype_to_onnx(dt)) == dt);
+        CHECK(kiln_dtype_from_name(kiln_dtype_name(dt), strlen(kiln_dtype_name(dt))) == (enum kiln_dtype)dt &&
+              kiln_dtype_from_onnx(kiln_dtype_to_onnx(dt)) == (enum kiln_dtype)dt);
 }
 
 static void
@@ -86,7 +86,7 @@ test_ops(void)
     CHECK(!kiln_op_lookup(KILN_DOMAIN_ML, "Conv", &op));
     CHECK(kiln_op_lookup(KILN_DOMAIN_KILN, "Fused", &op) && op == KILN_OP_FUSED);
     for (int i = 0; i < KILN_OP_COUNT; i++) /* every row can be found by its name */
-        CHECK(kiln_op_lookup(kiln_op_table[i].domain, kiln_op_table[i].name, &op) && op == i);
+        CHECK(kiln_op_lookup(kiln_op_table[i].domain, kiln_op_table[i].name, &op) && op == (enum kiln_op)i);
     CHECK(kiln_op_attr_kinds(KILN_OP_CONV, "strides") == 1u << KILN_ATTR_INTS);
     CHECK(kiln_op_attr_kinds(KILN_OP_CAST, "to") ==
           ((1u << KILN_ATTR_INT) | (1u << KILN_ATTR_STRING))); /* opset 1 spelled it */
