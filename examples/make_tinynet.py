@@ -25,6 +25,8 @@ inits = [
     w("dw.w", 16, 1, 3, 3), w("dw.b", 16),
     w("pw.w", 16, 16, 1, 1), w("pw.b", 16),
     w("fc.w", 10, 16), w("fc.b", 10),
+    numpy_helper.from_array(np.array(0, np.float32), "relu6.min"),
+    numpy_helper.from_array(np.array(6, np.float32), "relu6.max"),
 ]
 nodes = [
     helper.make_node("Conv", ["input", "conv1.w", "conv1.b"], ["c1"], name="conv1",
@@ -34,7 +36,7 @@ nodes = [
     helper.make_node("Relu", ["b1"], ["r1"], name="relu1"),
     helper.make_node("Conv", ["r1", "dw.w", "dw.b"], ["d1"], name="dwconv", group=16,
                      kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
-    helper.make_node("Clip", ["d1", "", ""], ["d2"], name="relu6"),
+    helper.make_node("Clip", ["d1", "relu6.min", "relu6.max"], ["d2"], name="relu6"),
     helper.make_node("Conv", ["d2", "pw.w", "pw.b"], ["p1"], name="pwconv", kernel_shape=[1, 1]),
     helper.make_node("Add", ["p1", "r1"], ["res"], name="residual"),
     helper.make_node("GlobalAveragePool", ["res"], ["gap"], name="gap"),

@@ -128,7 +128,8 @@ kiln_pass_run_pipeline(struct kiln_graph *g, const char *pipeline,
     if (!pc.scratch)
         return KILN_ERR_NOMEM;
     enum kiln_status st = KILN_OK;
-    double total = 0;
+    double total = 0, times[256];
+    int n_run = 0;
     for (int i = 0; i < n_passes && st == KILN_OK; i++) {
         const struct kiln_pass_info *info = passes[i];
         if (list_has(opts->print_before, info->name))
@@ -141,8 +142,7 @@ kiln_pass_run_pipeline(struct kiln_graph *g, const char *pipeline,
         total += dt;
         kiln_current_pass = NULL;
         kiln_arena_reset(pc.scratch);
-        if (opts->time_passes)
-            fprintf(out, "// pass %-24s %10.3f ms\n", info->name, dt);
+        times[n_run++] = dt;
         if (st != KILN_OK)
             break;
         if (opts->verify_each) {
@@ -155,8 +155,12 @@ kiln_pass_run_pipeline(struct kiln_graph *g, const char *pipeline,
         if (opts->print_after_all || list_has(opts->print_after, info->name))
             dump_ir(g, out, "After", info->name);
     }
-    if (opts->time_passes && st == KILN_OK)
+    /* one report at the end, as LLVM's -time-passes does, so dumps stay whole */
+    if (opts->time_passes) {
+        for (int i = 0; i < n_run; i++)
+            fprintf(out, "// pass %-24s %10.3f ms\n", passes[i]->name, times[i]);
         fprintf(out, "// pass %-24s %10.3f ms\n", "(total)", total);
+    }
     kiln_arena_free(pc.scratch);
     return st;
 }
