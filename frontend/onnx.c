@@ -983,12 +983,6 @@ onnx_name_cmp(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-static int
-onnx_attr_cmp(const void *a, const void *b)
-{
-    return strcmp(((const struct kiln_attr *)a)->name, ((const struct kiln_attr *)b)->name);
-}
-
 /*
  * Convert a node's attributes and give them to it sorted, all at once: setting
  * them one by one (kiln_node_set_attr) copies the array each time, which a node
@@ -1031,9 +1025,8 @@ onnx_node_attrs(struct onnx_loader *l, struct kiln_graph *g, struct kiln_node *n
     }
     if (onnx_fatal(st))
         return st;
-    qsort(attrs, (size_t)n_attrs, sizeof *attrs, onnx_attr_cmp);
-    n->attrs = attrs; /* sorted, names unique: what kiln_node_set_attr keeps */
-    n->n_attrs = n_attrs;
+    const char *dup = kiln_node_set_attrs(n, attrs, n_attrs);
+    KILN_ASSERT(!dup); /* names were checked unique above */
     return KILN_OK;
 }
 

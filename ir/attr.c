@@ -3,6 +3,7 @@
  */
 #include "ir.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static const char *const attr_kind_names[] = {
@@ -46,6 +47,25 @@ kiln_node_set_attr(struct kiln_graph *g, struct kiln_node *n, const struct kiln_
         memcpy(na + lo + 1, n->attrs + lo, (size_t)(n->n_attrs - lo) * sizeof *na);
     n->attrs = na;
     n->n_attrs++;
+}
+
+static int
+attr_name_cmp(const void *a, const void *b)
+{
+    return strcmp(((const struct kiln_attr *)a)->name, ((const struct kiln_attr *)b)->name);
+}
+
+const char *
+kiln_node_set_attrs(struct kiln_node *n, struct kiln_attr *attrs, int32_t count)
+{
+    if (count > 0)
+        qsort(attrs, (size_t)count, sizeof *attrs, attr_name_cmp);
+    for (int32_t i = 1; i < count; i++)
+        if (strcmp(attrs[i].name, attrs[i - 1].name) == 0)
+            return attrs[i].name;
+    n->attrs = attrs;
+    n->n_attrs = count;
+    return NULL;
 }
 
 const struct kiln_attr *

@@ -297,26 +297,56 @@ use_remove(struct kiln_graph *g, int32_t value, int32_t node, int32_t slot)
 
 /* ---------------------------------------------------------------- nodes */
 
+static int
+str_ptr_cmp(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* A name that occurs twice among the non-empty names, or NULL; O(n log n). */
+static const char *
+first_duplicate(const char *const *names, int32_t n)
+{
+    if (n <= 16) {
+        for (int32_t i = 0; i < n; i++)
+            for (int32_t j = 0; j < i && names[i] && names[i][0]; j++)
+                if (names[j] && strcmp(names[i], names[j]) == 0)
+                    return names[i];
+        return NULL;
+    }
+    const char **s = malloc((size_t)n * sizeof *s);
+    KILN_ASSERT(s);
+    int32_t k = 0;
+    for (int32_t i = 0; i < n; i++)
+        if (names[i] && names[i][0])
+            s[k++] = names[i];
+    qsort(s, (size_t)k, sizeof *s, str_ptr_cmp);
+    const char *dup = NULL;
+    for (int32_t i = 1; i < k && !dup; i++)
+        if (strcmp(s[i], s[i - 1]) == 0)
+            dup = s[i];
+    free(s);
+    return dup;
+}
+
 struct kiln_node *
 kiln_graph_add_node(struct kiln_graph *g, enum kiln_op op, const char *name, const int32_t *in,
                     int32_t n_in, const char *const *out_names, int32_t n_out,
                     struct kiln_diag *d)
 {
     KILN_ASSERT((unsigned)op < KILN_OP_COUNT && n_in >= 0 && n_out >= 0);
-    for (int32_t i = 0; i < n_out; i++) {
+    const char *dup = NULL;
+    for (int32_t i = 0; i < n_out && !dup; i++) {
         const char *nm = out_names ? out_names[i] : NULL;
-        if (nm && nm[0] && kiln_graph_find_value(g, nm) >= 0) {
-            kiln_diag_node(d, name ? name : "", g->n_nodes, kiln_op_name(op),
-                           "value '%s' is defined more than once", nm);
-            return NULL;
-        }
-        for (int32_t j = 0; j < i && nm && nm[0]; j++) {
-            if (out_names[j] && strcmp(out_names[j], nm) == 0) {
-                kiln_diag_node(d, name ? name : "", g->n_nodes, kiln_op_name(op),
-                               "value '%s' is defined more than once", nm);
-                return NULL;
-            }
-        }
+        if (nm && nm[0] && kiln_graph_find_value(g, nm) >= 0)
+            dup = nm;
+    }
+    if (!dup && out_names && n_out > 1)
+        dup = first_duplicate(out_names, n_out);
+    if (dup) {
+        kiln_diag_node(d, name ? name : "", g->n_nodes, kiln_op_name(op),
+                       "value '%s' is defined more than once", dup);
+        return NULL;
     }
     g->nodes = vec_reserve(g->arena, g->nodes, g->n_nodes, &g->cap_nodes, g->n_nodes + 1,
                            sizeof *g->nodes);
@@ -602,7 +632,8 @@ kiln_graph_sort(struct kiln_graph *g, struct kiln_diag *d)
     }
     for (int32_t i = 0; i < n_order; i++)
         sorted[i] = g->nodes[order[i]];
-    memcpy(g->nodes, sorted, (size_t)n_order * sizeof *sorted);
+    if (n_order)
+        memcpy(g->nodes, sorted, (size_t)n_order * sizeof *sorted);
     g->n_nodes = n_order;
     kiln_arena_free(a);
     graph_renumber(g);

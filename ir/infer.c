@@ -399,6 +399,8 @@ infer_body_inputs(struct kiln_graph *g, struct kiln_node *n, struct kiln_graph *
         }
     } else if (n->op == KILN_OP_SCAN && g->opset >= 9) {
         int64_t n_scan = kiln_node_attr_int(n, "num_scan_inputs", 0);
+        if (n_scan < 0 || n_scan > n->n_in)
+            return; /* the Scan shape function reports it */
         int64_t n_state = n->n_in - n_scan, n_axes = 0;
         const int64_t *axes = kiln_node_attr_ints(n, "scan_input_axes", &n_axes);
         for (int32_t i = 0; i < body->n_inputs && i < n->n_in; i++) {

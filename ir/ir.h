@@ -423,6 +423,9 @@ kiln_value(const struct kiln_graph *g, int32_t id)
 
 /* Set (insert or replace, keeping sorted order) an attribute; `a` is copied shallowly. */
 void kiln_node_set_attr(struct kiln_graph *g, struct kiln_node *n, const struct kiln_attr *a);
+/* Give n all its attributes at once, in O(k log k): attrs (in g's arena) is taken
+ * over and sorted by name. Returns a name that occurs twice (n unchanged), or NULL. */
+const char *kiln_node_set_attrs(struct kiln_node *n, struct kiln_attr *attrs, int32_t count);
 const struct kiln_attr *kiln_node_attr(const struct kiln_node *n, const char *name);
 /* Typed getters: the default when the attribute is absent. A present attribute of
  * the wrong kind is caught by kiln_node_check_attr / the verifier, and reads as

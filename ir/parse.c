@@ -1194,12 +1194,6 @@ parse_attr_value(struct parser *ps, struct kiln_graph *g, struct kiln_attr *a)
     return KILN_OK;
 }
 
-static int
-attr_cmp(const void *x, const void *y)
-{
-    return strcmp(((const struct kiln_attr *)x)->name, ((const struct kiln_attr *)y)->name);
-}
-
 /* "{name = value, ...}" into an array sorted by name. */
 static enum kiln_status
 parse_attrs(struct parser *ps, struct kiln_graph *g, struct kiln_attr **out, int32_t *n_out)
@@ -1234,10 +1228,6 @@ parse_attrs(struct parser *ps, struct kiln_graph *g, struct kiln_attr **out, int
         for (int32_t j = 0; j < i; j++)
             if (strcmp(attrs[i].name, attrs[j].name) == 0)
                 return perr(ps, where[i], "attribute '%s' given twice", attrs[i].name);
-    qsort(attrs, (size_t)n, sizeof *attrs, attr_cmp);
-    for (int32_t i = 1; i < n; i++)
-        if (strcmp(attrs[i].name, attrs[i - 1].name) == 0)
-            return perr(ps, ps->p, "attribute '%s' given twice", attrs[i].name);
     *out = attrs;
     *n_out = n;
     return KILN_OK;
@@ -1306,6 +1296,11 @@ check_arity(struct parser *ps, const char *at, enum kiln_op op, int32_t n, bool 
         if (hi < 0)
             return perr(ps, at, "%s takes at least %d %s, got %d", oi->name, lo,
                         inputs ? "operands" : "results", (int)n);
+        if (lo == hi)
+            return perr(ps, at, "%s takes %d %s, got %d", oi->name, lo,
+                        inputs ? (lo == 1 ? "operand" : "operands")
+                               : (lo == 1 ? "result" : "results"),
+                        (int)n);
         return perr(ps, at, "%s takes %d to %d %s, got %d", oi->name, lo, hi,
                     inputs ? "operands" : "results", (int)n);
     }
@@ -1479,8 +1474,9 @@ parse_node(struct parser *ps, struct kiln_graph *g)
         kiln_graph_add_node(g, op, tmp.name, ins, n_in, res_names, n_res, ps->d);
     if (!n)
         return perr(ps, at, "cannot add the node");
-    n->attrs = attrs;
-    n->n_attrs = n_attrs;
+    const char *dup = kiln_node_set_attrs(n, attrs, n_attrs);
+    if (dup)
+        return perr(ps, op_at, "attribute '%s' given twice", dup);
     n->fused_locs = tmp.fused_locs;
     n->n_fused_locs = tmp.n_fused_locs;
     n->body = body;

@@ -1386,6 +1386,75 @@ reduce_into(struct kiln_infer_ctx *ic, const struct kiln_type *x, const bool *re
     return KILN_OK;
 }
 
+/*
+ * NegativeLogLikelihoodLoss (12, 13, 22) and SoftmaxCrossEntropyLoss (12, 13):
+ * scores (N, C, d1..dk), targets (N, d1..dk) of int32/int64, an optional
+ * per-class weight (C). The loss is (N, d1..dk) with reduction "none" and a
+ * scalar with "mean" (the default) or "sum"; SoftmaxCrossEntropyLoss's
+ * optional second output, the log-probabilities, has the scores' shape.
+ */
+enum kiln_status
+kiln_shape_loss(struct kiln_infer_ctx *ic)
+{
+    bool sce = ic->n->op == KILN_OP_SOFTMAX_CROSS_ENTROPY_LOSS;
+    const struct kiln_type *x = need_in(ic, 0, sce ? "scores" : "input");
+    const struct kiln_type *t = x ? need_in(ic, 1, sce ? "labels" : "target") : NULL;
+    if (!t)
+        return KILN_ERR_INVALID;
+    enum kiln_status st = kiln_infer_require(ic, 0, KILN_DT_MASK_FLOAT);
+    if (st == KILN_OK)
+        st = kiln_infer_require(ic, 1, KILN_DT_MASK_INDEX);
+    if (st == KILN_OK && kiln_infer_in(ic, 2))
+        st = kiln_infer_same_dtype(ic, 0, 2);
+    if (st != KILN_OK)
+        return st;
+    const char *red = kiln_node_attr_string(ic->n, "reduction", "mean");
+    bool none = strcmp(red, "none") == 0;
+    if (!none && strcmp(red, "mean") != 0 && strcmp(red, "sum") != 0)
+        return kiln_infer_fail(ic, "reduction must be none, mean or sum, got '%s'", red);
+    if (x->rank >= 0 && x->rank < 2)
+        return kiln_infer_fail(ic, "input 0 must have rank >= 2 (N, C, ...), got %d", x->rank);
+    if (x->rank >= 0 && t->rank >= 0 && t->rank != x->rank - 1)
+        return kiln_infer_fail(ic, "input 1 must have rank %d (the scores' rank minus C), got %d",
+                               x->rank - 1, t->rank);
+    int r = x->rank >= 0 ? x->rank - 1 : t->rank;
+    struct kiln_dim *d = new_dims(ic, r);
+    for (int i = 0; i < r; i++) {
+        d[i] = dim_of(t, i);
+        if ((st = unify(ic, &d[i], dim_of(x, i ? i + 1 : 0), "scores and targets disagree")))
+            return st;
+    }
+    const struct kiln_type *w = kiln_infer_in(ic, 2);
+    if (w) {
+        if ((st = want_rank(ic, w, 2, 1, "weight")) != KILN_OK)
+            return st;
+        struct kiln_dim c = dim_of(x, 1);
+        if ((st = unify(ic, &c, dim_of(w, 0), "weight length and class count C")))
+            return st;
+    }
+    enum kiln_dtype dt = x->dtype;
+    if (none)
+        kiln_infer_set_out(ic, 0, dt, r, d);
+    else
+        kiln_infer_set_out(ic, 0, dt, 0, NULL);
+    if (sce)
+        set_like(ic, 1, x, dt);
+    return KILN_OK;
+}
+
+/* The loss ops: a log-softmax (5 operations per score, SoftmaxCrossEntropyLoss
+ * only), then a gather, weight and reduction per target (about 3). */
+int64_t
+kiln_flops_loss(const struct kiln_graph *g, const struct kiln_node *n)
+{
+    const struct kiln_type *x = kiln_node_in_type(g, n, 0), *t = kiln_node_in_type(g, n, 1);
+    int64_t xe = x ? kiln_type_numel(x) : -1, te = t ? kiln_type_numel(t) : -1;
+    int64_t f = flops_mul(te, 3);
+    if (n->op == KILN_OP_SOFTMAX_CROSS_ENTROPY_LOSS)
+        f = flops_add(f, flops_mul(xe, 5));
+    return f;
+}
+
 enum kiln_status
 kiln_shape_reduce(struct kiln_infer_ctx *ic)
 {

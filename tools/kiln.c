@@ -49,6 +49,8 @@ static const char usage_text[] =
     "                           refer to it by file name (keep it beside the .kir);\n"
     "                           without it they are elided to size and checksum\n"
     "  --inline-limit=N         print constants of at most N elements inline (default 16)\n"
+    "  --split-input-file       a .kir holding cases separated by '// -----' lines:\n"
+    "                           compile each on its own (for tests)\n"
     "  --list-passes            list the passes and exit\n"
     "\n"
     "  --help                   this text\n"
@@ -119,29 +121,29 @@ apply_dim_bindings(struct kiln_graph *g, struct kiln_diag *d)
     return kiln_graph_infer_shapes(g, d);
 }
 
-/* Load an .onnx or .kir file; prints diagnostics. */
+/* Verify a parsed .kir graph and apply the --dim bindings; frees it on failure. */
 static enum kiln_status
-load_input(const char *path, struct kiln_graph **g, struct kiln_diag *d)
+finish_load(enum kiln_status st, struct kiln_graph **g, struct kiln_diag *d, bool verify)
 {
-    enum kiln_status st;
-    if (has_suffix(path, ".kir")) {
-        st = kiln_graph_parse_file(path, g, d);
-        if (st == KILN_OK) {
-            st = kiln_graph_verify(*g, d);
-            if (st != KILN_OK) {
-                kiln_graph_free(*g);
-                *g = NULL;
-            }
-        }
-    } else {
-        struct kiln_onnx_opts oo = {0};
-        st = kiln_onnx_load_file(path, &oo, g, d);
-    }
-    if (st == KILN_OK && (st = apply_dim_bindings(*g, d)) != KILN_OK) {
+    if (st == KILN_OK && verify)
+        st = kiln_graph_verify(*g, d);
+    if (st == KILN_OK)
+        st = apply_dim_bindings(*g, d);
+    if (st != KILN_OK) {
         kiln_graph_free(*g);
         *g = NULL;
     }
     return st;
+}
+
+/* Load an .onnx or .kir file (a .kir is verified: it may be hand-written). */
+static enum kiln_status
+load_input(const char *path, struct kiln_graph **g, struct kiln_diag *d)
+{
+    if (has_suffix(path, ".kir"))
+        return finish_load(kiln_graph_parse_file(path, g, d), g, d, true);
+    struct kiln_onnx_opts oo = {0};
+    return finish_load(kiln_onnx_load_file(path, &oo, g, d), g, d, false);
 }
 
 /* ---------------------------------------------------------------- inspect */
@@ -267,6 +269,122 @@ cmd_inspect(int argc, char **argv)
 
 /* ---------------------------------------------------------------- opt */
 
+struct opt_job {
+    const char *path, *pipeline;
+    struct kiln_pass_opts *po;
+    struct kiln_print_opts *pr;
+    FILE *out;
+};
+
+/*
+ * Load one input (the file, or with text != NULL one chunk of a split .kir
+ * file, preceded by `line` - 1 newlines so diagnostics carry the file's own
+ * line numbers), run the pipeline, print the IR. Returns an exit code.
+ */
+static int
+opt_one(struct opt_job *job, const char *text, size_t len, int line)
+{
+    struct kiln_diag d;
+    kiln_diag_init(&d, job->path);
+    struct kiln_graph *g = NULL;
+    enum kiln_status st;
+    if (text) {
+        size_t pad = (size_t)(line - 1), n = pad + len;
+        char *buf = malloc(n ? n : 1);
+        if (!buf) {
+            kiln_diag_error(&d, "out of memory");
+            st = KILN_ERR_NOMEM;
+        } else {
+            memset(buf, '\n', pad);
+            memcpy(buf + pad, text, len);
+            st = finish_load(kiln_graph_parse(buf, n, job->path, &g, &d), &g, &d, true);
+            free(buf);
+        }
+    } else {
+        st = load_input(job->path, &g, &d);
+    }
+    if (st == KILN_OK)
+        st = kiln_pass_run_pipeline(g, job->pipeline, job->po, &d);
+    kiln_diag_print(&d, stderr);
+    kiln_diag_fini(&d);
+    if (st == KILN_OK && kiln_graph_print(g, job->out, job->pr) != KILN_OK) {
+        fprintf(stderr, "kiln: error: writing the IR failed\n");
+        st = KILN_ERR_IO;
+    }
+    kiln_graph_free(g);
+    return st == KILN_OK ? EXIT_OK : EXIT_COMPILE;
+}
+
+static bool
+is_split_marker(const char *line, const char *end)
+{
+    while (line < end && (*line == ' ' || *line == '\t'))
+        line++;
+    return end - line >= 8 && memcmp(line, "// -----", 8) == 0;
+}
+
+/*
+ * --split-input-file, as in mlir-opt: the .kir file holds several cases
+ * separated by lines starting with "// -----"; each is loaded and compiled on
+ * its own, a failing case does not stop the others, and the outputs are
+ * separated by the same marker.
+ */
+static int
+opt_split(struct opt_job *job)
+{
+    FILE *f = fopen(job->path, "rb");
+    if (!f) {
+        fprintf(stderr, "%s: error: cannot open: %s\n", job->path, strerror(errno));
+        return EXIT_COMPILE;
+    }
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    for (;;) {
+        if (len == cap) {
+            cap = cap ? cap * 2 : 65536;
+            char *nb = realloc(buf, cap);
+            if (!nb) {
+                free(buf);
+                fclose(f);
+                fprintf(stderr, "%s: error: out of memory\n", job->path);
+                return EXIT_COMPILE;
+            }
+            buf = nb;
+        }
+        size_t r = fread(buf + len, 1, cap - len, f);
+        len += r;
+        if (r == 0)
+            break;
+    }
+    bool read_err = ferror(f);
+    fclose(f);
+    if (read_err) {
+        free(buf);
+        fprintf(stderr, "%s: error: read failed\n", job->path);
+        return EXIT_COMPILE;
+    }
+    int rc = EXIT_OK, line = 1, chunk_line = 1, n_chunks = 0;
+    const char *chunk = buf, *end = buf + len;
+    for (const char *p = buf; p <= end;) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        const char *next = eol ? eol + 1 : end;
+        if (p == end || is_split_marker(p, eol ? eol : end)) {
+            if (n_chunks++)
+                fputs("// -----\n", job->out);
+            if (opt_one(job, chunk, (size_t)(p - chunk), chunk_line) != EXIT_OK)
+                rc = EXIT_COMPILE;
+            chunk = next;
+            chunk_line = line + 1;
+            if (p == end)
+                break;
+        }
+        line++;
+        p = next;
+    }
+    free(buf);
+    return rc;
+}
+
 static const char *
 opt_value(const char *arg, const char *name)
 {
@@ -278,6 +396,7 @@ static int
 cmd_opt(int argc, char **argv)
 {
     const char *path = NULL, *out_path = NULL, *weights_path = NULL, *pipeline = NULL;
+    bool split = false;
     struct kiln_pass_opts po = {0};
     struct kiln_print_opts pr;
     kiln_print_opts_default(&pr);
@@ -307,6 +426,8 @@ cmd_opt(int argc, char **argv)
         } else if (strcmp(a, "--dim") == 0) {
             if (++i >= argc || !dim_binding_add(argv[i]))
                 return usage_error("--dim needs NAME=VALUE, got '%s'", i < argc ? argv[i] : "");
+        } else if (strcmp(a, "--split-input-file") == 0) {
+            split = true;
         } else if (strcmp(a, "--verify-each") == 0) {
             po.verify_each = true;
         } else if (strcmp(a, "--time-passes") == 0) {
@@ -331,23 +452,12 @@ cmd_opt(int argc, char **argv)
     if (!path)
         return usage_error("%s", "opt: no input file");
 
-    struct kiln_diag d;
-    kiln_diag_init(&d, path);
-    struct kiln_graph *g = NULL;
-    enum kiln_status st = load_input(path, &g, &d);
-    if (st == KILN_OK)
-        st = kiln_pass_run_pipeline(g, pipeline, &po, &d);
-    kiln_diag_print(&d, stderr);
-    kiln_diag_fini(&d);
-    if (st != KILN_OK) {
-        kiln_graph_free(g);
-        return EXIT_COMPILE;
-    }
+    if (split && !has_suffix(path, ".kir"))
+        return usage_error("--split-input-file needs a .kir input, got '%s'", path);
 
     FILE *out = stdout, *wf = NULL;
     if (out_path && !(out = fopen(out_path, "w"))) {
         fprintf(stderr, "%s: error: cannot write: %s\n", out_path, strerror(errno));
-        kiln_graph_free(g);
         return EXIT_COMPILE;
     }
     if (weights_path) {
@@ -355,24 +465,24 @@ cmd_opt(int argc, char **argv)
             fprintf(stderr, "%s: error: cannot write: %s\n", weights_path, strerror(errno));
             if (out != stdout)
                 fclose(out);
-            kiln_graph_free(g);
             return EXIT_COMPILE;
         }
         const char *base = strrchr(weights_path, '/');
         pr.weights = wf;
         pr.weights_name = base ? base + 1 : weights_path;
     }
-    st = kiln_graph_print(g, out, &pr);
+    struct opt_job job = {path, pipeline, &po, &pr, out};
+    int rc = split ? opt_split(&job) : opt_one(&job, NULL, 0, 0);
+    bool io_fail = false;
     if (wf && fclose(wf) != 0)
-        st = KILN_ERR_IO;
-    if (out != stdout && fclose(out) != 0)
-        st = KILN_ERR_IO;
-    else if (out == stdout && fflush(stdout) != 0)
-        st = KILN_ERR_IO;
-    if (st != KILN_OK)
+        io_fail = true;
+    if (out != stdout ? fclose(out) != 0 : fflush(stdout) != 0)
+        io_fail = true;
+    if (io_fail) {
         fprintf(stderr, "kiln: error: writing the IR failed\n");
-    kiln_graph_free(g);
-    return st == KILN_OK ? EXIT_OK : EXIT_COMPILE;
+        rc = EXIT_COMPILE;
+    }
+    return rc;
 }
 
 /* ---------------------------------------------------------------- ops */

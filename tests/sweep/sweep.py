@@ -72,8 +72,8 @@ def collect_models(work):
         models.append(("node/" + os.path.basename(os.path.dirname(m)), m))
     for folder in ("node", "simple", "pytorch-converted", "pytorch-operator"):
         for m in sorted(glob.glob(os.path.join(data, folder, "*", "model.onnx"))):
-            models.append((f"{folder}-shipped/" if folder == "node" else f"{folder}/")
-                          + os.path.basename(os.path.dirname(m)), m)
+            prefix = f"{folder}-shipped/" if folder == "node" else f"{folder}/"
+            models.append((prefix + os.path.basename(os.path.dirname(m)), m))
     for m in sorted(glob.glob(os.path.join(data, "light", "*.onnx"))):
         models.append(("light/" + os.path.basename(m)[:-5], m))
     return models
