@@ -30,7 +30,7 @@ enum kiln_status kiln_onnx_load_file(const char *path, const struct kiln_onnx_op
                                      struct kiln_graph **out, struct kiln_diag *d);
 /* `dir` resolves external data; NULL forbids external data. */
 enum kiln_status kiln_onnx_load_buffer(const void *buf, size_t len, const char *dir,
-                                       const struct kiln_onnx_opts *opts,
-                                       struct kiln_graph **out, struct kiln_diag *d);
+                                       const struct kiln_onnx_opts *opts, struct kiln_graph **out,
+                                       struct kiln_diag *d);
 
 #endif

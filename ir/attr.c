@@ -7,11 +7,10 @@
 #include <string.h>
 
 static const char *const attr_kind_names[] = {
-    [KILN_ATTR_INT] = "int",         [KILN_ATTR_FLOAT] = "float",
-    [KILN_ATTR_STRING] = "string",   [KILN_ATTR_TENSOR] = "tensor",
-    [KILN_ATTR_GRAPH] = "graph",     [KILN_ATTR_INTS] = "ints",
-    [KILN_ATTR_FLOATS] = "floats",   [KILN_ATTR_STRINGS] = "strings",
-    [KILN_ATTR_TENSORS] = "tensors", [KILN_ATTR_GRAPHS] = "graphs",
+    [KILN_ATTR_INT] = "int",       [KILN_ATTR_FLOAT] = "float",     [KILN_ATTR_STRING] = "string",
+    [KILN_ATTR_TENSOR] = "tensor", [KILN_ATTR_GRAPH] = "graph",     [KILN_ATTR_INTS] = "ints",
+    [KILN_ATTR_FLOATS] = "floats", [KILN_ATTR_STRINGS] = "strings", [KILN_ATTR_TENSORS] = "tensors",
+    [KILN_ATTR_GRAPHS] = "graphs",
 };
 _Static_assert(sizeof attr_kind_names / sizeof attr_kind_names[0] == KILN_ATTR_COUNT,
                "attr_kind_names must cover enum kiln_attr_kind");

@@ -70,8 +70,7 @@ kiln_diag_vmsg(struct kiln_diag *d, enum kiln_severity sev, const char *prefix, 
     char *text = malloc(need);
     if (!text)
         return;
-    snprintf(text, need, "%s%s%s: %s: %s", file, *prefix ? ":" : "", prefix, sev_names[sev],
-             body);
+    snprintf(text, need, "%s%s%s: %s: %s", file, *prefix ? ":" : "", prefix, sev_names[sev], body);
     if (d->n_msgs == d->cap_msgs) {
         int cap = d->cap_msgs ? d->cap_msgs * 2 : 8;
         struct kiln_diag_msg *m = realloc(d->msgs, (size_t)cap * sizeof *m);
@@ -159,7 +158,7 @@ _Noreturn void
 kiln_assert_fail(const char *expr, const char *file, int line)
 {
     fprintf(stderr, "kiln: internal error%s%s: %s:%d: assertion '%s' failed\n",
-            kiln_current_pass ? " in pass " : "", kiln_current_pass ? kiln_current_pass : "",
-            file, line, expr);
+            kiln_current_pass ? " in pass " : "", kiln_current_pass ? kiln_current_pass : "", file,
+            line, expr);
     abort();
 }

@@ -50,7 +50,8 @@ struct kiln_diag {
 
 void kiln_diag_init(struct kiln_diag *d, const char *file);
 void kiln_diag_fini(struct kiln_diag *d);
-void kiln_diag_error(struct kiln_diag *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void kiln_diag_error(struct kiln_diag *d, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 void kiln_diag_warning(struct kiln_diag *d, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void kiln_diag_at(struct kiln_diag *d, int line, int col, const char *fmt, ...)

@@ -124,8 +124,7 @@ name_hash(const char *s)
     return (uint32_t)kiln_fnv1a64(s, strlen(s));
 }
 
-static void
-name_index_insert(struct kiln_graph *g, int32_t id);
+static void name_index_insert(struct kiln_graph *g, int32_t id);
 
 static void
 name_index_rehash(struct kiln_graph *g, uint32_t cap)
@@ -245,8 +244,8 @@ void
 kiln_graph_add_output(struct kiln_graph *g, int32_t value)
 {
     KILN_ASSERT(value >= 0 && value < g->n_values);
-    g->outputs = vec_reserve(g->arena, g->outputs, g->n_outputs, &g->cap_outputs,
-                             g->n_outputs + 1, sizeof *g->outputs);
+    g->outputs = vec_reserve(g->arena, g->outputs, g->n_outputs, &g->cap_outputs, g->n_outputs + 1,
+                             sizeof *g->outputs);
     g->outputs[g->n_outputs++] = value;
     g->values[value]->is_output = true;
 }
@@ -261,8 +260,8 @@ kiln_graph_add_const(struct kiln_graph *g, const char *name, struct kiln_tensor 
     v->data = t;
     v->type.dtype = t->dtype;
     v->type.rank = t->rank;
-    v->type.dims = kiln_arena_array(g->arena, (size_t)(t->rank > 0 ? t->rank : 1),
-                                    sizeof *v->type.dims);
+    v->type.dims =
+        kiln_arena_array(g->arena, (size_t)(t->rank > 0 ? t->rank : 1), sizeof *v->type.dims);
     KILN_ASSERT(v->type.dims);
     for (int i = 0; i < t->rank; i++)
         v->type.dims[i] = kiln_dim_const(t->dims[i]);
@@ -275,8 +274,8 @@ static void
 use_add(struct kiln_graph *g, int32_t value, int32_t node, int32_t slot)
 {
     struct kiln_value *v = g->values[value];
-    v->uses = vec_reserve(g->arena, v->uses, v->n_uses, &v->cap_uses, v->n_uses + 1,
-                          sizeof *v->uses);
+    v->uses =
+        vec_reserve(g->arena, v->uses, v->n_uses, &v->cap_uses, v->n_uses + 1, sizeof *v->uses);
     v->uses[v->n_uses].node = node;
     v->uses[v->n_uses].slot = slot;
     v->n_uses++;
@@ -331,8 +330,7 @@ first_duplicate(const char *const *names, int32_t n)
 
 struct kiln_node *
 kiln_graph_add_node(struct kiln_graph *g, enum kiln_op op, const char *name, const int32_t *in,
-                    int32_t n_in, const char *const *out_names, int32_t n_out,
-                    struct kiln_diag *d)
+                    int32_t n_in, const char *const *out_names, int32_t n_out, struct kiln_diag *d)
 {
     KILN_ASSERT((unsigned)op < KILN_OP_COUNT && n_in >= 0 && n_out >= 0);
     const char *dup = NULL;

@@ -97,7 +97,7 @@ kiln_infer_in_known(const struct kiln_infer_ctx *ic, int i, const struct kiln_di
         if (!kiln_tensor_get_i64(t, k, &x))
             return false;
         if (x == KILN_DIM_UNKNOWN)
-            return false; /* INT64_MIN is the unknown marker; such contents stay unknown */
+            return false;         /* INT64_MIN is the unknown marker; such contents stay unknown */
         d[k] = kiln_dim_const(x); /* may be negative: see kiln_dim_is_int */
     }
     if (ic->known && id < ic->n_known) {
@@ -126,8 +126,8 @@ kiln_infer_set_out(struct kiln_infer_ctx *ic, int i, enum kiln_dtype dt, int ran
     struct kiln_value *v = ic->g->values[ic->n->out[i]];
     v->type.dtype = dt;
     v->type.rank = rank;
-    v->type.dims = kiln_arena_array(ic->g->arena, (size_t)(rank > 0 ? rank : 1),
-                                    sizeof *v->type.dims);
+    v->type.dims =
+        kiln_arena_array(ic->g->arena, (size_t)(rank > 0 ? rank : 1), sizeof *v->type.dims);
     KILN_ASSERT(v->type.dims);
     for (int k = 0; k < rank; k++)
         v->type.dims[k] = dims[k];
@@ -140,8 +140,7 @@ kiln_infer_set_out_type(struct kiln_infer_ctx *ic, int i, const struct kiln_type
 }
 
 void
-kiln_infer_set_out_known(struct kiln_infer_ctx *ic, int i, const struct kiln_dim *vals,
-                         int64_t n)
+kiln_infer_set_out_known(struct kiln_infer_ctx *ic, int i, const struct kiln_dim *vals, int64_t n)
 {
     if (!kiln_infer_has_out(ic, i) || !ic->known || n < 0 || n > KILN_KNOWN_MAX)
         return;
@@ -237,8 +236,10 @@ kiln_infer_broadcast(struct kiln_infer_ctx *ic, const struct kiln_type *a,
             char sa[32], sb[32];
             dim_format(x, sa, sizeof sa);
             dim_format(y, sb, sizeof sb);
-            return kiln_infer_fail(ic, "cannot broadcast dimension %s with %s (axis %d of the "
-                                       "result)", sa, sb, i);
+            return kiln_infer_fail(ic,
+                                   "cannot broadcast dimension %s with %s (axis %d of the "
+                                   "result)",
+                                   sa, sb, i);
         } else if (kiln_dim_is_const(x))
             o = x; /* the other side must be x or 1: either way x */
         else if (kiln_dim_is_const(y))
@@ -254,8 +255,7 @@ enum kiln_status
 kiln_infer_axis(struct kiln_infer_ctx *ic, int64_t axis, int rank, int *out)
 {
     if (rank < 0 || axis < -(int64_t)rank || axis >= rank)
-        return kiln_infer_fail(ic, "axis %lld is out of range for rank %d", (long long)axis,
-                               rank);
+        return kiln_infer_fail(ic, "axis %lld is out of range for rank %d", (long long)axis, rank);
     *out = (int)(axis < 0 ? axis + rank : axis);
     return KILN_OK;
 }
@@ -335,8 +335,7 @@ type_format(const struct kiln_type *t, char *buf, size_t len)
 
 /* Merge a declared type into the inferred one (in place). */
 static enum kiln_status
-infer_merge_declared(struct kiln_infer_ctx *ic, struct kiln_value *v,
-                     const struct kiln_type *decl)
+infer_merge_declared(struct kiln_infer_ctx *ic, struct kiln_value *v, const struct kiln_type *decl)
 {
     struct kiln_type *t = &v->type;
     if (decl->dtype == KILN_DT_INVALID)
@@ -349,8 +348,8 @@ infer_merge_declared(struct kiln_infer_ctx *ic, struct kiln_value *v,
     if (t->dtype != decl->dtype) {
         type_format(decl, a, sizeof a);
         type_format(t, b, sizeof b);
-        return kiln_infer_fail(ic, "value '%s' is declared %s but its producer yields %s",
-                               v->name, a, b);
+        return kiln_infer_fail(ic, "value '%s' is declared %s but its producer yields %s", v->name,
+                               a, b);
     }
     if (decl->rank < 0)
         return KILN_OK;
@@ -361,8 +360,8 @@ infer_merge_declared(struct kiln_infer_ctx *ic, struct kiln_value *v,
     if (t->rank != decl->rank) {
         type_format(decl, a, sizeof a);
         type_format(t, b, sizeof b);
-        return kiln_infer_fail(ic, "value '%s' is declared %s but its producer yields %s",
-                               v->name, a, b);
+        return kiln_infer_fail(ic, "value '%s' is declared %s but its producer yields %s", v->name,
+                               a, b);
     }
     for (int i = 0; i < t->rank; i++) {
         struct kiln_dim x = t->dims[i], y = decl->dims[i];

@@ -47,9 +47,9 @@ enum kiln_dtype {
     KILN_DT_COUNT
 };
 
-const char *kiln_dtype_name(enum kiln_dtype dt);           /* "f32"; "invalid" */
+const char *kiln_dtype_name(enum kiln_dtype dt);                 /* "f32"; "invalid" */
 enum kiln_dtype kiln_dtype_from_name(const char *s, size_t len); /* INVALID if none */
-enum kiln_dtype kiln_dtype_from_onnx(int32_t onnx_id);      /* INVALID if none */
+enum kiln_dtype kiln_dtype_from_onnx(int32_t onnx_id);           /* INVALID if none */
 int32_t kiln_dtype_to_onnx(enum kiln_dtype dt);
 int kiln_dtype_bits(enum kiln_dtype dt);
 unsigned kiln_dtype_flags(enum kiln_dtype dt);
@@ -158,14 +158,14 @@ struct kiln_quant {
 
 enum kiln_sparse_format {
     KILN_SPARSE_NONE = 0,
-    KILN_SPARSE_CSR,   /* compressed sparse rows of the 2-D view */
-    KILN_SPARSE_BSR,   /* block sparse rows, block = block_h x block_w */
-    KILN_SPARSE_NM,    /* structured N:M along the reduction axis (e.g. 2:4) */
+    KILN_SPARSE_CSR, /* compressed sparse rows of the 2-D view */
+    KILN_SPARSE_BSR, /* block sparse rows, block = block_h x block_w */
+    KILN_SPARSE_NM,  /* structured N:M along the reduction axis (e.g. 2:4) */
 };
 
 struct kiln_sparsity {
     enum kiln_sparse_format format;
-    double density; /* nonzeros / elements, 0..1 */
+    double density;       /* nonzeros / elements, 0..1 */
     int block_h, block_w; /* BSR block, or N and M for NM */
 };
 
@@ -297,10 +297,10 @@ struct kiln_value {
     int32_t producer_slot; /* its output index */
     struct kiln_use *uses;
     int32_t n_uses, cap_uses;
-    bool is_output;              /* listed in g->outputs */
-    struct kiln_tensor *data;    /* CONST contents, or INPUT default */
-    int32_t outer;               /* CAPTURE: value id in g->parent */
-    struct kiln_quant *quant;    /* optional annotations */
+    bool is_output;           /* listed in g->outputs */
+    struct kiln_tensor *data; /* CONST contents, or INPUT default */
+    int32_t outer;            /* CAPTURE: value id in g->parent */
+    struct kiln_quant *quant; /* optional annotations */
     struct kiln_sparsity *sparsity;
     struct kiln_mem_plan *plan;
 };
@@ -308,16 +308,16 @@ struct kiln_value {
 struct kiln_node {
     int32_t id;
     enum kiln_op op;
-    const char *name;  /* ONNX node name, for diagnostics; "" if it had none */
+    const char *name; /* ONNX node name, for diagnostics; "" if it had none */
     int32_t n_in, n_out;
-    int32_t *in;       /* value ids; -1 = absent optional input */
-    int32_t *out;      /* value ids; -1 = absent optional output */
+    int32_t *in;  /* value ids; -1 = absent optional input */
+    int32_t *out; /* value ids; -1 = absent optional output */
     int32_t n_attrs;
     struct kiln_attr *attrs; /* sorted by name, names unique */
     struct kiln_graph *body; /* KILN_OPF_FUSED: the sub-graph it replaced */
     const char **fused_locs; /* names of the nodes a fused node replaced */
     int32_t n_fused_locs;
-    bool dead;               /* erased; removed by kiln_graph_compact */
+    bool dead; /* erased; removed by kiln_graph_compact */
 };
 
 /* ---------------------------------------------------------------- graphs */
@@ -397,7 +397,7 @@ struct kiln_node *kiln_graph_add_node(struct kiln_graph *g, enum kiln_op op, con
 void kiln_node_set_input(struct kiln_graph *g, struct kiln_node *n, int32_t slot, int32_t value);
 void kiln_value_replace_uses(struct kiln_graph *g, int32_t from, int32_t to);
 void kiln_graph_erase_node(struct kiln_graph *g, struct kiln_node *n); /* tombstone */
-void kiln_graph_compact(struct kiln_graph *g);      /* drop dead nodes, renumber */
+void kiln_graph_compact(struct kiln_graph *g); /* drop dead nodes, renumber */
 void kiln_graph_rebuild_uses(struct kiln_graph *g);
 /*
  * Put nodes in a topological order (stable: the existing order is kept where it
@@ -490,8 +490,7 @@ enum kiln_status kiln_infer_unsupported(struct kiln_infer_ctx *ic, const char *f
 enum kiln_status kiln_infer_broadcast(struct kiln_infer_ctx *ic, const struct kiln_type *a,
                                       const struct kiln_type *b, struct kiln_type *out);
 /* Normalize axis in [-rank, rank) to [0, rank); fails with a diagnostic if out of range. */
-enum kiln_status kiln_infer_axis(struct kiln_infer_ctx *ic, int64_t axis, int rank,
-                                 int *out);
+enum kiln_status kiln_infer_axis(struct kiln_infer_ctx *ic, int64_t axis, int rank, int *out);
 /* Require input i present with one of the dtypes in the mask (bit = 1 << dtype). */
 enum kiln_status kiln_infer_require(struct kiln_infer_ctx *ic, int i, uint64_t dtype_mask);
 /* Require inputs i and j to have the same dtype. */
@@ -503,14 +502,14 @@ struct kiln_dim kiln_dim_add(struct kiln_dim a, struct kiln_dim b);
 struct kiln_dim *kiln_infer_dims(struct kiln_infer_ctx *ic, int n);
 
 #define KILN_DT_MASK(dt) (UINT64_C(1) << (dt))
-#define KILN_DT_MASK_FLOAT                                                                 \
-    (KILN_DT_MASK(KILN_DT_F32) | KILN_DT_MASK(KILN_DT_F16) | KILN_DT_MASK(KILN_DT_BF16) |   \
+#define KILN_DT_MASK_FLOAT                                                                         \
+    (KILN_DT_MASK(KILN_DT_F32) | KILN_DT_MASK(KILN_DT_F16) | KILN_DT_MASK(KILN_DT_BF16) |          \
      KILN_DT_MASK(KILN_DT_F64))
-#define KILN_DT_MASK_SINT                                                                  \
-    (KILN_DT_MASK(KILN_DT_I8) | KILN_DT_MASK(KILN_DT_I16) | KILN_DT_MASK(KILN_DT_I32) |     \
+#define KILN_DT_MASK_SINT                                                                          \
+    (KILN_DT_MASK(KILN_DT_I8) | KILN_DT_MASK(KILN_DT_I16) | KILN_DT_MASK(KILN_DT_I32) |            \
      KILN_DT_MASK(KILN_DT_I64))
-#define KILN_DT_MASK_UINT                                                                  \
-    (KILN_DT_MASK(KILN_DT_U8) | KILN_DT_MASK(KILN_DT_U16) | KILN_DT_MASK(KILN_DT_U32) |     \
+#define KILN_DT_MASK_UINT                                                                          \
+    (KILN_DT_MASK(KILN_DT_U8) | KILN_DT_MASK(KILN_DT_U16) | KILN_DT_MASK(KILN_DT_U32) |            \
      KILN_DT_MASK(KILN_DT_U64))
 #define KILN_DT_MASK_INT (KILN_DT_MASK_SINT | KILN_DT_MASK_UINT)
 #define KILN_DT_MASK_NUMERIC (KILN_DT_MASK_FLOAT | KILN_DT_MASK_INT)

@@ -7,7 +7,7 @@
 #include <string.h>
 
 const struct kiln_op_info kiln_op_table[KILN_OP_COUNT] = {
-#define KILN_OP(E, nm, dom, mi, ma, mo, mx, fl, shape, flops)                                       \
+#define KILN_OP(E, nm, dom, mi, ma, mo, mx, fl, shape, flops)                                      \
     [KILN_OP_##E] = {nm, KILN_DOMAIN_##dom, mi, ma, mo, mx, fl, shape, flops},
 #include "ops.def"
 #undef KILN_OP
@@ -67,9 +67,9 @@ op_index_build(void)
     /* insertion sort: runs once over ~200 rows */
     for (int i = 0; i < KILN_OP_COUNT; i++) {
         int j = i;
-        while (j > 0 && op_cmp(kiln_op_table[op_index[j - 1]].domain,
-                               kiln_op_table[op_index[j - 1]].name, kiln_op_table[i].domain,
-                               kiln_op_table[i].name) > 0) {
+        while (j > 0 &&
+               op_cmp(kiln_op_table[op_index[j - 1]].domain, kiln_op_table[op_index[j - 1]].name,
+                      kiln_op_table[i].domain, kiln_op_table[i].name) > 0) {
             op_index[j] = op_index[j - 1];
             j--;
         }

@@ -234,7 +234,8 @@ lex_string(struct parser *ps, const char **out, size_t *out_len)
             } else if (e == '"' || e == '\\' || e == 'n' || e == 't') {
                 c += 2;
             } else {
-                return perr(ps, c, "unknown escape '\\%c' in string", e >= 0x21 && e < 0x7f ? e : '?');
+                return perr(ps, c, "unknown escape '\\%c' in string",
+                            e >= 0x21 && e < 0x7f ? e : '?');
             }
         } else {
             c++;
@@ -249,7 +250,8 @@ lex_string(struct parser *ps, const char **out, size_t *out_len)
         if (*c == '\\') {
             char e = c[1];
             if (e == 'x') {
-                s[k++] = (char)(hex_digit((unsigned char)c[2]) * 16 + hex_digit((unsigned char)c[3]));
+                s[k++] =
+                    (char)(hex_digit((unsigned char)c[2]) * 16 + hex_digit((unsigned char)c[3]));
                 c += 4;
             } else {
                 s[k++] = e == 'n' ? '\n' : e == 't' ? '\t' : e;
@@ -309,7 +311,8 @@ lex_number(struct parser *ps, struct number *num)
     num->at = s;
     if (c < ps->end && (*c == '-' || *c == '+'))
         c++;
-    if (ps->end - c >= 3 && memcmp(c, "inf", 3) == 0 && !(c + 3 < ps->end && is_ident_char((unsigned char)c[3]))) {
+    if (ps->end - c >= 3 && memcmp(c, "inf", 3) == 0 &&
+        !(c + 3 < ps->end && is_ident_char((unsigned char)c[3]))) {
         c += 3;
         num->is_float = true;
     } else if (ps->end - c >= 3 && memcmp(c, "nan", 3) == 0) {
@@ -655,6 +658,32 @@ parse_quant(struct parser *ps, struct kiln_value *v)
     return KILN_OK;
 }
 
+/* "AxB" with A, B decimal in [0, INT32_MAX], no spaces. */
+static enum kiln_status
+scan_dim_pair(struct parser *ps, char sep, int64_t *a, int64_t *b)
+{
+    const char *s = ps->p;
+    int64_t *outs[2] = {a, b};
+    for (int k = 0; k < 2; k++) {
+        if (k) {
+            if (ps->p >= ps->end || *ps->p != sep)
+                return perr(ps, s, "expected a block shape HxW");
+            ps->p++;
+        }
+        int64_t v = 0;
+        const char *d = ps->p;
+        while (ps->p < ps->end && *ps->p >= '0' && *ps->p <= '9') {
+            v = v * 10 + (*ps->p++ - '0');
+            if (v > INT32_MAX)
+                return perr(ps, s, "block size out of range");
+        }
+        if (ps->p == d)
+            return perr(ps, s, "expected a block shape HxW");
+        *outs[k] = v;
+    }
+    return KILN_OK;
+}
+
 static enum kiln_status
 parse_sparse(struct parser *ps, struct kiln_value *v)
 {
@@ -671,19 +700,18 @@ parse_sparse(struct parser *ps, struct kiln_value *v)
         bool bsr = w[0] == 'b';
         s->format = bsr ? KILN_SPARSE_BSR : KILN_SPARSE_NM;
         int64_t h, wd;
-        TRY(parse_i64(ps, 1, INT32_MAX, &h));
-        skip_ws(ps);
         if (bsr) {
-            /* "4x4" lexes as 4 then the word x4 */
-            size_t xl;
-            const char *x = lex_ident(ps, &xl);
-            if (xl < 2 || x[0] != 'x')
-                return perr(ps, x, "expected a block shape HxW");
-            ps->p = x + 1;
+            /* "4x8": digits, 'x', digits, as one token */
+            skip_ws(ps);
+            const char *bat = ps->p;
+            TRY(scan_dim_pair(ps, 'x', &h, &wd));
+            if (h < 1 || wd < 1)
+                return perr(ps, bat, "block sizes must be positive");
         } else {
+            TRY(parse_i64(ps, 1, INT32_MAX, &h));
             TRY(expect(ps, ':', "in N:M"));
+            TRY(parse_i64(ps, 1, INT32_MAX, &wd));
         }
-        TRY(parse_i64(ps, 1, INT32_MAX, &wd));
         s->block_h = (int)h;
         s->block_w = (int)wd;
     } else {
@@ -912,8 +940,7 @@ parse_dense(struct parser *ps, struct kiln_tensor *t, int64_t numel)
         TRY(expect(ps, ']', "to close the elements"));
     }
     if (i != numel)
-        return perr(ps, ps->p, "%lld elements for a type of %lld", (long long)i,
-                    (long long)numel);
+        return perr(ps, ps->p, "%lld elements for a type of %lld", (long long)i, (long long)numel);
     t->data = buf;
     return KILN_OK;
 }
@@ -949,7 +976,8 @@ parse_payload(struct parser *ps, struct kiln_tensor *t)
         if (!buf)
             return perr(ps, hat, "out of memory");
         for (uint64_t i = 0; i < t->nbytes; i++) {
-            int hi = hex_digit((unsigned char)s[2 * i]), lo = hex_digit((unsigned char)s[2 * i + 1]);
+            int hi = hex_digit((unsigned char)s[2 * i]),
+                lo = hex_digit((unsigned char)s[2 * i + 1]);
             if (hi < 0 || lo < 0)
                 return perr(ps, hat, "hex<> holds a non-hex character");
             buf[i] = (unsigned char)(hi * 16 + lo);
@@ -990,9 +1018,11 @@ parse_payload(struct parser *ps, struct kiln_tensor *t)
         const unsigned char *data = size ? b->data + off : (const unsigned char *)"";
         uint64_t got = kiln_fnv1a64(data, (size_t)size);
         if (got != sum)
-            return perr(ps, nat, "blob checksum mismatch in '%s' at offset %llu: "
-                        "expected 0x%016llx, the file has 0x%016llx", name,
-                        (unsigned long long)off, (unsigned long long)sum, (unsigned long long)got);
+            return perr(ps, nat,
+                        "blob checksum mismatch in '%s' at offset %llu: "
+                        "expected 0x%016llx, the file has 0x%016llx",
+                        name, (unsigned long long)off, (unsigned long long)sum,
+                        (unsigned long long)got);
         t->data = data;
         t->checksum = sum;
     } else if (ident_is(w, len, "elided")) {
@@ -1108,8 +1138,9 @@ parse_attr_value(struct parser *ps, struct kiln_graph *g, struct kiln_attr *a)
         return parse_attr_scalar(ps, g, a);
     const char *list = ps->p;
     if (peek(ps) == ']')
-        return perr(ps, ps->p, "an empty list needs its kind: ints[], floats[], strings[], "
-                               "tensors[] or graphs[]");
+        return perr(ps, ps->p,
+                    "an empty list needs its kind: ints[], floats[], strings[], "
+                    "tensors[] or graphs[]");
     /* first pass: count and find the element kind */
     int64_t n = 0;
     bool any_float = false;
@@ -1282,7 +1313,8 @@ parse_op(struct parser *ps, enum kiln_op *op)
         nlen -= 5;
     }
     char buf[128];
-    if (nlen >= sizeof buf || !kiln_op_lookup(dom, (memcpy(buf, name, nlen), buf[nlen] = 0, buf), op))
+    if (nlen >= sizeof buf ||
+        !kiln_op_lookup(dom, (memcpy(buf, name, nlen), buf[nlen] = 0, buf), op))
         return perr(ps, at, "unknown op '%.*s'", (int)(len > 100 ? 100 : len), s);
     return KILN_OK;
 }
@@ -1378,7 +1410,8 @@ parse_node(struct parser *ps, struct kiln_graph *g)
     const char **res_at = NULL;
     int32_t n_res = 0, cap_res = 0;
     char c = peek(ps);
-    if (c == '%' || (c == '_' && !(ps->p + 1 < ps->end && is_ident_char((unsigned char)ps->p[1])))) {
+    if (c == '%' ||
+        (c == '_' && !(ps->p + 1 < ps->end && is_ident_char((unsigned char)ps->p[1])))) {
         do {
             if (n_res == cap_res) {
                 int32_t nc = cap_res ? cap_res * 2 : 4;
@@ -1386,8 +1419,8 @@ parse_node(struct parser *ps, struct kiln_graph *g)
                     return perr(ps, ps->p, "too many results");
                 res_names = kiln_arena_grow(ps->a, res_names, (size_t)cap_res, (size_t)nc,
                                             sizeof *res_names);
-                res_at = kiln_arena_grow(ps->a, res_at, (size_t)cap_res, (size_t)nc,
-                                         sizeof *res_at);
+                res_at =
+                    kiln_arena_grow(ps->a, res_at, (size_t)cap_res, (size_t)nc, sizeof *res_at);
                 if (!res_names || !res_at)
                     return perr(ps, ps->p, "out of memory");
                 cap_res = nc;
@@ -1470,8 +1503,7 @@ parse_node(struct parser *ps, struct kiln_graph *g)
     }
     if (body && !(kiln_op_info(op)->flags & KILN_OPF_FUSED))
         return perr(ps, op_at, "only fused ops have a body");
-    struct kiln_node *n =
-        kiln_graph_add_node(g, op, tmp.name, ins, n_in, res_names, n_res, ps->d);
+    struct kiln_node *n = kiln_graph_add_node(g, op, tmp.name, ins, n_in, res_names, n_res, ps->d);
     if (!n)
         return perr(ps, at, "cannot add the node");
     const char *dup = kiln_node_set_attrs(n, attrs, n_attrs);
@@ -1710,7 +1742,8 @@ kiln_graph_parse(const char *text, size_t len, const char *path, struct kiln_gra
     }
     const char *saved_file = d->file;
     d->file = path ? path : "<kir>";
-    struct parser ps = {.src = text, .p = text, .end = text + len, .path = path ? path : "", .d = d};
+    struct parser ps = {
+        .src = text, .p = text, .end = text + len, .path = path ? path : "", .d = d};
     *out = NULL;
     ps.root = kiln_graph_new("main");
     enum kiln_status st;

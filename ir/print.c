@@ -317,8 +317,8 @@ put_blob(struct printer *pr, const struct kiln_tensor *t)
     put(pr, "blob<");
     const char *wn = o->weights_name ? o->weights_name : "weights.bin";
     put_quoted(pr, wn, strlen(wn));
-    putf(pr, ", offset=%" PRIu64 ", size=%" PRIu64 ", fnv1a=0x%016" PRIx64 ">",
-         o->weights_offset, t->nbytes, kiln_fnv1a64(t->data, (size_t)t->nbytes));
+    putf(pr, ", offset=%" PRIu64 ", size=%" PRIu64 ", fnv1a=0x%016" PRIx64 ">", o->weights_offset,
+         t->nbytes, kiln_fnv1a64(t->data, (size_t)t->nbytes));
     o->weights_offset += t->nbytes;
 }
 

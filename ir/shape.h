@@ -16,8 +16,8 @@
 
 #include "ir.h"
 
-#define KILN_OP(E, name, dom, mi, ma, mo, mx, fl, shape, flops)                             \
-    enum kiln_status shape(struct kiln_infer_ctx *ic);                                      \
+#define KILN_OP(E, name, dom, mi, ma, mo, mx, fl, shape, flops)                                    \
+    enum kiln_status shape(struct kiln_infer_ctx *ic);                                             \
     int64_t flops(const struct kiln_graph *g, const struct kiln_node *n);
 #include "ops.def"
 #undef KILN_OP
@@ -28,7 +28,7 @@ unsigned kiln_op_attr_kinds(enum kiln_op op, const char *name);
 /* Type of a node's input/output slot (NULL if absent). For FLOP functions. */
 const struct kiln_type *kiln_node_in_type(const struct kiln_graph *g, const struct kiln_node *n,
                                           int i);
-const struct kiln_type *kiln_node_out_type(const struct kiln_graph *g,
-                                           const struct kiln_node *n, int i);
+const struct kiln_type *kiln_node_out_type(const struct kiln_graph *g, const struct kiln_node *n,
+                                           int i);
 
 #endif

@@ -37,8 +37,8 @@ vfail_node(struct verify *vf, const struct kiln_graph *g, const struct kiln_node
 {
     char msg[512];
     snprintf(msg, sizeof msg, fmt, arg);
-    kiln_diag_node(vf->d, n->name, n->id, kiln_op_name(n->op), "verifier: graph '%s': %s",
-                   g->name, msg);
+    kiln_diag_node(vf->d, n->name, n->id, kiln_op_name(n->op), "verifier: graph '%s': %s", g->name,
+                   msg);
     vf->errors++;
 }
 
@@ -114,8 +114,7 @@ verify_node_types(struct verify *vf, struct kiln_graph *g, struct kiln_node *n)
 }
 
 static void
-verify_node(struct verify *vf, struct kiln_graph *g, struct kiln_node *n, int32_t idx,
-            int depth)
+verify_node(struct verify *vf, struct kiln_graph *g, struct kiln_node *n, int32_t idx, int depth)
 {
     const struct kiln_op_info *info = kiln_op_info(n->op);
     if ((unsigned)n->op >= KILN_OP_COUNT) {
@@ -188,8 +187,7 @@ verify_graph(struct verify *vf, struct kiln_graph *g, int depth)
         if (v->id != i)
             vfail_value(vf, g, v, "id does not match its position");
         if (!v->name || !v->name[0]) {
-            kiln_diag_error(vf->d, "verifier: graph '%s': value #%d has no name", g->name,
-                            (int)i);
+            kiln_diag_error(vf->d, "verifier: graph '%s': value #%d has no name", g->name, (int)i);
             vf->errors++;
             continue;
         }
@@ -221,8 +219,8 @@ verify_graph(struct verify *vf, struct kiln_graph *g, int depth)
     for (int32_t i = 0; i < g->n_inputs; i++)
         if (g->inputs[i] < 0 || g->inputs[i] >= g->n_values ||
             g->values[g->inputs[i]]->kind != KILN_VALUE_INPUT) {
-            kiln_diag_error(vf->d, "verifier: graph '%s': input #%d is not an input value",
-                            g->name, (int)i);
+            kiln_diag_error(vf->d, "verifier: graph '%s': input #%d is not an input value", g->name,
+                            (int)i);
             vf->errors++;
         }
     for (int32_t i = 0; i < g->n_outputs; i++)

@@ -48,8 +48,7 @@ const char *kiln_pass_pipeline_for_level(int level);
  * pass runs (`error: unknown pass 'x'`). An empty pipeline runs nothing.
  */
 enum kiln_status kiln_pass_run_pipeline(struct kiln_graph *g, const char *pipeline,
-                                        const struct kiln_pass_opts *opts,
-                                        struct kiln_diag *d);
+                                        const struct kiln_pass_opts *opts, struct kiln_diag *d);
 
 /* Passes. */
 enum kiln_status kiln_pass_infer_shapes(struct kiln_pass_ctx *pc, struct kiln_graph *g);

@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES="build-essential cmake pkg-config llvm-19-dev llvm-19-tools libonnx-dev
+APT_PACKAGES="build-essential cmake pkg-config git llvm-19-dev llvm-19-tools clang-format-19 libonnx-dev
   libprotobuf-c-dev protobuf-c-compiler"
 # a Python with pip is expected; Debian's own is used where there is none
 command -v python3 >/dev/null && python3 -m pip --version >/dev/null 2>&1 ||

@@ -14,14 +14,14 @@
 
 static int n_pass, n_fail;
 
-#define CHECK(cond)                                                                            \
-    do {                                                                                       \
-        if (cond) {                                                                            \
-            n_pass++;                                                                          \
-        } else {                                                                               \
-            n_fail++;                                                                          \
-            printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);                             \
-        }                                                                                      \
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        if (cond) {                                                                                \
+            n_pass++;                                                                              \
+        } else {                                                                                   \
+            n_fail++;                                                                              \
+            printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);                                 \
+        }                                                                                          \
     } while (0)
 
 static struct kiln_dim dims_buf[8];
@@ -32,8 +32,8 @@ set_type(struct kiln_graph *g, int32_t v, enum kiln_dtype dt, int rank, const in
     struct kiln_value *val = g->values[v];
     val->type.dtype = dt;
     val->type.rank = rank;
-    val->type.dims = kiln_arena_array(g->arena, (size_t)(rank > 0 ? rank : 1),
-                                      sizeof(struct kiln_dim));
+    val->type.dims =
+        kiln_arena_array(g->arena, (size_t)(rank > 0 ? rank : 1), sizeof(struct kiln_dim));
     for (int i = 0; i < rank; i++)
         val->type.dims[i] = dims[i] >= 0 ? kiln_dim_const(dims[i]) : kiln_dim_unknown();
 }
@@ -71,7 +71,8 @@ test_dtypes(void)
     CHECK(kiln_dtype_storage_bytes(KILN_DT_F32, 3, &b) && b == 12);
     CHECK(!kiln_dtype_storage_bytes(KILN_DT_F64, INT64_MAX, &b));
     for (int dt = 1; dt < KILN_DT_COUNT; dt++) /* the table round-trips by name and id */
-        CHECK(kiln_dtype_from_name(kiln_dtype_name(dt), strlen(kiln_dtype_name(dt))) == (enum kiln_dtype)dt &&
+        CHECK(kiln_dtype_from_name(kiln_dtype_name(dt), strlen(kiln_dtype_name(dt))) ==
+                  (enum kiln_dtype)dt &&
               kiln_dtype_from_onnx(kiln_dtype_to_onnx(dt)) == (enum kiln_dtype)dt);
 }
 
@@ -86,7 +87,8 @@ test_ops(void)
     CHECK(!kiln_op_lookup(KILN_DOMAIN_ML, "Conv", &op));
     CHECK(kiln_op_lookup(KILN_DOMAIN_KILN, "Fused", &op) && op == KILN_OP_FUSED);
     for (int i = 0; i < KILN_OP_COUNT; i++) /* every row can be found by its name */
-        CHECK(kiln_op_lookup(kiln_op_table[i].domain, kiln_op_table[i].name, &op) && op == (enum kiln_op)i);
+        CHECK(kiln_op_lookup(kiln_op_table[i].domain, kiln_op_table[i].name, &op) &&
+              op == (enum kiln_op)i);
     CHECK(kiln_op_attr_kinds(KILN_OP_CONV, "strides") == 1u << KILN_ATTR_INTS);
     CHECK(kiln_op_attr_kinds(KILN_OP_CAST, "to") ==
           ((1u << KILN_ATTR_INT) | (1u << KILN_ATTR_STRING))); /* opset 1 spelled it */
@@ -122,7 +124,7 @@ test_graph(void)
     kiln_diag_init(&d, "small.onnx");
     CHECK(g->n_nodes == 2 && g->n_values == 3);
     CHECK(kiln_graph_find_value(g, "r") == 1 && kiln_graph_find_value(g, "nope") == -1);
-    CHECK(g->values[0]->n_uses == 2); /* x: Relu and Add */
+    CHECK(g->values[0]->n_uses == 2);          /* x: Relu and Add */
     CHECK(kiln_graph_add_input(g, "x") == -1); /* names are unique */
     const char *dup[] = {"r"};
     CHECK(kiln_graph_add_node(g, KILN_OP_RELU, "again", (int32_t[]){0}, 1, dup, 1, &d) == NULL);
