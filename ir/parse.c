@@ -1010,7 +1010,7 @@ parse_payload(struct parser *ps, struct kiln_tensor *t)
         if (off % BLOB_ALIGN)
             return perr(ps, oat, "blob offset %llu is not a multiple of %d",
                         (unsigned long long)off, BLOB_ALIGN);
-        struct blob_file *b;
+        struct blob_file *b = NULL;
         TRY(blob_map(ps, nat, name, &b));
         if (off > b->len || size > b->len - off)
             return perr(ps, oat, "blob bytes [%llu, +%llu) lie past the end of '%s' (%zu bytes)",
