@@ -18,12 +18,11 @@
 #include "ir/ir.h"
 #include "ir/text.h"
 #include "passes/pass.h"
+#include "tools/driver.h"
 
 #ifndef KILN_VERSION
 #define KILN_VERSION "0.0.0"
 #endif
-
-enum { EXIT_OK = 0, EXIT_COMPILE = 1, EXIT_USAGE = 2 };
 
 static const char usage_text[] =
     "usage: kiln <command> [options]\n"
@@ -32,6 +31,9 @@ static const char usage_text[] =
     "  inspect MODEL            inputs, outputs, opsets, op histogram, parameters, FLOPs\n"
     "  opt INPUT [options]      run a pass pipeline on an .onnx or .kir file, print .kir\n"
     "  ops [--markdown]         list the operators kiln knows\n"
+    "  compile MODEL [options]  compile to an object, library, executable, header, ...\n"
+    "  run MODEL [options] [-- RUN-OPTIONS]\n"
+    "                           compile to a temporary executable and run it\n"
     "\n"
     "options of inspect and opt:\n"
     "  --dim NAME=VALUE         bind a symbolic dim (e.g. the batch N) to a value\n"
@@ -53,13 +55,21 @@ static const char usage_text[] =
     "                           compile each on its own (for tests)\n"
     "  --list-passes            list the passes and exit\n"
     "\n"
+    "options of compile (and run):\n"
+    "  -o FILE                  output; its extension picks --emit (.o .s .ll .h .so, else exe)\n"
+    "  --emit=KIND              obj, asm, llvm, so, exe, header, loops (the lowered kernels)\n"
+    "  --target=TRIPLE          cross compile (default: the host)\n"
+    "  --cpu=NAME --features=F  target CPU and features (default: the host's)\n"
+    "  -O0 .. -O3               optimization level (default -O3)\n"
+    "  --dim NAME=VALUE         fix a symbolic dim at compile time\n"
+    "\n"
     "  --help                   this text\n"
     "  --version                the version\n"
     "\n"
     "exit status: 0 ok, 1 compile error, 2 usage error\n";
 
-static int
-usage_error(const char *fmt, const char *arg)
+int
+kiln_usage_error(const char *fmt, const char *arg)
 {
     fprintf(stderr, "kiln: error: ");
     fprintf(stderr, fmt, arg);
@@ -67,8 +77,8 @@ usage_error(const char *fmt, const char *arg)
     return EXIT_USAGE;
 }
 
-static bool
-has_suffix(const char *s, const char *suffix)
+bool
+kiln_has_suffix(const char *s, const char *suffix)
 {
     size_t n = strlen(s), k = strlen(suffix);
     return n >= k && strcmp(s + n - k, suffix) == 0;
@@ -83,8 +93,8 @@ static struct dim_binding dim_bindings[32];
 static int n_dim_bindings;
 
 /* Parse NAME=VALUE of --dim; false on a malformed binding. */
-static bool
-dim_binding_add(const char *spec)
+bool
+kiln_dim_binding_add(const char *spec)
 {
     const char *eq = strchr(spec, '=');
     if (!eq || eq == spec || n_dim_bindings == 32)
@@ -137,10 +147,10 @@ finish_load(enum kiln_status st, struct kiln_graph **g, struct kiln_diag *d, boo
 }
 
 /* Load an .onnx or .kir file (a .kir is verified: it may be hand-written). */
-static enum kiln_status
-load_input(const char *path, struct kiln_graph **g, struct kiln_diag *d)
+enum kiln_status
+kiln_load_input(const char *path, struct kiln_graph **g, struct kiln_diag *d)
 {
-    if (has_suffix(path, ".kir"))
+    if (kiln_has_suffix(path, ".kir"))
         return finish_load(kiln_graph_parse_file(path, g, d), g, d, true);
     struct kiln_onnx_opts oo = {0};
     return finish_load(kiln_onnx_load_file(path, &oo, g, d), g, d, false);
@@ -190,22 +200,23 @@ cmd_inspect(int argc, char **argv)
             return EXIT_OK;
         }
         if (strcmp(argv[i], "--dim") == 0) {
-            if (++i >= argc || !dim_binding_add(argv[i]))
-                return usage_error("--dim needs NAME=VALUE, got '%s'", i < argc ? argv[i] : "");
+            if (++i >= argc || !kiln_dim_binding_add(argv[i]))
+                return kiln_usage_error("--dim needs NAME=VALUE, got '%s'",
+                                        i < argc ? argv[i] : "");
             continue;
         }
         if (argv[i][0] == '-')
-            return usage_error("inspect: unknown option '%s'", argv[i]);
+            return kiln_usage_error("inspect: unknown option '%s'", argv[i]);
         if (path)
-            return usage_error("inspect: more than one input ('%s')", argv[i]);
+            return kiln_usage_error("inspect: more than one input ('%s')", argv[i]);
         path = argv[i];
     }
     if (!path)
-        return usage_error("%s", "inspect: no input file");
+        return kiln_usage_error("%s", "inspect: no input file");
     struct kiln_diag d;
     kiln_diag_init(&d, path);
     struct kiln_graph *g = NULL;
-    enum kiln_status st = load_input(path, &g, &d);
+    enum kiln_status st = kiln_load_input(path, &g, &d);
     kiln_diag_print(&d, stderr);
     kiln_diag_fini(&d);
     if (st != KILN_OK)
@@ -301,7 +312,7 @@ opt_one(struct opt_job *job, const char *text, size_t len, int line)
             free(buf);
         }
     } else {
-        st = load_input(job->path, &g, &d);
+        st = kiln_load_input(job->path, &g, &d);
     }
     if (st == KILN_OK)
         st = kiln_pass_run_pipeline(g, job->pipeline, job->po, &d);
@@ -411,7 +422,7 @@ cmd_opt(int argc, char **argv)
             return EXIT_OK;
         } else if (strcmp(a, "-o") == 0) {
             if (++i >= argc)
-                return usage_error("%s", "-o needs a file name");
+                return kiln_usage_error("%s", "-o needs a file name");
             out_path = argv[i];
         } else if ((v = opt_value(a, "--passes"))) {
             pipeline = v;
@@ -424,8 +435,9 @@ cmd_opt(int argc, char **argv)
         } else if ((v = opt_value(a, "--print-ir-before"))) {
             po.print_before = v;
         } else if (strcmp(a, "--dim") == 0) {
-            if (++i >= argc || !dim_binding_add(argv[i]))
-                return usage_error("--dim needs NAME=VALUE, got '%s'", i < argc ? argv[i] : "");
+            if (++i >= argc || !kiln_dim_binding_add(argv[i]))
+                return kiln_usage_error("--dim needs NAME=VALUE, got '%s'",
+                                        i < argc ? argv[i] : "");
         } else if (strcmp(a, "--split-input-file") == 0) {
             split = true;
         } else if (strcmp(a, "--verify-each") == 0) {
@@ -439,21 +451,21 @@ cmd_opt(int argc, char **argv)
             errno = 0;
             long long k = strtoll(v, &end, 10);
             if (errno || *end || k < 0)
-                return usage_error("--inline-limit needs a count, got '%s'", v);
+                return kiln_usage_error("--inline-limit needs a count, got '%s'", v);
             pr.inline_limit = k;
         } else if (a[0] == '-' && a[1]) {
-            return usage_error("opt: unknown option '%s'", a);
+            return kiln_usage_error("opt: unknown option '%s'", a);
         } else if (path) {
-            return usage_error("opt: more than one input ('%s')", a);
+            return kiln_usage_error("opt: more than one input ('%s')", a);
         } else {
             path = a;
         }
     }
     if (!path)
-        return usage_error("%s", "opt: no input file");
+        return kiln_usage_error("%s", "opt: no input file");
 
-    if (split && !has_suffix(path, ".kir"))
-        return usage_error("--split-input-file needs a .kir input, got '%s'", path);
+    if (split && !kiln_has_suffix(path, ".kir"))
+        return kiln_usage_error("--split-input-file needs a .kir input, got '%s'", path);
 
     FILE *out = stdout, *wf = NULL;
     if (out_path && !(out = fopen(out_path, "w"))) {
@@ -506,7 +518,7 @@ cmd_ops(int argc, char **argv)
         if (strcmp(argv[i], "--markdown") == 0)
             md = true;
         else
-            return usage_error("ops: unknown option '%s'", argv[i]);
+            return kiln_usage_error("ops: unknown option '%s'", argv[i]);
     }
     static const char *const flag_names[] = {"elementwise", "commutative", "broadcast", "quantized",
                                              "control",     "random",      "fused"};
@@ -563,5 +575,9 @@ main(int argc, char **argv)
         return cmd_opt(argc - 2, argv + 2);
     if (strcmp(cmd, "ops") == 0)
         return cmd_ops(argc - 2, argv + 2);
-    return usage_error("unknown command '%s'", cmd);
+    if (strcmp(cmd, "compile") == 0)
+        return kiln_cmd_compile(argc - 2, argv + 2);
+    if (strcmp(cmd, "run") == 0)
+        return kiln_cmd_run(argc - 2, argv + 2);
+    return kiln_usage_error("unknown command '%s'", cmd);
 }

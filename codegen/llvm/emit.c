@@ -1,0 +1,1046 @@
+/*
+ * emit.c - lowered kernels to LLVM IR through the C API, optimized with the
+ * new pass manager and written by the target machine (contract in llvm.h).
+ *
+ * Each lowered kernel becomes an internal function; statements become basic
+ * blocks (loops: preheader, condition, body, latch, exit); variables are
+ * allocas in the entry block, which mem2reg promotes. Expressions are emitted
+ * per statement with a cache keyed by node, so shared sub-expressions (index
+ * arithmetic) are built once per statement; no expression spans control flow.
+ *
+ * Integer division and remainder guard their divisor (ONNX leaves division by
+ * zero undefined; a compiled model must not trap on it): x / 0 gives 0.
+ * Float-to-integer casts saturate (llvm.fptosi.sat), so out-of-range values
+ * and NaN do not produce poison.
+ *
+ * Complexity: linear in the size of the lowered module, plus LLVM's own passes.
+ */
+#include "codegen/llvm/llvm.h"
+
+#include <llvm-c/Analysis.h>
+#include <llvm-c/Core.h>
+#include <llvm-c/Target.h>
+#include <llvm-c/TargetMachine.h>
+#include <llvm-c/Transforms/PassBuilder.h>
+#include <stdlib.h>
+#include <string.h>
+
+void
+kiln_llvm_opts_default(struct kiln_llvm_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->opt_level = 3;
+    o->pic = true; /* toolchains link position-independent executables by default */
+}
+
+struct emitter {
+    LLVMContextRef ctx;
+    LLVMModuleRef mod;
+    LLVMBuilderRef b;
+    const struct kiln_lmodule *m;
+    struct kiln_diag *d;
+    LLVMTypeRef t_ptr, t_i1, t_i8, t_i32, t_i64, t_void, t_kernel;
+    LLVMValueRef *consts; /* per module buffer: the weight global, or NULL */
+    /* the function being built */
+    LLVMValueRef fn;
+    const struct kiln_lkernel *k;
+    LLVMValueRef *vars;  /* allocas, per kernel variable */
+    LLVMValueRef *bases; /* per kernel slot: the buffer's base pointer */
+    LLVMValueRef *dims;  /* per runtime dim: its i64 value */
+    /* per-statement expression cache */
+    const struct kiln_lx **ckeys;
+    LLVMValueRef *cvals;
+    uint32_t ccap, cused;
+};
+
+/* ---------------------------------------------------------------- types */
+
+static LLVMTypeRef
+dtype_type(struct emitter *e, enum kiln_dtype t)
+{
+    switch (t) {
+    case KILN_DT_BOOL:
+        return e->t_i1;
+    case KILN_DT_I8:
+    case KILN_DT_U8:
+        return e->t_i8;
+    case KILN_DT_I16:
+    case KILN_DT_U16:
+        return LLVMInt16TypeInContext(e->ctx);
+    case KILN_DT_I32:
+    case KILN_DT_U32:
+        return e->t_i32;
+    case KILN_DT_I64:
+    case KILN_DT_U64:
+        return e->t_i64;
+    case KILN_DT_F16:
+        return LLVMHalfTypeInContext(e->ctx);
+    case KILN_DT_BF16:
+        return LLVMBFloatTypeInContext(e->ctx);
+    case KILN_DT_F32:
+        return LLVMFloatTypeInContext(e->ctx);
+    case KILN_DT_F64:
+        return LLVMDoubleTypeInContext(e->ctx);
+    default:
+        KILN_ASSERT(!"dtype without an LLVM type");
+        return NULL;
+    }
+}
+
+/* In memory, bool is a byte. */
+static LLVMTypeRef
+mem_type(struct emitter *e, enum kiln_dtype t)
+{
+    return t == KILN_DT_BOOL ? e->t_i8 : dtype_type(e, t);
+}
+
+static bool
+is_signed(enum kiln_dtype t)
+{
+    return (kiln_dtype_flags(t) & KILN_DTF_SIGNED) != 0;
+}
+
+/* ---------------------------------------------------------------- intrinsics and libm */
+
+static LLVMValueRef
+intrinsic(struct emitter *e, const char *name, LLVMTypeRef *types, unsigned n_types,
+          LLVMValueRef *args, unsigned n_args)
+{
+    unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
+    KILN_ASSERT(id != 0);
+    LLVMValueRef f = LLVMGetIntrinsicDeclaration(e->mod, id, types, n_types);
+    LLVMTypeRef ft = LLVMIntrinsicGetType(e->ctx, id, types, n_types);
+    return LLVMBuildCall2(e->b, ft, f, args, n_args, "");
+}
+
+static LLVMValueRef
+intrinsic1(struct emitter *e, const char *name, LLVMValueRef x)
+{
+    LLVMTypeRef t = LLVMTypeOf(x);
+    return intrinsic(e, name, &t, 1, &x, 1);
+}
+
+static LLVMValueRef
+intrinsic2(struct emitter *e, const char *name, LLVMValueRef x, LLVMValueRef y)
+{
+    LLVMTypeRef t = LLVMTypeOf(x);
+    LLVMValueRef args[2] = {x, y};
+    return intrinsic(e, name, &t, 1, args, 2);
+}
+
+/* A libm function of one or two float/double arguments ("tanf" / "tan"). */
+static LLVMValueRef
+libm(struct emitter *e, const char *base, LLVMValueRef x, LLVMValueRef y)
+{
+    LLVMTypeRef t = LLVMTypeOf(x);
+    bool f32 = LLVMGetTypeKind(t) == LLVMFloatTypeKind;
+    char name[32];
+    snprintf(name, sizeof name, "%s%s", base, f32 ? "f" : "");
+    LLVMTypeRef params[2] = {t, t};
+    LLVMTypeRef ft = LLVMFunctionType(t, params, y ? 2 : 1, 0);
+    LLVMValueRef f = LLVMGetNamedFunction(e->mod, name);
+    if (!f) {
+        f = LLVMAddFunction(e->mod, name, ft);
+        LLVMSetLinkage(f, LLVMExternalLinkage);
+    }
+    LLVMValueRef args[2] = {x, y};
+    return LLVMBuildCall2(e->b, ft, f, args, y ? 2 : 1, "");
+}
+
+/* ---------------------------------------------------------------- expressions */
+
+static void
+cache_reset(struct emitter *e)
+{
+    if (e->cused) {
+        memset(e->ckeys, 0, e->ccap * sizeof *e->ckeys);
+        e->cused = 0;
+    }
+}
+
+static uint32_t
+cache_slot(struct emitter *e, const struct kiln_lx *x)
+{
+    uint32_t h = (uint32_t)(((uintptr_t)x >> 4) * 2654435761u) & (e->ccap - 1);
+    while (e->ckeys[h] && e->ckeys[h] != x)
+        h = (h + 1) & (e->ccap - 1);
+    return h;
+}
+
+static void
+cache_put(struct emitter *e, const struct kiln_lx *x, LLVMValueRef v)
+{
+    if ((e->cused + 1) * 2 > e->ccap) {
+        uint32_t oc = e->ccap;
+        const struct kiln_lx **ok = e->ckeys;
+        LLVMValueRef *ov = e->cvals;
+        e->ccap = oc ? oc * 2 : 256;
+        e->ckeys = calloc(e->ccap, sizeof *e->ckeys);
+        e->cvals = calloc(e->ccap, sizeof *e->cvals);
+        KILN_ASSERT(e->ckeys && e->cvals);
+        e->cused = 0;
+        for (uint32_t i = 0; i < oc; i++) {
+            if (ok[i]) {
+                uint32_t h = cache_slot(e, ok[i]);
+                e->ckeys[h] = ok[i];
+                e->cvals[h] = ov[i];
+                e->cused++;
+            }
+        }
+        free(ok);
+        free(ov);
+    }
+    uint32_t h = cache_slot(e, x);
+    if (!e->ckeys[h])
+        e->cused++;
+    e->ckeys[h] = x;
+    e->cvals[h] = v;
+}
+
+static LLVMValueRef emit_lx(struct emitter *e, const struct kiln_lx *x);
+
+static LLVMValueRef
+emit_cast(struct emitter *e, LLVMValueRef v, enum kiln_dtype from, enum kiln_dtype to)
+{
+    LLVMTypeRef tt = dtype_type(e, to);
+    bool ff = kiln_dtype_is_float(from), tf = kiln_dtype_is_float(to);
+    if (to == KILN_DT_BOOL) {
+        if (ff)
+            return LLVMBuildFCmp(e->b, LLVMRealUNE, v, LLVMConstReal(LLVMTypeOf(v), 0), "");
+        return LLVMBuildICmp(e->b, LLVMIntNE, v, LLVMConstInt(LLVMTypeOf(v), 0, 0), "");
+    }
+    if (from == KILN_DT_BOOL)
+        return tf ? LLVMBuildUIToFP(e->b, v, tt, "") : LLVMBuildZExt(e->b, v, tt, "");
+    if (ff && tf) {
+        if (from == KILN_DT_BF16 || to == KILN_DT_BF16 || from == KILN_DT_F16 ||
+            to == KILN_DT_F16) {
+            /* through f32, which holds both exactly */
+            LLVMTypeRef f32 = LLVMFloatTypeInContext(e->ctx);
+            if (from != KILN_DT_F32)
+                v = LLVMBuildFPExt(e->b, v, f32, "");
+            if (to == KILN_DT_F32)
+                return v;
+            return to == KILN_DT_F64 ? LLVMBuildFPExt(e->b, v, tt, "")
+                                     : LLVMBuildFPTrunc(e->b, v, tt, "");
+        }
+        return kiln_dtype_bits(to) > kiln_dtype_bits(from) ? LLVMBuildFPExt(e->b, v, tt, "")
+                                                           : LLVMBuildFPTrunc(e->b, v, tt, "");
+    }
+    if (ff) {
+        LLVMTypeRef types[2] = {tt, LLVMTypeOf(v)};
+        return intrinsic(e, is_signed(to) ? "llvm.fptosi.sat" : "llvm.fptoui.sat", types, 2, &v, 1);
+    }
+    if (tf)
+        return is_signed(from) ? LLVMBuildSIToFP(e->b, v, tt, "")
+                               : LLVMBuildUIToFP(e->b, v, tt, "");
+    int fb = kiln_dtype_bits(from), tb = kiln_dtype_bits(to);
+    if (tb == fb)
+        return v;
+    if (tb < fb)
+        return LLVMBuildTrunc(e->b, v, tt, "");
+    return is_signed(from) ? LLVMBuildSExt(e->b, v, tt, "") : LLVMBuildZExt(e->b, v, tt, "");
+}
+
+static LLVMValueRef
+emit_unary(struct emitter *e, const struct kiln_lx *x, LLVMValueRef a)
+{
+    enum kiln_dtype t = x->a->type;
+    bool fl = kiln_dtype_is_float(t);
+    switch (x->op) {
+    case KILN_LX_NEG:
+        return fl ? LLVMBuildFNeg(e->b, a, "") : LLVMBuildNeg(e->b, a, "");
+    case KILN_LX_ABS:
+        if (fl)
+            return intrinsic1(e, "llvm.fabs", a);
+        {
+            LLVMValueRef args[2] = {a, LLVMConstInt(e->t_i1, 0, 0)};
+            LLVMTypeRef ty = LLVMTypeOf(a);
+            return is_signed(t) ? intrinsic(e, "llvm.abs", &ty, 1, args, 2) : a;
+        }
+    case KILN_LX_NOT:
+        return LLVMBuildNot(e->b, a, "");
+    case KILN_LX_SQRT:
+        return intrinsic1(e, "llvm.sqrt", a);
+    case KILN_LX_EXP:
+        return intrinsic1(e, "llvm.exp", a);
+    case KILN_LX_LOG:
+        return intrinsic1(e, "llvm.log", a);
+    case KILN_LX_SIN:
+        return intrinsic1(e, "llvm.sin", a);
+    case KILN_LX_COS:
+        return intrinsic1(e, "llvm.cos", a);
+    case KILN_LX_FLOOR:
+        return intrinsic1(e, "llvm.floor", a);
+    case KILN_LX_CEIL:
+        return intrinsic1(e, "llvm.ceil", a);
+    case KILN_LX_ROUND:
+        return intrinsic1(e, "llvm.roundeven", a);
+    case KILN_LX_TRUNC:
+        return intrinsic1(e, "llvm.trunc", a);
+    case KILN_LX_TAN:
+        return libm(e, "tan", a, NULL);
+    case KILN_LX_ASIN:
+        return libm(e, "asin", a, NULL);
+    case KILN_LX_ACOS:
+        return libm(e, "acos", a, NULL);
+    case KILN_LX_ATAN:
+        return libm(e, "atan", a, NULL);
+    case KILN_LX_SINH:
+        return libm(e, "sinh", a, NULL);
+    case KILN_LX_COSH:
+        return libm(e, "cosh", a, NULL);
+    case KILN_LX_TANH:
+        return libm(e, "tanh", a, NULL);
+    case KILN_LX_ASINH:
+        return libm(e, "asinh", a, NULL);
+    case KILN_LX_ACOSH:
+        return libm(e, "acosh", a, NULL);
+    case KILN_LX_ATANH:
+        return libm(e, "atanh", a, NULL);
+    case KILN_LX_ERF:
+        return libm(e, "erf", a, NULL);
+    case KILN_LX_ISNAN:
+        return LLVMBuildFCmp(e->b, LLVMRealUNO, a, a, "");
+    case KILN_LX_ISINF:
+        return LLVMBuildFCmp(e->b, LLVMRealOEQ, intrinsic1(e, "llvm.fabs", a),
+                             LLVMConstReal(LLVMTypeOf(a), __builtin_inf()), "");
+    default:
+        KILN_ASSERT(!"not a unary operator");
+        return NULL;
+    }
+}
+
+/* Integer x / y and x % y that never trap: a zero divisor (or INT_MIN / -1)
+ * gives 0. */
+static LLVMValueRef
+safe_idiv(struct emitter *e, bool rem, bool sgn, LLVMValueRef a, LLVMValueRef b)
+{
+    LLVMTypeRef t = LLVMTypeOf(a);
+    if (LLVMIsAConstantInt(b) && LLVMConstIntGetSExtValue(b) != 0 &&
+        !(sgn && LLVMConstIntGetSExtValue(b) == -1)) {
+        if (rem)
+            return sgn ? LLVMBuildSRem(e->b, a, b, "") : LLVMBuildURem(e->b, a, b, "");
+        return sgn ? LLVMBuildSDiv(e->b, a, b, "") : LLVMBuildUDiv(e->b, a, b, "");
+    }
+    LLVMValueRef zero = LLVMConstInt(t, 0, 0), one = LLVMConstInt(t, 1, 0);
+    LLVMValueRef bad = LLVMBuildICmp(e->b, LLVMIntEQ, b, zero, "");
+    if (sgn) {
+        LLVMValueRef m1 = LLVMBuildICmp(e->b, LLVMIntEQ, b, LLVMConstAllOnes(t), "");
+        bad = LLVMBuildOr(e->b, bad, m1, "");
+    }
+    LLVMValueRef safe = LLVMBuildSelect(e->b, bad, one, b, "");
+    LLVMValueRef q;
+    if (rem)
+        q = sgn ? LLVMBuildSRem(e->b, a, safe, "") : LLVMBuildURem(e->b, a, safe, "");
+    else
+        q = sgn ? LLVMBuildSDiv(e->b, a, safe, "") : LLVMBuildUDiv(e->b, a, safe, "");
+    if (sgn) { /* x / -1 is -x and x % -1 is 0, both well defined with wrapping */
+        LLVMValueRef m1 = LLVMBuildICmp(e->b, LLVMIntEQ, b, LLVMConstAllOnes(t), "");
+        LLVMValueRef alt = rem ? zero : LLVMBuildNeg(e->b, a, "");
+        q = LLVMBuildSelect(e->b, m1, alt, q, "");
+        LLVMValueRef z = LLVMBuildICmp(e->b, LLVMIntEQ, b, zero, "");
+        return LLVMBuildSelect(e->b, z, zero, q, "");
+    }
+    return LLVMBuildSelect(e->b, bad, zero, q, "");
+}
+
+static LLVMValueRef
+emit_binary(struct emitter *e, const struct kiln_lx *x, LLVMValueRef a, LLVMValueRef b)
+{
+    enum kiln_dtype t = x->a->type;
+    bool fl = kiln_dtype_is_float(t), sgn = is_signed(t);
+    switch (x->op) {
+    case KILN_LX_ADD:
+        return fl ? LLVMBuildFAdd(e->b, a, b, "") : LLVMBuildAdd(e->b, a, b, "");
+    case KILN_LX_SUB:
+        return fl ? LLVMBuildFSub(e->b, a, b, "") : LLVMBuildSub(e->b, a, b, "");
+    case KILN_LX_MUL:
+        return fl ? LLVMBuildFMul(e->b, a, b, "") : LLVMBuildMul(e->b, a, b, "");
+    case KILN_LX_DIV:
+        return fl ? LLVMBuildFDiv(e->b, a, b, "") : safe_idiv(e, false, sgn, a, b);
+    case KILN_LX_REM:
+        return fl ? LLVMBuildFRem(e->b, a, b, "") : safe_idiv(e, true, sgn, a, b);
+    case KILN_LX_MIN:
+        if (fl)
+            return intrinsic2(e, "llvm.minimum", a, b);
+        return intrinsic2(e, sgn ? "llvm.smin" : "llvm.umin", a, b);
+    case KILN_LX_MAX:
+        if (fl)
+            return intrinsic2(e, "llvm.maximum", a, b);
+        return intrinsic2(e, sgn ? "llvm.smax" : "llvm.umax", a, b);
+    case KILN_LX_POW:
+        return intrinsic2(e, "llvm.pow", a, b);
+    case KILN_LX_ATAN2:
+        return libm(e, "atan2", a, b);
+    case KILN_LX_AND:
+        return LLVMBuildAnd(e->b, a, b, "");
+    case KILN_LX_OR:
+        return LLVMBuildOr(e->b, a, b, "");
+    case KILN_LX_XOR:
+        return LLVMBuildXor(e->b, a, b, "");
+    case KILN_LX_SHL:
+    case KILN_LX_SHR: {
+        /* a shift by the width or more is poison in LLVM: ONNX's is 0 */
+        LLVMTypeRef ty = LLVMTypeOf(a);
+        LLVMValueRef w = LLVMConstInt(ty, (unsigned long long)kiln_dtype_bits(t), 0);
+        LLVMValueRef big = LLVMBuildICmp(e->b, LLVMIntUGE, b, w, "");
+        LLVMValueRef sb = LLVMBuildSelect(e->b, big, LLVMConstInt(ty, 0, 0), b, "");
+        LLVMValueRef r = x->op == KILN_LX_SHL ? LLVMBuildShl(e->b, a, sb, "")
+                         : sgn                ? LLVMBuildAShr(e->b, a, sb, "")
+                                              : LLVMBuildLShr(e->b, a, sb, "");
+        return LLVMBuildSelect(e->b, big, LLVMConstInt(ty, 0, 0), r, "");
+    }
+    default:
+        break;
+    }
+    if (fl) {
+        static const LLVMRealPredicate fp[] = {LLVMRealOEQ, LLVMRealUNE, LLVMRealOLT,
+                                               LLVMRealOLE, LLVMRealOGT, LLVMRealOGE};
+        return LLVMBuildFCmp(e->b, fp[x->op - KILN_LX_EQ], a, b, "");
+    }
+    static const LLVMIntPredicate sp[] = {LLVMIntEQ,  LLVMIntNE,  LLVMIntSLT,
+                                          LLVMIntSLE, LLVMIntSGT, LLVMIntSGE};
+    static const LLVMIntPredicate up[] = {LLVMIntEQ,  LLVMIntNE,  LLVMIntULT,
+                                          LLVMIntULE, LLVMIntUGT, LLVMIntUGE};
+    return LLVMBuildICmp(e->b, (sgn ? sp : up)[x->op - KILN_LX_EQ], a, b, "");
+}
+
+static LLVMValueRef
+emit_lx(struct emitter *e, const struct kiln_lx *x)
+{
+    uint32_t h = e->ccap ? cache_slot(e, x) : 0;
+    if (e->ccap && e->ckeys[h] == x)
+        return e->cvals[h];
+    LLVMValueRef v = NULL;
+    switch (x->kind) {
+    case KILN_LX_IMM:
+        if (kiln_dtype_is_float(x->type))
+            v = LLVMConstReal(dtype_type(e, x->type), x->f);
+        else
+            v = LLVMConstInt(dtype_type(e, x->type), (unsigned long long)x->i, is_signed(x->type));
+        break;
+    case KILN_LX_VAR:
+        v = LLVMBuildLoad2(e->b, dtype_type(e, x->type), e->vars[x->var], "");
+        break;
+    case KILN_LX_DIM:
+        v = e->dims[x->dim];
+        break;
+    case KILN_LX_LOAD: {
+        LLVMTypeRef mt = mem_type(e, x->type);
+        LLVMValueRef idx = emit_lx(e, x->a);
+        LLVMValueRef p = LLVMBuildGEP2(e->b, mt, e->bases[x->buf], &idx, 1, "");
+        v = LLVMBuildLoad2(e->b, mt, p, "");
+        if (x->type == KILN_DT_BOOL)
+            v = LLVMBuildICmp(e->b, LLVMIntNE, v, LLVMConstInt(e->t_i8, 0, 0), "");
+        break;
+    }
+    case KILN_LX_UNARY:
+        v = emit_unary(e, x, emit_lx(e, x->a));
+        break;
+    case KILN_LX_BINARY: {
+        LLVMValueRef a = emit_lx(e, x->a), b = emit_lx(e, x->b);
+        v = emit_binary(e, x, a, b);
+        break;
+    }
+    case KILN_LX_SELECT: {
+        LLVMValueRef c = emit_lx(e, x->a), a = emit_lx(e, x->b), b = emit_lx(e, x->c);
+        v = LLVMBuildSelect(e->b, c, a, b, "");
+        break;
+    }
+    case KILN_LX_CAST:
+        v = emit_cast(e, emit_lx(e, x->a), x->a->type, x->type);
+        break;
+    case KILN_LX_BITCAST:
+        v = LLVMBuildBitCast(e->b, emit_lx(e, x->a), dtype_type(e, x->type), "");
+        break;
+    }
+    cache_put(e, x, v);
+    return v;
+}
+
+/* ---------------------------------------------------------------- statements */
+
+static void emit_block(struct emitter *e, const struct kiln_lblock *blk);
+
+static void
+emit_for(struct emitter *e, const struct kiln_ls *s)
+{
+    cache_reset(e);
+    LLVMValueRef lo = emit_lx(e, s->lo), hi = emit_lx(e, s->hi);
+    LLVMBuildStore(e->b, lo, e->vars[s->var]);
+    LLVMBasicBlockRef cond = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "for.cond");
+    LLVMBasicBlockRef body = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "for.body");
+    LLVMBasicBlockRef exit = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "for.end");
+    LLVMBuildBr(e->b, cond);
+    LLVMPositionBuilderAtEnd(e->b, cond);
+    LLVMValueRef iv = LLVMBuildLoad2(e->b, e->t_i64, e->vars[s->var], "i");
+    LLVMBuildCondBr(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, iv, hi, ""), body, exit);
+    LLVMPositionBuilderAtEnd(e->b, body);
+    emit_block(e, &s->body);
+    cache_reset(e);
+    LLVMValueRef cur = LLVMBuildLoad2(e->b, e->t_i64, e->vars[s->var], "");
+    LLVMBuildStore(e->b, LLVMBuildNSWAdd(e->b, cur, LLVMConstInt(e->t_i64, 1, 0), ""),
+                   e->vars[s->var]);
+    LLVMBuildBr(e->b, cond);
+    LLVMPositionBuilderAtEnd(e->b, exit);
+}
+
+static void
+emit_stmt(struct emitter *e, const struct kiln_ls *s)
+{
+    switch (s->kind) {
+    case KILN_LS_FOR:
+        emit_for(e, s);
+        break;
+    case KILN_LS_STORE: {
+        cache_reset(e);
+        const struct kiln_lbuf *buf = &e->m->bufs[e->k->bufs[s->buf]];
+        LLVMTypeRef mt = mem_type(e, buf->dtype);
+        LLVMValueRef idx = emit_lx(e, s->idx), val = emit_lx(e, s->val);
+        if (buf->dtype == KILN_DT_BOOL)
+            val = LLVMBuildZExt(e->b, val, e->t_i8, "");
+        LLVMValueRef p = LLVMBuildGEP2(e->b, mt, e->bases[s->buf], &idx, 1, "");
+        LLVMBuildStore(e->b, val, p);
+        break;
+    }
+    case KILN_LS_SET:
+        cache_reset(e);
+        LLVMBuildStore(e->b, emit_lx(e, s->val), e->vars[s->var]);
+        break;
+    case KILN_LS_IF: {
+        cache_reset(e);
+        LLVMValueRef c = emit_lx(e, s->cond);
+        LLVMBasicBlockRef then = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "if.then");
+        LLVMBasicBlockRef els = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "if.else");
+        LLVMBasicBlockRef end = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "if.end");
+        LLVMBuildCondBr(e->b, c, then, els);
+        LLVMPositionBuilderAtEnd(e->b, then);
+        emit_block(e, &s->body);
+        LLVMBuildBr(e->b, end);
+        LLVMPositionBuilderAtEnd(e->b, els);
+        emit_block(e, &s->orelse);
+        LLVMBuildBr(e->b, end);
+        LLVMPositionBuilderAtEnd(e->b, end);
+        break;
+    }
+    }
+    cache_reset(e);
+}
+
+static void
+emit_block(struct emitter *e, const struct kiln_lblock *blk)
+{
+    for (int32_t i = 0; i < blk->n; i++)
+        emit_stmt(e, blk->s[i]);
+}
+
+/* Load every runtime dim from the dims pointer at the start of a function. */
+static void
+load_dims(struct emitter *e, LLVMValueRef dims_ptr)
+{
+    for (int32_t i = 0; i < e->m->n_dims; i++) {
+        LLVMValueRef ix = LLVMConstInt(e->t_i64, (unsigned long long)i, 0);
+        LLVMValueRef p = LLVMBuildGEP2(e->b, e->t_i64, dims_ptr, &ix, 1, "");
+        e->dims[i] = LLVMBuildLoad2(e->b, e->t_i64, p, e->m->dims[i].name);
+    }
+}
+
+static LLVMValueRef
+emit_kernel(struct emitter *e, const struct kiln_lkernel *k)
+{
+    LLVMValueRef fn = LLVMAddFunction(e->mod, k->name, e->t_kernel);
+    LLVMSetLinkage(fn, LLVMInternalLinkage);
+    e->fn = fn;
+    e->k = k;
+    LLVMBasicBlockRef entry = LLVMAppendBasicBlockInContext(e->ctx, fn, "entry");
+    LLVMPositionBuilderAtEnd(e->b, entry);
+    LLVMValueRef bufs = LLVMGetParam(fn, 0), dims = LLVMGetParam(fn, 1);
+    e->vars = calloc((size_t)k->n_vars + 1, sizeof *e->vars);
+    e->bases = calloc((size_t)k->n_bufs + 1, sizeof *e->bases);
+    KILN_ASSERT(e->vars && e->bases);
+    for (int32_t i = 0; i < k->n_vars; i++)
+        e->vars[i] = LLVMBuildAlloca(e->b, dtype_type(e, k->vars[i].type), k->vars[i].name);
+    for (int32_t i = 0; i < k->n_bufs; i++) {
+        LLVMValueRef ix = LLVMConstInt(e->t_i64, (unsigned long long)i, 0);
+        LLVMValueRef p = LLVMBuildGEP2(e->b, e->t_ptr, bufs, &ix, 1, "");
+        e->bases[i] = LLVMBuildLoad2(e->b, e->t_ptr, p, e->m->bufs[k->bufs[i]].name);
+    }
+    load_dims(e, dims);
+    cache_reset(e);
+    if (k->trip) {
+        /* for (outer = lo; outer < hi; outer++) body */
+        LLVMBuildStore(e->b, LLVMGetParam(fn, 2), e->vars[k->outer]);
+        LLVMBasicBlockRef cond = LLVMAppendBasicBlockInContext(e->ctx, fn, "outer.cond");
+        LLVMBasicBlockRef body = LLVMAppendBasicBlockInContext(e->ctx, fn, "outer.body");
+        LLVMBasicBlockRef exit = LLVMAppendBasicBlockInContext(e->ctx, fn, "outer.end");
+        LLVMBuildBr(e->b, cond);
+        LLVMPositionBuilderAtEnd(e->b, cond);
+        LLVMValueRef iv = LLVMBuildLoad2(e->b, e->t_i64, e->vars[k->outer], "p");
+        LLVMBuildCondBr(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, iv, LLVMGetParam(fn, 3), ""), body,
+                        exit);
+        LLVMPositionBuilderAtEnd(e->b, body);
+        emit_block(e, &k->body);
+        LLVMValueRef cur = LLVMBuildLoad2(e->b, e->t_i64, e->vars[k->outer], "");
+        LLVMBuildStore(e->b, LLVMBuildNSWAdd(e->b, cur, LLVMConstInt(e->t_i64, 1, 0), ""),
+                       e->vars[k->outer]);
+        LLVMBuildBr(e->b, cond);
+        LLVMPositionBuilderAtEnd(e->b, exit);
+    } else {
+        emit_block(e, &k->body);
+    }
+    LLVMBuildRetVoid(e->b);
+    free(e->vars);
+    free(e->bases);
+    e->vars = e->bases = NULL;
+    return fn;
+}
+
+/* ---------------------------------------------------------------- module-level pieces */
+
+static LLVMValueRef
+const_string(struct emitter *e, const char *s, const char *gname)
+{
+    LLVMValueRef str = LLVMConstStringInContext(e->ctx, s, (unsigned)strlen(s), 0);
+    LLVMValueRef g = LLVMAddGlobal(e->mod, LLVMTypeOf(str), gname);
+    LLVMSetInitializer(g, str);
+    LLVMSetGlobalConstant(g, 1);
+    LLVMSetLinkage(g, LLVMPrivateLinkage);
+    LLVMSetUnnamedAddress(g, LLVMGlobalUnnamedAddr);
+    return g;
+}
+
+static void
+emit_weights(struct emitter *e)
+{
+    const struct kiln_lmodule *m = e->m;
+    for (int32_t i = 0; i < m->n_bufs; i++) {
+        const struct kiln_lbuf *b = &m->bufs[i];
+        if (b->kind != KILN_LBUF_CONST)
+            continue;
+        char name[64];
+        snprintf(name, sizeof name, "w%d", (int)i);
+        LLVMValueRef init =
+            LLVMConstStringInContext(e->ctx, b->data->data, (unsigned)b->data->nbytes, 1);
+        LLVMValueRef g = LLVMAddGlobal(e->mod, LLVMTypeOf(init), name);
+        LLVMSetInitializer(g, init);
+        LLVMSetGlobalConstant(g, 1);
+        LLVMSetLinkage(g, LLVMPrivateLinkage);
+        LLVMSetAlignment(g, 64);
+        e->consts[i] = g;
+    }
+}
+
+/* Size of a buffer in bytes, rounded up to 64: numel * element size. */
+static LLVMValueRef
+buf_bytes(struct emitter *e, const struct kiln_lbuf *b)
+{
+    struct kiln_lkernel dummy = {0};
+    e->k = &dummy;
+    LLVMValueRef n = LLVMConstInt(e->t_i64, 1, 0);
+    for (int r = 0; r < b->rank; r++)
+        n = LLVMBuildMul(e->b, n, emit_lx(e, b->dims[r]), "");
+    uint64_t bytes = 0;
+    kiln_dtype_storage_bytes(b->dtype, 1, &bytes);
+    n = LLVMBuildMul(e->b, n, LLVMConstInt(e->t_i64, bytes, 0), "");
+    n = LLVMBuildAdd(e->b, n, LLVMConstInt(e->t_i64, 63, 0), "");
+    return LLVMBuildAnd(e->b, n, LLVMConstInt(e->t_i64, ~UINT64_C(63), 0), "");
+}
+
+/* Offsets of the temporaries in the workspace: offs[i] for temp buffer i; returns the total. */
+static LLVMValueRef
+temp_offsets(struct emitter *e, LLVMValueRef *offs)
+{
+    LLVMValueRef off = LLVMConstInt(e->t_i64, 0, 0);
+    for (int32_t i = 0; i < e->m->n_bufs; i++) {
+        const struct kiln_lbuf *b = &e->m->bufs[i];
+        if (b->kind != KILN_LBUF_TEMP)
+            continue;
+        cache_reset(e);
+        if (offs)
+            offs[i] = off;
+        off = LLVMBuildAdd(e->b, off, buf_bytes(e, b), "");
+    }
+    return off;
+}
+
+static LLVMValueRef
+emit_workspace_size(struct emitter *e)
+{
+    char name[256];
+    snprintf(name, sizeof name, "%s_workspace_size_v", e->m->name);
+    LLVMTypeRef ft = LLVMFunctionType(e->t_i64, &e->t_ptr, 1, 0);
+    LLVMValueRef fn = LLVMAddFunction(e->mod, name, ft);
+    e->fn = fn;
+    LLVMPositionBuilderAtEnd(e->b, LLVMAppendBasicBlockInContext(e->ctx, fn, "entry"));
+    load_dims(e, LLVMGetParam(fn, 0));
+    LLVMBuildRet(e->b, temp_offsets(e, NULL));
+    return fn;
+}
+
+static LLVMValueRef
+emit_run(struct emitter *e, LLVMValueRef *kernels)
+{
+    const struct kiln_lmodule *m = e->m;
+    char name[256];
+    snprintf(name, sizeof name, "%s_run_v", m->name);
+    LLVMTypeRef params[4] = {e->t_ptr, e->t_ptr, e->t_ptr, e->t_ptr};
+    LLVMTypeRef ft = LLVMFunctionType(e->t_i32, params, 4, 0);
+    LLVMValueRef fn = LLVMAddFunction(e->mod, name, ft);
+    e->fn = fn;
+    LLVMValueRef ins = LLVMGetParam(fn, 0), outs = LLVMGetParam(fn, 1);
+    LLVMValueRef dims = LLVMGetParam(fn, 2), ws = LLVMGetParam(fn, 3);
+    LLVMBasicBlockRef entry = LLVMAppendBasicBlockInContext(e->ctx, fn, "entry");
+    LLVMBasicBlockRef bad = LLVMAppendBasicBlockInContext(e->ctx, fn, "bad_args");
+    LLVMBasicBlockRef go = LLVMAppendBasicBlockInContext(e->ctx, fn, "run");
+    LLVMPositionBuilderAtEnd(e->b, entry);
+    /* the largest kernel parameter list, reused by every call */
+    int32_t max_bufs = 1;
+    for (int32_t i = 0; i < m->n_kernels; i++)
+        if (m->kernels[i]->n_bufs > max_bufs)
+            max_bufs = m->kernels[i]->n_bufs;
+    LLVMTypeRef arr_t = LLVMArrayType2(e->t_ptr, (uint64_t)max_bufs);
+    LLVMValueRef arr = LLVMBuildAlloca(e->b, arr_t, "bufs");
+    LLVMValueRef null = LLVMConstNull(e->t_ptr);
+    LLVMValueRef badc = LLVMBuildOr(e->b, LLVMBuildICmp(e->b, LLVMIntEQ, ins, null, ""),
+                                    LLVMBuildICmp(e->b, LLVMIntEQ, outs, null, ""), "");
+    if (m->n_dims)
+        badc = LLVMBuildOr(e->b, badc, LLVMBuildICmp(e->b, LLVMIntEQ, dims, null, ""), "");
+    LLVMBuildCondBr(e->b, badc, bad, go);
+    LLVMPositionBuilderAtEnd(e->b, bad);
+    LLVMBuildRet(e->b, LLVMConstInt(e->t_i32, 1, 0)); /* KILN_RT_ERR_ARG */
+    LLVMPositionBuilderAtEnd(e->b, go);
+    if (m->n_dims)
+        load_dims(e, dims);
+    LLVMValueRef *ptrs = calloc((size_t)m->n_bufs + 1, sizeof *ptrs);
+    KILN_ASSERT(ptrs);
+    LLVMValueRef total = temp_offsets(e, ptrs);
+    /* a workspace is needed only when there are temporaries */
+    LLVMBasicBlockRef go2 = LLVMAppendBasicBlockInContext(e->ctx, fn, "run2");
+    LLVMValueRef need = LLVMBuildICmp(e->b, LLVMIntNE, total, LLVMConstInt(e->t_i64, 0, 0), "");
+    LLVMBuildCondBr(
+        e->b, LLVMBuildAnd(e->b, need, LLVMBuildICmp(e->b, LLVMIntEQ, ws, null, ""), ""), bad, go2);
+    LLVMPositionBuilderAtEnd(e->b, go2);
+    for (int32_t i = 0; i < m->n_bufs; i++) {
+        const struct kiln_lbuf *b = &m->bufs[i];
+        LLVMValueRef ix;
+        switch (b->kind) {
+        case KILN_LBUF_INPUT:
+        case KILN_LBUF_OUTPUT:
+            ix = LLVMConstInt(e->t_i64, (unsigned long long)b->io, 0);
+            ptrs[i] = LLVMBuildLoad2(
+                e->b, e->t_ptr,
+                LLVMBuildGEP2(e->b, e->t_ptr, b->kind == KILN_LBUF_INPUT ? ins : outs, &ix, 1, ""),
+                b->name);
+            break;
+        case KILN_LBUF_CONST:
+            ptrs[i] = e->consts[i];
+            break;
+        case KILN_LBUF_TEMP:
+            ptrs[i] = LLVMBuildGEP2(e->b, e->t_i8, ws, &ptrs[i], 1, b->name);
+            break;
+        }
+    }
+    LLVMTypeRef pf_params[4] = {e->t_i64, e->t_ptr, e->t_ptr, e->t_ptr};
+    LLVMTypeRef pf_t = LLVMFunctionType(e->t_void, pf_params, 4, 0);
+    LLVMValueRef pf = LLVMGetNamedFunction(e->mod, "kiln_rt_parallel_for");
+    if (!pf)
+        pf = LLVMAddFunction(e->mod, "kiln_rt_parallel_for", pf_t);
+    LLVMValueRef dims_arg = m->n_dims ? dims : null;
+    for (int32_t i = 0; i < m->n_kernels; i++) {
+        const struct kiln_lkernel *k = m->kernels[i];
+        for (int32_t s = 0; s < k->n_bufs; s++) {
+            LLVMValueRef ix[2] = {LLVMConstInt(e->t_i64, 0, 0),
+                                  LLVMConstInt(e->t_i64, (unsigned long long)s, 0)};
+            LLVMBuildStore(e->b, ptrs[k->bufs[s]], LLVMBuildGEP2(e->b, arr_t, arr, ix, 2, ""));
+        }
+        if (k->trip) {
+            struct kiln_lkernel dummy = {0};
+            e->k = &dummy;
+            cache_reset(e);
+            LLVMValueRef args[4] = {emit_lx(e, k->trip), kernels[i], arr, dims_arg};
+            LLVMBuildCall2(e->b, pf_t, pf, args, 4, "");
+        } else {
+            LLVMValueRef args[4] = {arr, dims_arg, LLVMConstInt(e->t_i64, 0, 0),
+                                    LLVMConstInt(e->t_i64, 1, 0)};
+            LLVMBuildCall2(e->b, e->t_kernel, kernels[i], args, 4, "");
+        }
+    }
+    free(ptrs);
+    LLVMBuildRet(e->b, LLVMConstInt(e->t_i32, 0, 0));
+    return fn;
+}
+
+/* struct kiln_rt_tensor_desc { const char *name; int dtype; int rank; const int64_t *dims; } */
+static LLVMValueRef
+tensor_descs(struct emitter *e, bool outputs, int32_t count)
+{
+    const struct kiln_lmodule *m = e->m;
+    LLVMTypeRef fields[4] = {e->t_ptr, e->t_i32, e->t_i32, e->t_ptr};
+    LLVMTypeRef dt = LLVMStructTypeInContext(e->ctx, fields, 4, 0);
+    LLVMValueRef *elems = calloc((size_t)count + 1, sizeof *elems);
+    KILN_ASSERT(elems);
+    for (int32_t i = 0; i < m->n_bufs; i++) {
+        const struct kiln_lbuf *b = &m->bufs[i];
+        if (b->kind != (outputs ? KILN_LBUF_OUTPUT : KILN_LBUF_INPUT) || b->io < 0 ||
+            b->io >= count)
+            continue;
+        char gname[64];
+        snprintf(gname, sizeof gname, "%s.name%d", outputs ? "out" : "in", (int)b->io);
+        LLVMValueRef *dv = calloc((size_t)b->rank + 1, sizeof *dv);
+        KILN_ASSERT(dv);
+        for (int r = 0; r < b->rank; r++) {
+            const struct kiln_lx *x = b->dims[r];
+            int64_t v = -1;
+            if (x->kind == KILN_LX_IMM)
+                v = x->i;
+            else if (x->kind == KILN_LX_DIM)
+                v = -1 - x->dim;
+            dv[r] = LLVMConstInt(e->t_i64, (unsigned long long)v, 1);
+        }
+        LLVMValueRef darr = LLVMConstArray2(e->t_i64, dv, (uint64_t)b->rank);
+        snprintf(gname, sizeof gname, "%s.dims%d", outputs ? "out" : "in", (int)b->io);
+        LLVMValueRef dg = LLVMAddGlobal(e->mod, LLVMTypeOf(darr), gname);
+        LLVMSetInitializer(dg, darr);
+        LLVMSetGlobalConstant(dg, 1);
+        LLVMSetLinkage(dg, LLVMPrivateLinkage);
+        free(dv);
+        snprintf(gname, sizeof gname, "%s.name%d", outputs ? "out" : "in", (int)b->io);
+        LLVMValueRef vals[4] = {
+            const_string(e, b->name, gname),
+            LLVMConstInt(e->t_i32, (unsigned long long)kiln_dtype_to_onnx(b->dtype), 0),
+            LLVMConstInt(e->t_i32, (unsigned long long)b->rank, 0), dg};
+        elems[b->io] = LLVMConstNamedStruct(dt, vals, 4);
+    }
+    for (int32_t i = 0; i < count; i++)
+        if (!elems[i])
+            elems[i] = LLVMConstNull(dt);
+    LLVMValueRef arr = LLVMConstArray2(dt, elems, (uint64_t)count);
+    free(elems);
+    LLVMValueRef g =
+        LLVMAddGlobal(e->mod, LLVMTypeOf(arr), outputs ? "outputs.desc" : "inputs.desc");
+    LLVMSetInitializer(g, arr);
+    LLVMSetGlobalConstant(g, 1);
+    LLVMSetLinkage(g, LLVMPrivateLinkage);
+    return g;
+}
+
+static void
+emit_descriptor(struct emitter *e, LLVMValueRef ws_fn, LLVMValueRef run_fn, bool exe_entry)
+{
+    const struct kiln_lmodule *m = e->m;
+    const struct kiln_graph *g = m->g;
+    LLVMValueRef *dn = calloc((size_t)m->n_dims + 1, sizeof *dn);
+    KILN_ASSERT(dn);
+    for (int32_t i = 0; i < m->n_dims; i++) {
+        char gname[32];
+        snprintf(gname, sizeof gname, "dim.name%d", (int)i);
+        dn[i] = const_string(e, m->dims[i].name, gname);
+    }
+    LLVMValueRef dna = LLVMConstArray2(e->t_ptr, dn, (uint64_t)m->n_dims);
+    free(dn);
+    LLVMValueRef dng = LLVMAddGlobal(e->mod, LLVMTypeOf(dna), "dim.names");
+    LLVMSetInitializer(dng, dna);
+    LLVMSetGlobalConstant(dng, 1);
+    LLVMSetLinkage(dng, LLVMPrivateLinkage);
+    LLVMTypeRef fields[9] = {e->t_ptr, e->t_i32, e->t_i32, e->t_i32, e->t_ptr,
+                             e->t_ptr, e->t_ptr, e->t_ptr, e->t_ptr};
+    LLVMTypeRef mt = LLVMStructTypeInContext(e->ctx, fields, 9, 0);
+    LLVMValueRef vals[9] = {
+        const_string(e, m->name, "model.name"),
+        LLVMConstInt(e->t_i32, (unsigned long long)g->n_inputs, 0),
+        LLVMConstInt(e->t_i32, (unsigned long long)g->n_outputs, 0),
+        LLVMConstInt(e->t_i32, (unsigned long long)m->n_dims, 0),
+        tensor_descs(e, false, g->n_inputs),
+        tensor_descs(e, true, g->n_outputs),
+        dng,
+        ws_fn,
+        run_fn,
+    };
+    LLVMValueRef init = LLVMConstNamedStruct(mt, vals, 9);
+    char name[256];
+    snprintf(name, sizeof name, "%s_model", m->name);
+    LLVMValueRef desc = LLVMAddGlobal(e->mod, mt, name);
+    LLVMSetInitializer(desc, init);
+    LLVMSetGlobalConstant(desc, 1);
+    if (exe_entry) {
+        LLVMValueRef alias = LLVMAddGlobal(e->mod, mt, "kiln_model");
+        LLVMSetInitializer(alias, init);
+        LLVMSetGlobalConstant(alias, 1);
+    }
+}
+
+/* ---------------------------------------------------------------- target and driver */
+
+static void
+init_llvm_targets(void)
+{
+    static bool done;
+    if (done)
+        return;
+    LLVMInitializeAllTargetInfos();
+    LLVMInitializeAllTargets();
+    LLVMInitializeAllTargetMCs();
+    LLVMInitializeAllAsmPrinters();
+    LLVMInitializeAllAsmParsers();
+    done = true;
+}
+
+void
+kiln_llvm_host(char *triple, size_t tn, char *cpu, size_t cn)
+{
+    char *t = LLVMGetDefaultTargetTriple(), *c = LLVMGetHostCPUName();
+    snprintf(triple, tn, "%s", t);
+    snprintf(cpu, cn, "%s", c);
+    LLVMDisposeMessage(t);
+    LLVMDisposeMessage(c);
+}
+
+static LLVMTargetMachineRef
+make_target_machine(const struct kiln_llvm_opts *o, struct kiln_diag *d, char **triple_out)
+{
+    init_llvm_targets();
+    char *triple = o->triple ? strdup(o->triple) : NULL;
+    if (!triple) {
+        char *t = LLVMGetDefaultTargetTriple();
+        triple = strdup(t);
+        LLVMDisposeMessage(t);
+    }
+    LLVMTargetRef target;
+    char *err = NULL;
+    if (LLVMGetTargetFromTriple(triple, &target, &err)) {
+        kiln_diag_error(d, "target '%s': %s", triple, err ? err : "unknown");
+        LLVMDisposeMessage(err);
+        free(triple);
+        return NULL;
+    }
+    char *cpu = NULL, *feat = NULL;
+    if (o->cpu)
+        cpu = strdup(o->cpu);
+    else if (!o->triple) {
+        char *c = LLVMGetHostCPUName();
+        cpu = strdup(c);
+        LLVMDisposeMessage(c);
+    } else {
+        cpu = strdup("generic");
+    }
+    if (o->features)
+        feat = strdup(o->features);
+    else if (!o->triple) {
+        char *f = LLVMGetHostCPUFeatures();
+        feat = strdup(f);
+        LLVMDisposeMessage(f);
+    } else {
+        feat = strdup("");
+    }
+    LLVMCodeGenOptLevel lvl = o->opt_level <= 0   ? LLVMCodeGenLevelNone
+                              : o->opt_level == 1 ? LLVMCodeGenLevelLess
+                              : o->opt_level == 2 ? LLVMCodeGenLevelDefault
+                                                  : LLVMCodeGenLevelAggressive;
+    LLVMTargetMachineRef tm =
+        LLVMCreateTargetMachine(target, triple, cpu, feat, lvl,
+                                o->pic ? LLVMRelocPIC : LLVMRelocDefault, LLVMCodeModelDefault);
+    free(cpu);
+    free(feat);
+    if (!tm)
+        kiln_diag_error(d, "cannot create a target machine for '%s'", triple);
+    *triple_out = triple;
+    return tm;
+}
+
+enum kiln_status
+kiln_llvm_emit(const struct kiln_lmodule *m, const struct kiln_llvm_opts *o,
+               enum kiln_llvm_emit kind, const char *path, struct kiln_diag *d)
+{
+    struct kiln_llvm_opts def;
+    if (!o) {
+        kiln_llvm_opts_default(&def);
+        o = &def;
+    }
+    char *triple = NULL;
+    LLVMTargetMachineRef tm = make_target_machine(o, d, &triple);
+    if (!tm) {
+        free(triple);
+        return KILN_ERR_UNSUPPORTED;
+    }
+    struct emitter e = {.m = m, .d = d};
+    e.ctx = LLVMContextCreate();
+    e.mod = LLVMModuleCreateWithNameInContext(m->name, e.ctx);
+    LLVMSetTarget(e.mod, triple);
+    LLVMTargetDataRef td = LLVMCreateTargetDataLayout(tm);
+    char *layout = LLVMCopyStringRepOfTargetData(td);
+    LLVMSetDataLayout(e.mod, layout);
+    LLVMDisposeMessage(layout);
+    LLVMDisposeTargetData(td);
+    e.b = LLVMCreateBuilderInContext(e.ctx);
+    e.t_ptr = LLVMPointerTypeInContext(e.ctx, 0);
+    e.t_i1 = LLVMInt1TypeInContext(e.ctx);
+    e.t_i8 = LLVMInt8TypeInContext(e.ctx);
+    e.t_i32 = LLVMInt32TypeInContext(e.ctx);
+    e.t_i64 = LLVMInt64TypeInContext(e.ctx);
+    e.t_void = LLVMVoidTypeInContext(e.ctx);
+    LLVMTypeRef kp[4] = {e.t_ptr, e.t_ptr, e.t_i64, e.t_i64};
+    e.t_kernel = LLVMFunctionType(e.t_void, kp, 4, 0);
+    e.consts = calloc((size_t)m->n_bufs + 1, sizeof *e.consts);
+    e.dims = calloc((size_t)m->n_dims + 1, sizeof *e.dims);
+    LLVMValueRef *kernels = calloc((size_t)m->n_kernels + 1, sizeof *kernels);
+    KILN_ASSERT(e.consts && e.dims && kernels);
+    emit_weights(&e);
+    for (int32_t i = 0; i < m->n_kernels; i++)
+        kernels[i] = emit_kernel(&e, m->kernels[i]);
+    LLVMValueRef ws_fn = emit_workspace_size(&e);
+    LLVMValueRef run_fn = emit_run(&e, kernels);
+    emit_descriptor(&e, ws_fn, run_fn, o->exe_entry);
+    free(kernels);
+
+    enum kiln_status st = KILN_OK;
+    char *err = NULL;
+    if (LLVMVerifyModule(e.mod, LLVMReturnStatusAction, &err)) {
+        kiln_diag_error(d, "internal error: the generated LLVM module is invalid: %.400s",
+                        err ? err : "");
+        st = KILN_ERR_INTERNAL;
+    }
+    LLVMDisposeMessage(err);
+    err = NULL;
+    if (st == KILN_OK) {
+        char passes[32];
+        snprintf(passes, sizeof passes, "default<O%d>",
+                 o->opt_level < 0   ? 0
+                 : o->opt_level > 3 ? 3
+                                    : o->opt_level);
+        LLVMPassBuilderOptionsRef pbo = LLVMCreatePassBuilderOptions();
+        LLVMPassBuilderOptionsSetLoopVectorization(pbo, o->opt_level >= 2);
+        LLVMPassBuilderOptionsSetSLPVectorization(pbo, o->opt_level >= 2);
+        LLVMErrorRef perr = LLVMRunPasses(e.mod, passes, tm, pbo);
+        LLVMDisposePassBuilderOptions(pbo);
+        if (perr) {
+            char *msg = LLVMGetErrorMessage(perr);
+            kiln_diag_error(d, "LLVM passes failed: %s", msg);
+            LLVMDisposeErrorMessage(msg);
+            st = KILN_ERR_INTERNAL;
+        }
+    }
+    if (st == KILN_OK) {
+        if (kind == KILN_LLVM_EMIT_IR) {
+            if (LLVMPrintModuleToFile(e.mod, path, &err)) {
+                kiln_diag_error(d, "%s: cannot write: %s", path, err ? err : "");
+                st = KILN_ERR_IO;
+            }
+        } else if (LLVMTargetMachineEmitToFile(
+                       tm, e.mod, (char *)path,
+                       kind == KILN_LLVM_EMIT_OBJ ? LLVMObjectFile : LLVMAssemblyFile, &err)) {
+            kiln_diag_error(d, "%s: cannot write: %s", path, err ? err : "");
+            st = KILN_ERR_IO;
+        }
+        LLVMDisposeMessage(err);
+    }
+    free(e.consts);
+    free(e.dims);
+    free(e.ckeys);
+    free(e.cvals);
+    LLVMDisposeBuilder(e.b);
+    LLVMDisposeModule(e.mod);
+    LLVMContextDispose(e.ctx);
+    LLVMDisposeTargetMachine(tm);
+    free(triple);
+    return st;
+}

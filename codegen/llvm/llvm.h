@@ -1,0 +1,49 @@
+/*
+ * llvm.h - the LLVM CPU backend: lowered kernels (codegen/lower.h) to an
+ * object file, assembly or LLVM IR through the LLVM C API.
+ *
+ * The module it builds for a lowered model NAME exports:
+ *
+ *   int      NAME_run_v(void *const *inputs, void *const *outputs,
+ *                       const int64_t *dims, void *workspace);
+ *   uint64_t NAME_workspace_size_v(const int64_t *dims);
+ *   const struct kiln_rt_model NAME_model;       (runtime/kiln_rt.h)
+ *   const struct kiln_rt_model kiln_model;       (with opts->exe_entry, for runtime/main.c)
+ *
+ * (the typed NAME_run and NAME_workspace_size of the generated header,
+ * codegen/header.c, wrap these). Kernels are internal functions with the calling convention of
+ * lower.h; a kernel with a parallel outer loop is run through kiln_rt_parallel_for. The workspace
+ * holds every intermediate at 64-byte aligned offsets computed from the runtime dims. Weights are
+ * private constant globals.
+ */
+#ifndef KILN_LLVM_H
+#define KILN_LLVM_H
+
+#include "codegen/lower.h"
+
+enum kiln_llvm_emit {
+    KILN_LLVM_EMIT_OBJ, /* relocatable object (.o) */
+    KILN_LLVM_EMIT_ASM, /* assembly (.s) */
+    KILN_LLVM_EMIT_IR,  /* LLVM IR text (.ll), after optimization */
+};
+
+struct kiln_llvm_opts {
+    const char *triple;   /* NULL: the host's */
+    const char *cpu;      /* NULL: the host's (with triple given: "generic") */
+    const char *features; /* NULL: the host's (with triple given: "") */
+    int opt_level;        /* 0..3: the new pass manager's default<On> */
+    bool exe_entry;       /* also define kiln_model for runtime/main.c */
+    bool pic;             /* position-independent code (shared libraries) */
+};
+
+void kiln_llvm_opts_default(struct kiln_llvm_opts *o);
+
+/* Build, optimize and write m to path. Errors (bad triple, LLVM verifier
+ * failure, write failure) are diagnostics. */
+enum kiln_status kiln_llvm_emit(const struct kiln_lmodule *m, const struct kiln_llvm_opts *o,
+                                enum kiln_llvm_emit kind, const char *path, struct kiln_diag *d);
+
+/* The host's triple, CPU and features (for --version and the header comment). */
+void kiln_llvm_host(char *triple, size_t tn, char *cpu, size_t cn);
+
+#endif

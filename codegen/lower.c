@@ -1,0 +1,950 @@
+/*
+ * lower.c - graph to lowered kernels: buffers, runtime dims, the per-op
+ * dispatch table, and the builders op lowerings use (contract in lower.h).
+ *
+ * Requires: a shape-inferred, verified top-level graph whose dims are
+ * constants or monomials over the graph inputs' symbols. Establishes: one
+ * buffer per value that is used (inputs, constants, node results, graph
+ * outputs; a graph output that is not a node result gets a copy kernel), and
+ * one or more kernels per node in node order. Complexity: linear in the graph
+ * plus what each op's lowering builds.
+ */
+#include "codegen/lower.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codegen/lower_ops.h"
+
+/* ---------------------------------------------------------------- the table */
+
+static const kiln_lower_fn lower_table[KILN_OP_COUNT] = {
+#define KILN_LOWER(OP, fn) [KILN_OP_##OP] = fn,
+#include "codegen/lower_ops.def"
+#undef KILN_LOWER
+};
+_Static_assert(sizeof lower_table / sizeof lower_table[0] == KILN_OP_COUNT,
+               "lower_table must cover the op table");
+
+bool
+kiln_lower_supports(enum kiln_op op)
+{
+    return (unsigned)op < KILN_OP_COUNT && lower_table[op] != NULL;
+}
+
+/* ---------------------------------------------------------------- growth */
+
+static void *
+grow(struct kiln_arena *a, void *v, int32_t n, int32_t *cap, size_t size)
+{
+    if (n < *cap)
+        return v;
+    int32_t c = *cap ? *cap * 2 : 8;
+    void *nv = kiln_arena_grow(a, v, (size_t)n, (size_t)c, size);
+    KILN_ASSERT(nv);
+    *cap = c;
+    return nv;
+}
+
+/* ---------------------------------------------------------------- expressions */
+
+static struct kiln_lx *
+lx_new(struct kiln_arena *a, enum kiln_lx_kind kind, enum kiln_dtype t)
+{
+    struct kiln_lx *x = kiln_arena_alloc(a, sizeof *x);
+    KILN_ASSERT(x);
+    x->kind = kind;
+    x->type = t;
+    x->var = x->dim = x->buf = -1;
+    return x;
+}
+
+static struct kiln_lx *
+lx_imm_i(struct kiln_arena *a, enum kiln_dtype t, int64_t v)
+{
+    struct kiln_lx *x = lx_new(a, KILN_LX_IMM, t);
+    x->i = v;
+    return x;
+}
+
+static bool
+is_imm(const struct kiln_lx *x, int64_t v)
+{
+    return x->kind == KILN_LX_IMM && !kiln_dtype_is_float(x->type) && x->i == v;
+}
+
+/* i64 arithmetic with folding, for index math (no lc needed: module arena). */
+static struct kiln_lx *
+idx_bin(struct kiln_arena *a, enum kiln_lx_op op, struct kiln_lx *x, struct kiln_lx *y)
+{
+    if (x->kind == KILN_LX_IMM && y->kind == KILN_LX_IMM) {
+        int64_t r;
+        bool ok = true;
+        switch (op) {
+        case KILN_LX_ADD:
+            ok = kiln_add_i64(x->i, y->i, &r);
+            break;
+        case KILN_LX_SUB:
+            ok = !__builtin_sub_overflow(x->i, y->i, &r);
+            break;
+        case KILN_LX_MUL:
+            ok = kiln_mul_i64(x->i, y->i, &r);
+            break;
+        case KILN_LX_DIV:
+            ok = y->i != 0 && !(x->i == INT64_MIN && y->i == -1);
+            r = ok ? x->i / y->i : 0;
+            break;
+        case KILN_LX_REM:
+            ok = y->i != 0 && !(x->i == INT64_MIN && y->i == -1);
+            r = ok ? x->i % y->i : 0;
+            break;
+        case KILN_LX_MIN:
+            r = x->i < y->i ? x->i : y->i;
+            break;
+        case KILN_LX_MAX:
+            r = x->i > y->i ? x->i : y->i;
+            break;
+        default:
+            ok = false;
+            r = 0;
+            break;
+        }
+        if (ok)
+            return lx_imm_i(a, KILN_DT_I64, r);
+    }
+    if (op == KILN_LX_ADD && is_imm(x, 0))
+        return y;
+    if ((op == KILN_LX_ADD || op == KILN_LX_SUB) && is_imm(y, 0))
+        return x;
+    if (op == KILN_LX_MUL && (is_imm(x, 0) || is_imm(y, 1)))
+        return x;
+    if (op == KILN_LX_MUL && (is_imm(y, 0) || is_imm(x, 1)))
+        return y;
+    if (op == KILN_LX_DIV && is_imm(y, 1))
+        return x;
+    if (op == KILN_LX_REM && is_imm(y, 1))
+        return lx_imm_i(a, KILN_DT_I64, 0);
+    struct kiln_lx *r = lx_new(a, KILN_LX_BINARY, KILN_DT_I64);
+    r->op = op;
+    r->a = x;
+    r->b = y;
+    return r;
+}
+
+struct kiln_lx *
+kiln_lx_imm_i(struct kiln_lower_ctx *lc, enum kiln_dtype t, int64_t v)
+{
+    if (kiln_dtype_is_float(t))
+        return kiln_lx_imm_f(lc, t, (double)v);
+    return lx_imm_i(lc->m->arena, t, t == KILN_DT_BOOL ? v != 0 : v);
+}
+
+struct kiln_lx *
+kiln_lx_imm_f(struct kiln_lower_ctx *lc, enum kiln_dtype t, double v)
+{
+    if (!kiln_dtype_is_float(t))
+        return kiln_lx_imm_i(lc, t, (int64_t)v);
+    struct kiln_lx *x = lx_new(lc->m->arena, KILN_LX_IMM, t);
+    x->f = v;
+    return x;
+}
+
+struct kiln_lx *
+kiln_lx_idx(struct kiln_lower_ctx *lc, int64_t v)
+{
+    return lx_imm_i(lc->m->arena, KILN_DT_I64, v);
+}
+
+struct kiln_lx *
+kiln_lx_var(struct kiln_lower_ctx *lc, int32_t var)
+{
+    KILN_ASSERT(var >= 0 && var < lc->k->n_vars);
+    struct kiln_lx *x = lx_new(lc->m->arena, KILN_LX_VAR, lc->k->vars[var].type);
+    x->var = var;
+    return x;
+}
+
+struct kiln_lx *
+kiln_lx_load(struct kiln_lower_ctx *lc, int32_t slot, struct kiln_lx *idx)
+{
+    KILN_ASSERT(slot >= 0 && slot < lc->k->n_bufs && idx->type == KILN_DT_I64);
+    struct kiln_lx *x = lx_new(lc->m->arena, KILN_LX_LOAD, kiln_lower_buf(lc, slot)->dtype);
+    x->buf = slot;
+    x->a = idx;
+    return x;
+}
+
+static bool
+op_is_compare(enum kiln_lx_op op)
+{
+    return op >= KILN_LX_EQ && op <= KILN_LX_GE;
+}
+
+struct kiln_lx *
+kiln_lx_unary(struct kiln_lower_ctx *lc, enum kiln_lx_op op, struct kiln_lx *a)
+{
+    KILN_ASSERT(op < KILN_LX_ADD);
+    enum kiln_dtype t = (op == KILN_LX_ISNAN || op == KILN_LX_ISINF) ? KILN_DT_BOOL : a->type;
+    if (a->kind == KILN_LX_IMM && a->type == KILN_DT_I64 && op == KILN_LX_NEG && a->i != INT64_MIN)
+        return lx_imm_i(lc->m->arena, KILN_DT_I64, -a->i);
+    struct kiln_lx *x = lx_new(lc->m->arena, KILN_LX_UNARY, t);
+    x->op = op;
+    x->a = a;
+    return x;
+}
+
+struct kiln_lx *
+kiln_lx_binary(struct kiln_lower_ctx *lc, enum kiln_lx_op op, struct kiln_lx *a, struct kiln_lx *b)
+{
+    KILN_ASSERT(op >= KILN_LX_ADD && op < KILN_LX_OP_COUNT);
+    KILN_ASSERT(a->type == b->type);
+    if (a->type == KILN_DT_I64 && !op_is_compare(op) && op != KILN_LX_POW && op < KILN_LX_AND)
+        return idx_bin(lc->m->arena, op, a, b);
+    struct kiln_lx *x =
+        lx_new(lc->m->arena, KILN_LX_BINARY, op_is_compare(op) ? KILN_DT_BOOL : a->type);
+    x->op = op;
+    x->a = a;
+    x->b = b;
+    return x;
+}
+
+struct kiln_lx *
+kiln_lx_select(struct kiln_lower_ctx *lc, struct kiln_lx *c, struct kiln_lx *a, struct kiln_lx *b)
+{
+    KILN_ASSERT(c->type == KILN_DT_BOOL && a->type == b->type);
+    struct kiln_lx *x = lx_new(lc->m->arena, KILN_LX_SELECT, a->type);
+    x->a = c;
+    x->b = a;
+    x->c = b;
+    return x;
+}
+
+struct kiln_lx *
+kiln_lx_cast(struct kiln_lower_ctx *lc, enum kiln_dtype t, struct kiln_lx *a)
+{
+    if (a->type == t)
+        return a;
+    if (a->kind == KILN_LX_IMM && !kiln_dtype_is_float(a->type) && t == KILN_DT_I64)
+        return lx_imm_i(lc->m->arena, t, a->i);
+    struct kiln_lx *x = lx_new(lc->m->arena, KILN_LX_CAST, t);
+    x->a = a;
+    return x;
+}
+
+enum kiln_dtype
+kiln_lower_compute_type(enum kiln_dtype t)
+{
+    return t == KILN_DT_F16 || t == KILN_DT_BF16 ? KILN_DT_F32 : t;
+}
+
+struct kiln_lx *
+kiln_lx_load_f(struct kiln_lower_ctx *lc, int32_t slot, struct kiln_lx *idx)
+{
+    struct kiln_lx *x = kiln_lx_load(lc, slot, idx);
+    return kiln_lx_cast(lc, kiln_lower_compute_type(x->type), x);
+}
+
+void
+kiln_lb_store_f(struct kiln_lower_ctx *lc, struct kiln_lblock *b, int32_t slot, struct kiln_lx *idx,
+                struct kiln_lx *val)
+{
+    kiln_lb_store(lc, b, slot, idx, kiln_lx_cast(lc, kiln_lower_buf(lc, slot)->dtype, val));
+}
+
+/* ---------------------------------------------------------------- statements */
+
+int32_t
+kiln_lk_var(struct kiln_lower_ctx *lc, enum kiln_dtype t, const char *name)
+{
+    struct kiln_lkernel *k = lc->k;
+    k->vars = grow(lc->m->arena, k->vars, k->n_vars, &k->cap_vars, sizeof *k->vars);
+    k->vars[k->n_vars].type = t;
+    k->vars[k->n_vars].name = kiln_arena_strdup(lc->m->arena, name ? name : "v");
+    return k->n_vars++;
+}
+
+struct kiln_ls *
+kiln_lb_add(struct kiln_lower_ctx *lc, struct kiln_lblock *b, struct kiln_ls *s)
+{
+    b->s = grow(lc->m->arena, b->s, b->n, &b->cap, sizeof *b->s);
+    b->s[b->n++] = s;
+    return s;
+}
+
+static struct kiln_ls *
+ls_new(struct kiln_lower_ctx *lc, enum kiln_ls_kind kind)
+{
+    struct kiln_ls *s = kiln_arena_alloc(lc->m->arena, sizeof *s);
+    KILN_ASSERT(s);
+    s->kind = kind;
+    s->var = s->buf = -1;
+    return s;
+}
+
+struct kiln_ls *
+kiln_lb_for(struct kiln_lower_ctx *lc, struct kiln_lblock *b, const char *name, struct kiln_lx *lo,
+            struct kiln_lx *hi, int32_t *var)
+{
+    KILN_ASSERT(lo->type == KILN_DT_I64 && hi->type == KILN_DT_I64);
+    struct kiln_ls *s = ls_new(lc, KILN_LS_FOR);
+    s->var = kiln_lk_var(lc, KILN_DT_I64, name);
+    s->lo = lo;
+    s->hi = hi;
+    if (var)
+        *var = s->var;
+    return kiln_lb_add(lc, b, s);
+}
+
+void
+kiln_lb_store(struct kiln_lower_ctx *lc, struct kiln_lblock *b, int32_t slot, struct kiln_lx *idx,
+              struct kiln_lx *val)
+{
+    KILN_ASSERT(slot >= 0 && slot < lc->k->n_bufs && idx->type == KILN_DT_I64);
+    KILN_ASSERT(val->type == kiln_lower_buf(lc, slot)->dtype);
+    struct kiln_ls *s = ls_new(lc, KILN_LS_STORE);
+    s->buf = slot;
+    s->idx = idx;
+    s->val = val;
+    kiln_lb_add(lc, b, s);
+}
+
+void
+kiln_lb_set(struct kiln_lower_ctx *lc, struct kiln_lblock *b, int32_t var, struct kiln_lx *val)
+{
+    KILN_ASSERT(var >= 0 && var < lc->k->n_vars && lc->k->vars[var].type == val->type);
+    struct kiln_ls *s = ls_new(lc, KILN_LS_SET);
+    s->var = var;
+    s->val = val;
+    kiln_lb_add(lc, b, s);
+}
+
+struct kiln_ls *
+kiln_lb_if(struct kiln_lower_ctx *lc, struct kiln_lblock *b, struct kiln_lx *cond)
+{
+    KILN_ASSERT(cond->type == KILN_DT_BOOL);
+    struct kiln_ls *s = ls_new(lc, KILN_LS_IF);
+    s->cond = cond;
+    return kiln_lb_add(lc, b, s);
+}
+
+struct kiln_lblock *
+kiln_lk_parallel(struct kiln_lower_ctx *lc, struct kiln_lx *trip, int32_t *var)
+{
+    struct kiln_lkernel *k = lc->k;
+    KILN_ASSERT(!k->trip && k->body.n == 0 && trip->type == KILN_DT_I64);
+    k->trip = trip;
+    k->outer = kiln_lk_var(lc, KILN_DT_I64, "p");
+    *var = k->outer;
+    return &k->body;
+}
+
+/* ---------------------------------------------------------------- kernels and slots */
+
+static const char *
+c_ident(struct kiln_arena *a, const char *prefix, int32_t id, const char *s)
+{
+    size_t n = strlen(s);
+    if (n > 48)
+        n = 48;
+    char *out = kiln_arena_alloc(a, strlen(prefix) + n + 24);
+    KILN_ASSERT(out);
+    int k = sprintf(out, "%s%d_", prefix, (int)id);
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+        out[k++] = ok ? c : '_';
+    }
+    out[k] = 0;
+    return out;
+}
+
+struct kiln_lkernel *
+kiln_lower_kernel(struct kiln_lower_ctx *lc, const char *suffix)
+{
+    struct kiln_lmodule *m = lc->m;
+    struct kiln_lkernel *k = kiln_arena_alloc(m->arena, sizeof *k);
+    KILN_ASSERT(k);
+    const struct kiln_node *n = lc->n;
+    char base[160];
+    snprintf(base, sizeof base, "%s%s%s",
+             n && n->name[0] ? n->name
+             : n             ? kiln_op_name(n->op)
+                             : "copy",
+             suffix ? "_" : "", suffix ? suffix : "");
+    k->name = c_ident(m->arena, "k", m->n_kernels, base);
+    k->node = n ? n->id : -1;
+    k->outer = -1;
+    m->kernels = grow(m->arena, m->kernels, m->n_kernels, &m->cap_kernels, sizeof *m->kernels);
+    m->kernels[m->n_kernels++] = k;
+    lc->k = k;
+    return k;
+}
+
+static int32_t
+kernel_slot(struct kiln_lower_ctx *lc, int32_t buf)
+{
+    struct kiln_lkernel *k = lc->k;
+    for (int32_t i = 0; i < k->n_bufs; i++)
+        if (k->bufs[i] == buf)
+            return i;
+    k->bufs = grow(lc->m->arena, k->bufs, k->n_bufs, &k->cap_bufs, sizeof *k->bufs);
+    k->bufs[k->n_bufs] = buf;
+    return k->n_bufs++;
+}
+
+int32_t
+kiln_lower_in(struct kiln_lower_ctx *lc, int i)
+{
+    if (i < 0 || i >= lc->n->n_in || lc->n->in[i] < 0)
+        return -1;
+    int32_t b = lc->m->value_buf[lc->n->in[i]];
+    KILN_ASSERT(b >= 0);
+    return kernel_slot(lc, b);
+}
+
+int32_t
+kiln_lower_out(struct kiln_lower_ctx *lc, int i)
+{
+    if (i < 0 || i >= lc->n->n_out || lc->n->out[i] < 0)
+        return -1;
+    int32_t b = lc->m->value_buf[lc->n->out[i]];
+    KILN_ASSERT(b >= 0);
+    return kernel_slot(lc, b);
+}
+
+const struct kiln_lbuf *
+kiln_lower_buf(const struct kiln_lower_ctx *lc, int32_t slot)
+{
+    KILN_ASSERT(slot >= 0 && slot < lc->k->n_bufs);
+    return &lc->m->bufs[lc->k->bufs[slot]];
+}
+
+enum kiln_status
+kiln_lower_unsupported(struct kiln_lower_ctx *lc, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    kiln_diag_node(lc->d, lc->n->name, lc->n->id, kiln_op_name(lc->n->op), "%s", msg);
+    return KILN_ERR_UNSUPPORTED;
+}
+
+/* ---------------------------------------------------------------- shapes */
+
+int
+kiln_lower_rank(const struct kiln_lower_ctx *lc, int32_t slot)
+{
+    return kiln_lower_buf(lc, slot)->rank;
+}
+
+struct kiln_lx *
+kiln_lower_dim(struct kiln_lower_ctx *lc, int32_t slot, int i)
+{
+    const struct kiln_lbuf *b = kiln_lower_buf(lc, slot);
+    KILN_ASSERT(i >= 0 && i < b->rank);
+    return b->dims[i];
+}
+
+struct kiln_lx *
+kiln_lower_numel(struct kiln_lower_ctx *lc, int32_t slot)
+{
+    const struct kiln_lbuf *b = kiln_lower_buf(lc, slot);
+    struct kiln_lx *n = kiln_lx_idx(lc, 1);
+    for (int i = 0; i < b->rank; i++)
+        n = idx_bin(lc->m->arena, KILN_LX_MUL, n, b->dims[i]);
+    return n;
+}
+
+struct kiln_lx *
+kiln_lower_offset(struct kiln_lower_ctx *lc, int32_t slot, struct kiln_lx *const *idx,
+                  int bcast_rank)
+{
+    const struct kiln_lbuf *b = kiln_lower_buf(lc, slot);
+    int shift = bcast_rank > b->rank ? bcast_rank - b->rank : 0;
+    struct kiln_arena *a = lc->m->arena;
+    struct kiln_lx *off = lx_imm_i(a, KILN_DT_I64, 0);
+    for (int i = 0; i < b->rank; i++) {
+        off = idx_bin(a, KILN_LX_MUL, off, b->dims[i]);
+        struct kiln_lx *ix = idx[i + shift];
+        if (ix && !is_imm(b->dims[i], 1))
+            off = idx_bin(a, KILN_LX_ADD, off, ix);
+    }
+    return off;
+}
+
+void
+kiln_lower_unflatten(struct kiln_lower_ctx *lc, int32_t slot, struct kiln_lx *flat,
+                     struct kiln_lx **idx)
+{
+    const struct kiln_lbuf *b = kiln_lower_buf(lc, slot);
+    struct kiln_arena *a = lc->m->arena;
+    for (int i = b->rank - 1; i >= 0; i--) {
+        if (i == 0) {
+            idx[i] = flat;
+        } else {
+            idx[i] = idx_bin(a, KILN_LX_REM, flat, b->dims[i]);
+            flat = idx_bin(a, KILN_LX_DIV, flat, b->dims[i]);
+        }
+    }
+}
+
+struct kiln_lblock *
+kiln_lower_loop_over(struct kiln_lower_ctx *lc, int32_t slot, struct kiln_lx **idx,
+                     struct kiln_lx **flat)
+{
+    const struct kiln_lbuf *b = kiln_lower_buf(lc, slot);
+    struct kiln_arena *a = lc->m->arena;
+    int r = b->rank;
+    if (r == 0) {
+        int32_t p;
+        struct kiln_lblock *blk = kiln_lk_parallel(lc, kiln_lx_idx(lc, 1), &p);
+        *flat = kiln_lx_idx(lc, 0);
+        return blk;
+    }
+    /* rows: every axis but the last, flattened, in parallel; the last axis inside */
+    struct kiln_lx *rows = kiln_lx_idx(lc, 1);
+    for (int i = 0; i < r - 1; i++)
+        rows = idx_bin(a, KILN_LX_MUL, rows, b->dims[i]);
+    int32_t p, j;
+    struct kiln_lblock *outer = kiln_lk_parallel(lc, rows, &p);
+    struct kiln_lx *pv = kiln_lx_var(lc, p);
+    for (int i = r - 2; i >= 0; i--) {
+        if (i == 0) {
+            idx[i] = pv;
+        } else {
+            idx[i] = idx_bin(a, KILN_LX_REM, pv, b->dims[i]);
+            pv = idx_bin(a, KILN_LX_DIV, pv, b->dims[i]);
+        }
+    }
+    struct kiln_ls *inner = kiln_lb_for(lc, outer, "j", kiln_lx_idx(lc, 0), b->dims[r - 1], &j);
+    inner->hints |= KILN_LS_HINT_VECTORIZE;
+    idx[r - 1] = kiln_lx_var(lc, j);
+    *flat = idx_bin(a, KILN_LX_ADD, idx_bin(a, KILN_LX_MUL, kiln_lx_var(lc, p), b->dims[r - 1]),
+                    idx[r - 1]);
+    return &inner->body;
+}
+
+/* ---------------------------------------------------------------- buffers and dims */
+
+/* Runtime dim index of base symbol s (registered from the graph inputs), or -1. */
+static int32_t
+dim_index(const struct kiln_lmodule *m, const char *s, size_t len)
+{
+    for (int32_t i = 0; i < m->n_dims; i++)
+        if (strlen(m->dims[i].name) == len && memcmp(m->dims[i].name, s, len) == 0)
+            return i;
+    return -1;
+}
+
+/* A symbolic dim as an expression: coefficient times the runtime dims of its
+ * factors (the factor string separates base symbols with '\x1f'). NULL if a
+ * factor is not a runtime dim. */
+static struct kiln_lx *
+dim_expr(struct kiln_lmodule *m, struct kiln_dim d)
+{
+    struct kiln_arena *a = m->arena;
+    if (kiln_dim_is_const(d))
+        return lx_imm_i(a, KILN_DT_I64, d.n);
+    if (!d.sym)
+        return NULL;
+    struct kiln_lx *e = lx_imm_i(a, KILN_DT_I64, d.n > 1 ? d.n : 1);
+    for (const char *p = d.sym;;) {
+        const char *q = strchr(p, '\x1f');
+        size_t len = q ? (size_t)(q - p) : strlen(p);
+        int32_t k = dim_index(m, p, len);
+        if (k < 0)
+            return NULL;
+        struct kiln_lx *x = lx_new(a, KILN_LX_DIM, KILN_DT_I64);
+        x->dim = k;
+        e = idx_bin(a, KILN_LX_MUL, e, x);
+        if (!q)
+            break;
+        p = q + 1;
+    }
+    return e;
+}
+
+static void
+register_input_dims(struct kiln_lmodule *m, const struct kiln_graph *g)
+{
+    for (int32_t i = 0; i < g->n_inputs; i++) {
+        const struct kiln_type *t = &g->values[g->inputs[i]]->type;
+        for (int ax = 0; ax < t->rank; ax++) {
+            struct kiln_dim d = t->dims[ax];
+            if (!d.sym || (d.n > 1) || strchr(d.sym, '\x1f') ||
+                dim_index(m, d.sym, strlen(d.sym)) >= 0)
+                continue;
+            m->dims = grow(m->arena, m->dims, m->n_dims, &m->cap_dims, sizeof *m->dims);
+            m->dims[m->n_dims].name = d.sym;
+            m->dims[m->n_dims].input = i;
+            m->dims[m->n_dims].axis = ax;
+            m->n_dims++;
+        }
+    }
+}
+
+static int32_t
+add_buf(struct kiln_lmodule *m, int32_t value, enum kiln_lbuf_kind kind, struct kiln_diag *d)
+{
+    const struct kiln_graph *g = m->g;
+    const struct kiln_value *v = g->values[value];
+    const struct kiln_type *t = &v->type;
+    if (t->dtype == KILN_DT_INVALID || t->rank < 0) {
+        kiln_diag_error(d, "value '%s' has no known rank: kiln cannot compile it", v->name);
+        return -1;
+    }
+    if (kiln_dtype_flags(t->dtype) & KILN_DTF_STORAGE) {
+        kiln_diag_error(d, "value '%s' has dtype %s, which kiln stores but does not compute with",
+                        v->name, kiln_dtype_name(t->dtype));
+        return -1;
+    }
+    m->bufs = grow(m->arena, m->bufs, m->n_bufs, &m->cap_bufs, sizeof *m->bufs);
+    struct kiln_lbuf *b = &m->bufs[m->n_bufs];
+    memset(b, 0, sizeof *b);
+    b->name = v->name;
+    b->kind = kind;
+    b->dtype = t->dtype;
+    b->rank = t->rank;
+    b->value = value;
+    b->io = -1;
+    b->data = kind == KILN_LBUF_CONST ? v->data : NULL;
+    b->dims = kiln_arena_array(m->arena, (size_t)(t->rank ? t->rank : 1), sizeof *b->dims);
+    KILN_ASSERT(b->dims);
+    for (int i = 0; i < t->rank; i++) {
+        b->dims[i] = dim_expr(m, t->dims[i]);
+        if (!b->dims[i]) {
+            kiln_diag_error(d,
+                            "value '%s': dim %d is not known at compile time and not a "
+                            "symbol of the inputs; bind it with --dim NAME=VALUE",
+                            v->name, i);
+            return -1;
+        }
+    }
+    return m->n_bufs++;
+}
+
+/* ---------------------------------------------------------------- the driver */
+
+void
+kiln_lmodule_free(struct kiln_lmodule *m)
+{
+    if (m)
+        kiln_arena_free(m->arena);
+}
+
+static const char *
+module_name(struct kiln_arena *a, const char *s)
+{
+    size_t n = strlen(s);
+    char *out = kiln_arena_alloc(a, n + 2);
+    KILN_ASSERT(out);
+    size_t k = 0;
+    if (!(s[0] >= 'a' && s[0] <= 'z') && !(s[0] >= 'A' && s[0] <= 'Z') && s[0] != '_')
+        out[k++] = 'm';
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        bool ok =
+            (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+        out[k++] = ok ? c : '_';
+    }
+    out[k] = 0;
+    return out;
+}
+
+/* A graph output that is not a node result (an input, a constant, or an output
+ * listed twice) gets its own buffer and a copy kernel. */
+static enum kiln_status
+lower_output_copy(struct kiln_lower_ctx *lc, int32_t from, int32_t to)
+{
+    lc->n = NULL;
+    kiln_lower_kernel(lc, NULL);
+    int32_t s_from = kernel_slot(lc, from), s_to = kernel_slot(lc, to);
+    struct kiln_lx *idx[KILN_MAX_RANK], *flat;
+    struct kiln_lblock *b = kiln_lower_loop_over(lc, s_to, idx, &flat);
+    kiln_lb_store(lc, b, s_to, flat, kiln_lx_load(lc, s_from, flat));
+    return KILN_OK;
+}
+
+enum kiln_status
+kiln_lower_graph(const struct kiln_graph *g, struct kiln_lmodule **out, struct kiln_diag *d)
+{
+    *out = NULL;
+    struct kiln_arena *a = kiln_arena_new();
+    if (!a)
+        return KILN_ERR_NOMEM;
+    struct kiln_lmodule *m = kiln_arena_alloc(a, sizeof *m);
+    KILN_ASSERT(m);
+    m->arena = a;
+    m->g = g;
+    m->name = module_name(a, g->name);
+    m->value_buf = kiln_arena_array(a, (size_t)g->n_values + 1, sizeof *m->value_buf);
+    KILN_ASSERT(m->value_buf);
+    for (int32_t i = 0; i < g->n_values; i++)
+        m->value_buf[i] = -1;
+    register_input_dims(m, g);
+
+    enum kiln_status st = KILN_OK;
+    for (int32_t i = 0; i < g->n_inputs; i++) {
+        int32_t b = add_buf(m, g->inputs[i], KILN_LBUF_INPUT, d);
+        if (b < 0) {
+            st = KILN_ERR_UNSUPPORTED;
+            continue;
+        }
+        m->bufs[b].io = i;
+        m->value_buf[g->inputs[i]] = b;
+    }
+    for (int32_t i = 0; i < g->n_values; i++) {
+        const struct kiln_value *v = g->values[i];
+        if (v->kind == KILN_VALUE_CONST && (v->n_uses > 0 || v->is_output)) {
+            if (!v->data || !v->data->data) {
+                kiln_diag_error(d, "constant '%s' has no data (elided in a text dump?)", v->name);
+                st = KILN_ERR_INVALID;
+                continue;
+            }
+            int32_t b = add_buf(m, i, KILN_LBUF_CONST, d);
+            if (b < 0)
+                st = KILN_ERR_UNSUPPORTED;
+            else
+                m->value_buf[i] = b;
+        }
+    }
+    /* node results: outputs go straight to the caller's memory */
+    int32_t *out_of = kiln_arena_array(a, (size_t)g->n_values + 1, sizeof *out_of);
+    KILN_ASSERT(out_of);
+    for (int32_t i = 0; i < g->n_values; i++)
+        out_of[i] = -1;
+    for (int32_t j = 0; j < g->n_outputs; j++) {
+        int32_t v = g->outputs[j];
+        if (g->values[v]->kind == KILN_VALUE_NODE && out_of[v] < 0)
+            out_of[v] = j;
+    }
+    for (int32_t i = 0; i < g->n_nodes && st != KILN_ERR_NOMEM; i++) {
+        const struct kiln_node *n = g->nodes[i];
+        if (n->dead)
+            continue;
+        for (int32_t k = 0; k < n->n_out; k++) {
+            int32_t v = n->out[k];
+            if (v < 0)
+                continue;
+            int32_t b = add_buf(m, v, out_of[v] >= 0 ? KILN_LBUF_OUTPUT : KILN_LBUF_TEMP, d);
+            if (b < 0) {
+                st = KILN_ERR_UNSUPPORTED;
+                continue;
+            }
+            m->bufs[b].io = out_of[v];
+            m->value_buf[v] = b;
+        }
+    }
+    if (st != KILN_OK) {
+        kiln_lmodule_free(m);
+        return st;
+    }
+    struct kiln_lower_ctx lc = {.m = m, .g = g, .d = d};
+    for (int32_t i = 0; i < g->n_nodes; i++) {
+        const struct kiln_node *n = g->nodes[i];
+        if (n->dead)
+            continue;
+        lc.n = n;
+        kiln_lower_fn fn = lower_table[n->op];
+        enum kiln_status s;
+        if (!fn) {
+            s = kiln_lower_unsupported(&lc, "kiln cannot compile %s yet (opset %lld)",
+                                       kiln_op_name(n->op), (long long)g->opset);
+        } else {
+            kiln_lower_kernel(&lc, NULL);
+            s = fn(&lc);
+        }
+        if (s != KILN_OK && st == KILN_OK)
+            st = s; /* keep going: report every node kiln cannot compile */
+    }
+    for (int32_t j = 0; j < g->n_outputs && st == KILN_OK; j++) {
+        int32_t v = g->outputs[j];
+        if (out_of[v] == j)
+            continue;
+        int32_t b = add_buf(m, v, KILN_LBUF_OUTPUT, d);
+        if (b < 0) {
+            st = KILN_ERR_UNSUPPORTED;
+            break;
+        }
+        m->bufs[b].io = j;
+        st = lower_output_copy(&lc, m->value_buf[v], b);
+    }
+    if (st != KILN_OK) {
+        kiln_lmodule_free(m);
+        return st;
+    }
+    *out = m;
+    return KILN_OK;
+}
+
+/* ---------------------------------------------------------------- printing */
+
+static const char *const lx_op_names[KILN_LX_OP_COUNT] = {
+    [KILN_LX_NEG] = "-",       [KILN_LX_ABS] = "abs",     [KILN_LX_NOT] = "!",
+    [KILN_LX_SQRT] = "sqrt",   [KILN_LX_EXP] = "exp",     [KILN_LX_LOG] = "log",
+    [KILN_LX_SIN] = "sin",     [KILN_LX_COS] = "cos",     [KILN_LX_TAN] = "tan",
+    [KILN_LX_ASIN] = "asin",   [KILN_LX_ACOS] = "acos",   [KILN_LX_ATAN] = "atan",
+    [KILN_LX_SINH] = "sinh",   [KILN_LX_COSH] = "cosh",   [KILN_LX_TANH] = "tanh",
+    [KILN_LX_ASINH] = "asinh", [KILN_LX_ACOSH] = "acosh", [KILN_LX_ATANH] = "atanh",
+    [KILN_LX_ERF] = "erf",     [KILN_LX_FLOOR] = "floor", [KILN_LX_CEIL] = "ceil",
+    [KILN_LX_ROUND] = "round", [KILN_LX_TRUNC] = "trunc", [KILN_LX_ISNAN] = "isnan",
+    [KILN_LX_ISINF] = "isinf", [KILN_LX_ADD] = "+",       [KILN_LX_SUB] = "-",
+    [KILN_LX_MUL] = "*",       [KILN_LX_DIV] = "/",       [KILN_LX_REM] = "%",
+    [KILN_LX_MIN] = "min",     [KILN_LX_MAX] = "max",     [KILN_LX_POW] = "pow",
+    [KILN_LX_ATAN2] = "atan2", [KILN_LX_AND] = "&",       [KILN_LX_OR] = "|",
+    [KILN_LX_XOR] = "^",       [KILN_LX_SHL] = "<<",      [KILN_LX_SHR] = ">>",
+    [KILN_LX_EQ] = "==",       [KILN_LX_NE] = "!=",       [KILN_LX_LT] = "<",
+    [KILN_LX_LE] = "<=",       [KILN_LX_GT] = ">",        [KILN_LX_GE] = ">=",
+};
+_Static_assert(sizeof lx_op_names / sizeof lx_op_names[0] == KILN_LX_OP_COUNT, "lx op names");
+
+static bool
+is_infix(enum kiln_lx_op op)
+{
+    return op >= KILN_LX_ADD && op != KILN_LX_MIN && op != KILN_LX_MAX && op != KILN_LX_POW &&
+           op != KILN_LX_ATAN2;
+}
+
+static void
+print_lx(const struct kiln_lmodule *m, const struct kiln_lkernel *k, const struct kiln_lx *x,
+         FILE *f)
+{
+    switch (x->kind) {
+    case KILN_LX_IMM:
+        if (kiln_dtype_is_float(x->type))
+            fprintf(f, "%.9g", x->f);
+        else
+            fprintf(f, "%lld", (long long)x->i);
+        return;
+    case KILN_LX_VAR:
+        fprintf(f, "%s%d", k->vars[x->var].name, (int)x->var);
+        return;
+    case KILN_LX_DIM:
+        fprintf(f, "%s", m->dims[x->dim].name);
+        return;
+    case KILN_LX_LOAD:
+        fprintf(f, "%s[", m->bufs[k->bufs[x->buf]].name);
+        print_lx(m, k, x->a, f);
+        fprintf(f, "]");
+        return;
+    case KILN_LX_UNARY:
+        fprintf(f, "%s(", lx_op_names[x->op]);
+        print_lx(m, k, x->a, f);
+        fprintf(f, ")");
+        return;
+    case KILN_LX_BINARY:
+        if (is_infix(x->op)) {
+            fprintf(f, "(");
+            print_lx(m, k, x->a, f);
+            fprintf(f, " %s ", lx_op_names[x->op]);
+            print_lx(m, k, x->b, f);
+            fprintf(f, ")");
+        } else {
+            fprintf(f, "%s(", lx_op_names[x->op]);
+            print_lx(m, k, x->a, f);
+            fprintf(f, ", ");
+            print_lx(m, k, x->b, f);
+            fprintf(f, ")");
+        }
+        return;
+    case KILN_LX_SELECT:
+        fprintf(f, "(");
+        print_lx(m, k, x->a, f);
+        fprintf(f, " ? ");
+        print_lx(m, k, x->b, f);
+        fprintf(f, " : ");
+        print_lx(m, k, x->c, f);
+        fprintf(f, ")");
+        return;
+    case KILN_LX_CAST:
+    case KILN_LX_BITCAST:
+        fprintf(f, "%s<%s>(", x->kind == KILN_LX_CAST ? "cast" : "bitcast",
+                kiln_dtype_name(x->type));
+        print_lx(m, k, x->a, f);
+        fprintf(f, ")");
+        return;
+    }
+}
+
+static void
+print_block(const struct kiln_lmodule *m, const struct kiln_lkernel *k, const struct kiln_lblock *b,
+            int depth, FILE *f)
+{
+    for (int32_t i = 0; i < b->n; i++) {
+        const struct kiln_ls *s = b->s[i];
+        fprintf(f, "%*s", 2 * depth, "");
+        switch (s->kind) {
+        case KILN_LS_FOR:
+            fprintf(f, "for %s%d in [", k->vars[s->var].name, (int)s->var);
+            print_lx(m, k, s->lo, f);
+            fprintf(f, ", ");
+            print_lx(m, k, s->hi, f);
+            fprintf(f, ")%s {\n", s->hints & KILN_LS_HINT_VECTORIZE ? " vectorize" : "");
+            print_block(m, k, &s->body, depth + 1, f);
+            fprintf(f, "%*s}\n", 2 * depth, "");
+            break;
+        case KILN_LS_STORE:
+            fprintf(f, "%s[", m->bufs[k->bufs[s->buf]].name);
+            print_lx(m, k, s->idx, f);
+            fprintf(f, "] = ");
+            print_lx(m, k, s->val, f);
+            fprintf(f, "\n");
+            break;
+        case KILN_LS_SET:
+            fprintf(f, "%s%d = ", k->vars[s->var].name, (int)s->var);
+            print_lx(m, k, s->val, f);
+            fprintf(f, "\n");
+            break;
+        case KILN_LS_IF:
+            fprintf(f, "if ");
+            print_lx(m, k, s->cond, f);
+            fprintf(f, " {\n");
+            print_block(m, k, &s->body, depth + 1, f);
+            if (s->orelse.n) {
+                fprintf(f, "%*s} else {\n", 2 * depth, "");
+                print_block(m, k, &s->orelse, depth + 1, f);
+            }
+            fprintf(f, "%*s}\n", 2 * depth, "");
+            break;
+        }
+    }
+}
+
+static const char *const lbuf_kind_names[] = {"input", "output", "const", "temp"};
+
+void
+kiln_lmodule_print(const struct kiln_lmodule *m, FILE *f)
+{
+    fprintf(f, "module %s\n", m->name);
+    for (int32_t i = 0; i < m->n_dims; i++)
+        fprintf(f, "dim %s  // input %d axis %d\n", m->dims[i].name, (int)m->dims[i].input,
+                m->dims[i].axis);
+    for (int32_t i = 0; i < m->n_bufs; i++) {
+        const struct kiln_lbuf *b = &m->bufs[i];
+        fprintf(f, "%s %s: %s[", lbuf_kind_names[b->kind], b->name, kiln_dtype_name(b->dtype));
+        for (int r = 0; r < b->rank; r++) {
+            if (r)
+                fprintf(f, ",");
+            print_lx(m, NULL, b->dims[r], f);
+        }
+        fprintf(f, "]\n");
+    }
+    for (int32_t i = 0; i < m->n_kernels; i++) {
+        const struct kiln_lkernel *k = m->kernels[i];
+        fprintf(f, "\nkernel %s(", k->name);
+        for (int32_t s = 0; s < k->n_bufs; s++)
+            fprintf(f, "%s%s", s ? ", " : "", m->bufs[k->bufs[s]].name);
+        fprintf(f, ")");
+        if (k->trip) {
+            fprintf(f, " parallel %s%d in [0, ", k->vars[k->outer].name, (int)k->outer);
+            print_lx(m, k, k->trip, f);
+            fprintf(f, ")");
+        }
+        fprintf(f, " {\n");
+        print_block(m, k, &k->body, 1, f);
+        fprintf(f, "}\n");
+    }
+}

@@ -1,0 +1,310 @@
+/*
+ * lower.h - lowered kernels: the loop form every backend emits from.
+ *
+ * kiln_lower_graph turns a shape-inferred graph into a struct kiln_lmodule:
+ *
+ *   buffers  the graph's inputs, outputs, constants and intermediates; each
+ *            has a dtype, a shape whose dims are expressions over the model's
+ *            runtime dims, and for constants the data;
+ *   kernels  one per node (per fused node once fusion exists), in execution
+ *            order. A kernel is a tree of loops over scalar expressions that
+ *            load and store elements of flat, row-major buffers.
+ *
+ * Each op's semantics is written once, here (codegen/lower_*.c, one file per
+ * op family, dispatched by the table in lower.c indexed by enum kiln_op);
+ * backends are thin emitters of this form: codegen/llvm/ builds LLVM IR from
+ * it, a CUDA emitter will print CUDA C from it.
+ *
+ * Calling convention of a kernel, the same for every backend:
+ *
+ *     void kernel(char *const *bufs, const int64_t *dims, int64_t lo, int64_t hi);
+ *
+ * bufs[k] is the base address of the kernel's k-th buffer (k indexes
+ * kernel->bufs), dims[] holds the model's runtime dims (kiln_lmodule.dims)
+ * and [lo, hi) is the range of the kernel's outer loop variable, which
+ * ranges over [0, trip) in total: the entry splits it across threads. A kernel
+ * whose trip is NULL runs once with lo = 0, hi = 1 and ignores both.
+ *
+ * Expressions are typed by enum kiln_dtype. Index arithmetic is i64; a
+ * comparison yields bool (an i1 in LLVM). Loads and stores move elements of
+ * the buffer's dtype; f16 and bf16 values are computed in f32 (the lowering
+ * inserts the casts: kiln_lx_load_f/kiln_lx_store_f do it).
+ *
+ * Everything lives in the module's arena; kiln_lmodule_free releases it.
+ */
+#ifndef KILN_LOWER_H
+#define KILN_LOWER_H
+
+#include "ir/ir.h"
+
+/* ---------------------------------------------------------------- expressions */
+
+enum kiln_lx_kind {
+    KILN_LX_IMM,     /* constant: i (integer and bool types) or f (float types) */
+    KILN_LX_VAR,     /* a loop variable or local (var) */
+    KILN_LX_DIM,     /* runtime dim dims[dim] (i64) */
+    KILN_LX_LOAD,    /* element a (i64 index) of kernel buffer buf */
+    KILN_LX_UNARY,   /* op(a) */
+    KILN_LX_BINARY,  /* op(a, b) */
+    KILN_LX_SELECT,  /* a ? b : c (a is bool) */
+    KILN_LX_CAST,    /* value conversion of a to type (float<->int truncates toward 0,
+                        int->bool is != 0, bool->x is 0 or 1) */
+    KILN_LX_BITCAST, /* same bits, reinterpreted (same width) */
+};
+
+/* Unary and binary operators. Float-only ones say so; the rest are for any
+ * numeric type (integer DIV/REM truncate, as C; REM on floats is fmod). */
+enum kiln_lx_op {
+    /* unary */
+    KILN_LX_NEG,
+    KILN_LX_ABS,
+    KILN_LX_NOT,   /* bool: logical not; integers: bitwise not */
+    KILN_LX_SQRT,  /* float */
+    KILN_LX_EXP,   /* float */
+    KILN_LX_LOG,   /* float */
+    KILN_LX_SIN,   /* float */
+    KILN_LX_COS,   /* float */
+    KILN_LX_TAN,   /* float */
+    KILN_LX_ASIN,  /* float */
+    KILN_LX_ACOS,  /* float */
+    KILN_LX_ATAN,  /* float */
+    KILN_LX_SINH,  /* float */
+    KILN_LX_COSH,  /* float */
+    KILN_LX_TANH,  /* float */
+    KILN_LX_ASINH, /* float */
+    KILN_LX_ACOSH, /* float */
+    KILN_LX_ATANH, /* float */
+    KILN_LX_ERF,   /* float */
+    KILN_LX_FLOOR, /* float */
+    KILN_LX_CEIL,  /* float */
+    KILN_LX_ROUND, /* float: to nearest, ties to even */
+    KILN_LX_TRUNC, /* float */
+    KILN_LX_ISNAN, /* float -> bool */
+    KILN_LX_ISINF, /* float -> bool: +inf or -inf */
+    /* binary */
+    KILN_LX_ADD,
+    KILN_LX_SUB,
+    KILN_LX_MUL,
+    KILN_LX_DIV,
+    KILN_LX_REM,
+    KILN_LX_MIN,   /* floats: NaN if either is NaN */
+    KILN_LX_MAX,   /* floats: NaN if either is NaN */
+    KILN_LX_POW,   /* float */
+    KILN_LX_ATAN2, /* float */
+    KILN_LX_AND,   /* bool: logical; integers: bitwise */
+    KILN_LX_OR,
+    KILN_LX_XOR,
+    KILN_LX_SHL, /* integers */
+    KILN_LX_SHR, /* integers: logical for unsigned, arithmetic for signed */
+    KILN_LX_EQ,  /* comparisons -> bool; floats compare ordered (NaN != x) */
+    KILN_LX_NE,  /* unordered: NaN != NaN is true */
+    KILN_LX_LT,
+    KILN_LX_LE,
+    KILN_LX_GT,
+    KILN_LX_GE,
+    KILN_LX_OP_COUNT
+};
+
+struct kiln_lx {
+    enum kiln_lx_kind kind;
+    enum kiln_dtype type;
+    enum kiln_lx_op op;
+    int32_t var; /* VAR */
+    int32_t dim; /* DIM */
+    int32_t buf; /* LOAD: index into the kernel's bufs */
+    struct kiln_lx *a, *b, *c;
+    int64_t i; /* IMM of integer or bool type */
+    double f;  /* IMM of float type */
+};
+
+/* ---------------------------------------------------------------- statements */
+
+enum kiln_ls_kind {
+    KILN_LS_FOR,   /* for (var = lo; var < hi; var++) body */
+    KILN_LS_STORE, /* bufs[buf][idx] = val (val's type is the buffer's dtype) */
+    KILN_LS_SET,   /* var = val */
+    KILN_LS_IF,    /* if (cond) body else orelse */
+};
+
+struct kiln_lblock {
+    struct kiln_ls **s;
+    int32_t n, cap;
+};
+
+struct kiln_ls {
+    enum kiln_ls_kind kind;
+    int32_t var;               /* FOR, SET */
+    int32_t buf;               /* STORE */
+    struct kiln_lx *lo, *hi;   /* FOR */
+    struct kiln_lx *idx, *val; /* STORE (idx, val), SET (val) */
+    struct kiln_lx *cond;      /* IF */
+    struct kiln_lblock body;   /* FOR, IF then */
+    struct kiln_lblock orelse; /* IF else */
+    unsigned hints;            /* KILN_LS_HINT_* for FOR */
+};
+
+enum kiln_ls_hints {
+    KILN_LS_HINT_VECTORIZE = 1 << 0, /* innermost, contiguous: ask for vectorization */
+    KILN_LS_HINT_UNROLL = 1 << 1,
+};
+
+/* ---------------------------------------------------------------- kernels, buffers, module */
+
+struct kiln_lvar {
+    enum kiln_dtype type;
+    const char *name; /* for dumps: "i0", "acc" */
+};
+
+struct kiln_lkernel {
+    const char *name; /* unique in the module, a C identifier: "k3_conv1" */
+    int32_t node;     /* graph node id it lowers (diagnostics, profiling) */
+    int32_t *bufs;    /* module buffer ids, in parameter order */
+    int32_t n_bufs, cap_bufs;
+    struct kiln_lvar *vars;
+    int32_t n_vars, cap_vars;
+    int32_t outer;        /* var of the outer (parallel) loop; -1 when trip is NULL */
+    struct kiln_lx *trip; /* total iterations of the outer loop, or NULL: serial */
+    struct kiln_lblock body;
+};
+
+enum kiln_lbuf_kind {
+    KILN_LBUF_INPUT,  /* a graph input: the caller's memory, read-only */
+    KILN_LBUF_OUTPUT, /* a graph output: the caller's memory */
+    KILN_LBUF_CONST,  /* weights: read-only data embedded in (or beside) the artifact */
+    KILN_LBUF_TEMP,   /* an intermediate: a slice of the workspace */
+};
+
+struct kiln_lbuf {
+    const char *name; /* the value's name (ONNX's) */
+    enum kiln_lbuf_kind kind;
+    enum kiln_dtype dtype;
+    int rank;
+    struct kiln_lx **dims;          /* rank i64 expressions over runtime dims */
+    int32_t value;                  /* graph value id */
+    int32_t io;                     /* INPUT/OUTPUT: position in the graph's inputs/outputs */
+    const struct kiln_tensor *data; /* CONST */
+};
+
+/* A runtime dim: a symbolic dim of the graph's inputs (e.g. the batch N). */
+struct kiln_ldim {
+    const char *name;
+    int32_t input; /* the first graph input that has it */
+    int axis;      /* and its axis there */
+};
+
+struct kiln_lmodule {
+    struct kiln_arena *arena;
+    const char *name; /* a C identifier made from the graph's name */
+    const struct kiln_graph *g;
+    struct kiln_ldim *dims;
+    int32_t n_dims, cap_dims;
+    struct kiln_lbuf *bufs;
+    int32_t n_bufs, cap_bufs;
+    int32_t *value_buf; /* graph value id -> buffer id (-1 none) */
+    struct kiln_lkernel **kernels;
+    int32_t n_kernels, cap_kernels;
+};
+
+/*
+ * Lower g (shape-inferred and verified). Every node's op must have a lowering
+ * and every dim must be a constant or a symbol of a graph input; otherwise the
+ * error names the node (all such nodes are reported, then it fails).
+ */
+enum kiln_status kiln_lower_graph(const struct kiln_graph *g, struct kiln_lmodule **out,
+                                  struct kiln_diag *d);
+void kiln_lmodule_free(struct kiln_lmodule *m);
+/* Whether op has a lowering (for kiln ops and the docs). */
+bool kiln_lower_supports(enum kiln_op op);
+/* Print the module in a readable C-like form (kiln compile --emit=loops). */
+void kiln_lmodule_print(const struct kiln_lmodule *m, FILE *f);
+
+/* ---------------------------------------------------------------- building (for lowerings) */
+
+/* Context handed to an op's lowering function. */
+struct kiln_lower_ctx {
+    struct kiln_lmodule *m;
+    const struct kiln_graph *g;
+    const struct kiln_node *n;
+    struct kiln_lkernel *k; /* the kernel being built (one per node; more via kiln_lower_kernel) */
+    struct kiln_diag *d;
+};
+
+typedef enum kiln_status (*kiln_lower_fn)(struct kiln_lower_ctx *lc);
+
+/* Start another kernel for the same node (ops that need several passes). */
+struct kiln_lkernel *kiln_lower_kernel(struct kiln_lower_ctx *lc, const char *suffix);
+/* Kernel parameter slot of node input/output i in lc->k (added on first use);
+ * -1 when that input/output is absent. */
+int32_t kiln_lower_in(struct kiln_lower_ctx *lc, int i);
+int32_t kiln_lower_out(struct kiln_lower_ctx *lc, int i);
+/* Module buffer behind a kernel slot. */
+const struct kiln_lbuf *kiln_lower_buf(const struct kiln_lower_ctx *lc, int32_t slot);
+/* Error naming the node: "node 'x' (Op): error: ..."; returns KILN_ERR_UNSUPPORTED. */
+enum kiln_status kiln_lower_unsupported(struct kiln_lower_ctx *lc, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Variables and statements of lc->k. */
+int32_t kiln_lk_var(struct kiln_lower_ctx *lc, enum kiln_dtype t, const char *name);
+/* Append s to block b; returns s. */
+struct kiln_ls *kiln_lb_add(struct kiln_lower_ctx *lc, struct kiln_lblock *b, struct kiln_ls *s);
+/* New FOR over [lo, hi) appended to b; returns it (fill ->body). *var gets its variable. */
+struct kiln_ls *kiln_lb_for(struct kiln_lower_ctx *lc, struct kiln_lblock *b, const char *name,
+                            struct kiln_lx *lo, struct kiln_lx *hi, int32_t *var);
+void kiln_lb_store(struct kiln_lower_ctx *lc, struct kiln_lblock *b, int32_t slot,
+                   struct kiln_lx *idx, struct kiln_lx *val);
+void kiln_lb_set(struct kiln_lower_ctx *lc, struct kiln_lblock *b, int32_t var,
+                 struct kiln_lx *val);
+struct kiln_ls *kiln_lb_if(struct kiln_lower_ctx *lc, struct kiln_lblock *b, struct kiln_lx *cond);
+/*
+ * Make the kernel's outer loop: trip iterations, split across threads. Returns
+ * the block to fill; *var is the outer index. Call at most once, first.
+ */
+struct kiln_lblock *kiln_lk_parallel(struct kiln_lower_ctx *lc, struct kiln_lx *trip, int32_t *var);
+
+/* Expressions (constant-folded where both sides are immediates; x*1, x+0 simplified). */
+struct kiln_lx *kiln_lx_imm_i(struct kiln_lower_ctx *lc, enum kiln_dtype t, int64_t v);
+struct kiln_lx *kiln_lx_imm_f(struct kiln_lower_ctx *lc, enum kiln_dtype t, double v);
+struct kiln_lx *kiln_lx_idx(struct kiln_lower_ctx *lc, int64_t v); /* i64 immediate */
+struct kiln_lx *kiln_lx_var(struct kiln_lower_ctx *lc, int32_t var);
+struct kiln_lx *kiln_lx_load(struct kiln_lower_ctx *lc, int32_t slot, struct kiln_lx *idx);
+struct kiln_lx *kiln_lx_unary(struct kiln_lower_ctx *lc, enum kiln_lx_op op, struct kiln_lx *a);
+struct kiln_lx *kiln_lx_binary(struct kiln_lower_ctx *lc, enum kiln_lx_op op, struct kiln_lx *a,
+                               struct kiln_lx *b);
+struct kiln_lx *kiln_lx_select(struct kiln_lower_ctx *lc, struct kiln_lx *c, struct kiln_lx *a,
+                               struct kiln_lx *b);
+struct kiln_lx *kiln_lx_cast(struct kiln_lower_ctx *lc, enum kiln_dtype t, struct kiln_lx *a);
+/* Load as the compute type (f16/bf16 widened to f32), store narrowing back. */
+struct kiln_lx *kiln_lx_load_f(struct kiln_lower_ctx *lc, int32_t slot, struct kiln_lx *idx);
+void kiln_lb_store_f(struct kiln_lower_ctx *lc, struct kiln_lblock *b, int32_t slot,
+                     struct kiln_lx *idx, struct kiln_lx *val);
+/* The type f16/bf16 compute in (f32); other types compute as themselves. */
+enum kiln_dtype kiln_lower_compute_type(enum kiln_dtype t);
+
+/* Shapes of slots: dim i (i64 expression) and the element count. */
+int kiln_lower_rank(const struct kiln_lower_ctx *lc, int32_t slot);
+struct kiln_lx *kiln_lower_dim(struct kiln_lower_ctx *lc, int32_t slot, int i);
+struct kiln_lx *kiln_lower_numel(struct kiln_lower_ctx *lc, int32_t slot);
+/*
+ * Row-major flat index into slot's buffer from per-axis indices idx[rank]
+ * (NULL entries count as 0). With bcast_rank > rank, idx has bcast_rank
+ * entries and the slot's shape is right-aligned with numpy broadcasting:
+ * axes of extent 1 index 0.
+ */
+struct kiln_lx *kiln_lower_offset(struct kiln_lower_ctx *lc, int32_t slot,
+                                  struct kiln_lx *const *idx, int bcast_rank);
+/*
+ * The loop nest over every element of slot's shape: parallel over all axes but
+ * the last, an inner loop (vectorization hint) over the last. Returns the
+ * innermost block; idx[rank] receives per-axis index expressions and *flat the
+ * row-major flat index.
+ */
+struct kiln_lblock *kiln_lower_loop_over(struct kiln_lower_ctx *lc, int32_t slot,
+                                         struct kiln_lx **idx, struct kiln_lx **flat);
+/*
+ * Split flat index `flat` over the dims of slot into per-axis indices (idx[rank]),
+ * for ops that loop over all elements of an output with one loop.
+ */
+void kiln_lower_unflatten(struct kiln_lower_ctx *lc, int32_t slot, struct kiln_lx *flat,
+                          struct kiln_lx **idx);
+
+#endif
