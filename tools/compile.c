@@ -98,6 +98,9 @@ link_artifact(const char *obj, const char *out, bool exe)
     argv[n++] = lib;
     argv[n++] = "-lm";
     argv[n++] = "-lpthread";
+#ifdef KILN_LINK_EXTRA
+    argv[n++] = KILN_LINK_EXTRA;
+#endif
     argv[n] = NULL;
     int rc = run_program(argv);
     if (rc != 0) {
