@@ -20,6 +20,8 @@ config.substitutions.append(("%expect_exit", config.python + " " + os.path.join(
 config.substitutions.append(("%kiln", config.kiln_bin))
 config.substitutions.append(("%python", config.python))
 config.substitutions.append(("%src", config.kiln_source))
+config.substitutions.append(("%runtime", os.path.join(config.kiln_build, "runtime")))
+config.substitutions.append(("%cflags_san", "-fsanitize=address,undefined" if config.sanitize in ("ON", "1", "TRUE") else ""))
 config.environment["PATH"] = os.pathsep.join([config.llvm_bin, config.environment.get("PATH", os.environ.get("PATH", ""))])
 for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "HOME", "PYTHONPATH", "KILN_ARENA_DEBUG"):
     if k in os.environ:
