@@ -16,14 +16,16 @@
 const struct kiln_pass_info kiln_pass_table[] = {
     {"infer-shapes", kiln_pass_infer_shapes, "re-run type and shape inference"},
     {"verify", kiln_pass_verify, "check the IR's invariants"},
+    {"inline-defaults", kiln_pass_inline_defaults,
+     "turn graph inputs with a default (initializers listed as inputs) into constants"},
     {NULL, NULL, NULL},
 };
 
 static const char *const level_pipelines[4] = {
-    "",             /* -O0 */
-    "infer-shapes", /* -O1 */
-    "infer-shapes", /* -O2 */
-    "infer-shapes", /* -O3 */
+    "",                             /* -O0 */
+    "inline-defaults,infer-shapes", /* -O1 */
+    "inline-defaults,infer-shapes", /* -O2 */
+    "inline-defaults,infer-shapes", /* -O3 */
 };
 
 const char *

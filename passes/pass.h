@@ -53,5 +53,6 @@ enum kiln_status kiln_pass_run_pipeline(struct kiln_graph *g, const char *pipeli
 /* Passes. */
 enum kiln_status kiln_pass_infer_shapes(struct kiln_pass_ctx *pc, struct kiln_graph *g);
 enum kiln_status kiln_pass_verify(struct kiln_pass_ctx *pc, struct kiln_graph *g);
+enum kiln_status kiln_pass_inline_defaults(struct kiln_pass_ctx *pc, struct kiln_graph *g);
 
 #endif

@@ -205,7 +205,10 @@ build_module(const struct compile_opts *co, struct kiln_graph **g, struct kiln_l
     enum kiln_status st = kiln_load_input(co->model, g, &d);
     if (st == KILN_OK) {
         struct kiln_pass_opts po = {0};
-        st = kiln_pass_run_pipeline(*g, kiln_pass_pipeline_for_level(co->opt_level), &po, &d);
+        /* codegen needs the defaults inlined and shapes inferred at every level */
+        const char *pl = co->opt_level == 0 ? "inline-defaults,infer-shapes"
+                                            : kiln_pass_pipeline_for_level(co->opt_level);
+        st = kiln_pass_run_pipeline(*g, pl, &po, &d);
     }
     if (st == KILN_OK)
         st = kiln_lower_graph(*g, m, &d);
