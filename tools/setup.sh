@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up a Debian 12 machine for kiln (idempotent; fast when already done),
-# build kiln, and run it on the bundled example model.
+# build kiln, and run it on the bundled example model: inspect it, print its
+# optimized IR, compile it to an executable, run that and time it.
 #
 #   bash tools/setup.sh            # deps + build + example
 #   KILN_SKIP_DEPS=1 bash ...      # build + example only
@@ -44,5 +45,11 @@ echo
 echo "== kiln inspect examples/tinynet.onnx"
 ./build/kiln inspect examples/tinynet.onnx
 echo
-echo "== kiln opt examples/tinynet.onnx (the IR kiln builds)"
-./build/kiln opt examples/tinynet.onnx --verify-each --passes=infer-shapes,verify
+echo "== kiln opt examples/tinynet.onnx -O3 (the optimized IR)"
+./build/kiln opt examples/tinynet.onnx -O3 --verify-each
+echo
+echo "== kiln compile examples/tinynet.onnx -o build/tinynet (a standalone executable)"
+./build/kiln compile examples/tinynet.onnx -o build/tinynet
+echo
+echo "== build/tinynet --dim N=4 --bench 100 (seeded random input, 4 images)"
+./build/tinynet --dim N=4 --bench 100
