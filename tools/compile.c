@@ -88,8 +88,10 @@ link_artifact(const char *obj, const char *out, bool exe)
     char *argv[16];
     int n = 0;
     argv[n++] = (char *)(cc && cc[0] ? cc : "cc");
-    if (!exe)
+    if (!exe) {
         argv[n++] = "-shared";
+        argv[n++] = "-Wl,-z,nodelete"; /* the runtime's parked workers live in this code */
+    }
     argv[n++] = "-o";
     argv[n++] = (char *)out;
     argv[n++] = (char *)obj;

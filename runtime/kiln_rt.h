@@ -1,0 +1,198 @@
+/*
+ * kiln_rt.h - the runtime every kiln artifact links (statically).
+ *
+ * It depends on libc, libm and pthreads only; it never aborts and never
+ * prints (except the executable driver, runtime/main.c, which is a program);
+ * functions return enum kiln_rt_status. It needs a little-endian host.
+ *
+ * Pieces (one file each):
+ *   - status and dtype names, f16/bf16 conversions (runtime/dtype.c);
+ *   - the model descriptor (struct kiln_rt_model) that compiled code exports,
+ *     which the executable driver and bindings use to find inputs, outputs,
+ *     runtime dims and the workspace size;
+ *   - parallel_for over a process-wide thread pool, used by generated kernels
+ *     for their outer loops (runtime/threads.c);
+ *   - .npy reading and writing (runtime/npy.c);
+ *   - a monotonic clock (runtime/clock.c).
+ *
+ * Linking an executable: model.o, then runtime/main.c's object (the driver,
+ * which defines main), then libkiln_runtime.a, then -lpthread -lm.
+ */
+#ifndef KILN_RT_H
+#define KILN_RT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum kiln_rt_status {
+    KILN_RT_OK = 0,
+    KILN_RT_ERR_ARG = 1,    /* a bad argument: null pointer, dim out of range, shape mismatch */
+    KILN_RT_ERR_IO = 2,     /* file could not be read or written */
+    KILN_RT_ERR_FORMAT = 3, /* a malformed or unsupported .npy file */
+    KILN_RT_ERR_NOMEM = 4,
+    KILN_RT_ERR_DTYPE = 5, /* a well-formed .npy file of another dtype than asked for */
+};
+
+/* "ok", "bad argument", ...; "unknown status" for anything else. */
+const char *kiln_rt_status_name(int status);
+
+/* Element types, numbered as ONNX's TensorProto.DataType. */
+enum kiln_rt_dtype {
+    KILN_RT_F32 = 1,
+    KILN_RT_U8 = 2,
+    KILN_RT_I8 = 3,
+    KILN_RT_U16 = 4,
+    KILN_RT_I16 = 5,
+    KILN_RT_I32 = 6,
+    KILN_RT_I64 = 7,
+    KILN_RT_BOOL = 9, /* one byte, 0 or 1 */
+    KILN_RT_F16 = 10,
+    KILN_RT_F64 = 11,
+    KILN_RT_U32 = 12,
+    KILN_RT_U64 = 13,
+    KILN_RT_BF16 = 16,
+};
+
+size_t kiln_rt_dtype_size(int dtype);      /* bytes per element; 0 if unknown */
+const char *kiln_rt_dtype_name(int dtype); /* "f32", ... (the IR's spelling); "?" if unknown */
+
+/* IEEE half and bfloat16 <-> f32. Narrowing rounds to nearest even; NaN stays
+ * NaN (quiet), overflow gives infinity. */
+float kiln_rt_f16_to_f32(uint16_t h);
+uint16_t kiln_rt_f32_to_f16(float f);
+float kiln_rt_bf16_to_f32(uint16_t b);
+uint16_t kiln_rt_f32_to_bf16(float f);
+
+/* ---------------------------------------------------------------- model descriptor */
+
+/*
+ * One input or output. dims[i] >= 0 is a fixed extent; dims[i] < 0 is the
+ * runtime dim number -1 - dims[i] (an index into the model's dim_names and
+ * the dims array passed to run).
+ */
+struct kiln_rt_tensor_desc {
+    const char *name;
+    int dtype;
+    int rank;
+    const int64_t *dims; /* (rank) */
+};
+
+/*
+ * What a compiled model exports. run() takes one pointer per input and per
+ * output (caller-owned, row-major, contiguous), the runtime dims, and a
+ * workspace of at least workspace_size(dims) bytes, 64-byte aligned; it
+ * returns 0 or a kiln_rt_status. Each caller brings its own workspace, so
+ * concurrent runs are safe.
+ */
+struct kiln_rt_model {
+    const char *name;
+    int n_inputs, n_outputs, n_dims;
+    const struct kiln_rt_tensor_desc *inputs;  /* (n_inputs) */
+    const struct kiln_rt_tensor_desc *outputs; /* (n_outputs) */
+    const char *const *dim_names;              /* (n_dims) */
+    uint64_t (*workspace_size)(const int64_t *dims);
+    int (*run)(void *const *inputs, void *const *outputs, const int64_t *dims, void *workspace);
+};
+
+/* ---------------------------------------------------------------- threads */
+
+/* A generated kernel: computes outer-loop iterations [lo, hi). */
+typedef void (*kiln_rt_kernel)(char *const *bufs, const int64_t *dims, int64_t lo, int64_t hi);
+
+/*
+ * Run kernel over [0, trip), split into contiguous chunks across the pool's
+ * threads (the calling thread takes one): at most one chunk per thread, each
+ * of at least grain iterations (grain < 1 counts as 1), sizes differing by at
+ * most one. Returns when every chunk is done; the chunks' writes are visible
+ * to the caller then. trip <= 0 calls nothing.
+ *
+ * A trip below 2 * grain, a pool of one thread, or a pool already busy with
+ * another caller's work (another thread's parallel_for, or a kernel calling
+ * parallel_for from inside one) runs kernel(bufs, dims, 0, trip) inline on
+ * the calling thread, so it is always safe to call and never deadlocks.
+ *
+ * Pick grain so that grain iterations cost some microseconds (waking a worker
+ * costs a few): the lowering knows the work per outer iteration. parallel_for
+ * is parallel_for_grain with grain 1, right for outer loops whose every
+ * iteration is a row or a channel of work.
+ *
+ * The pool's workers are started on first use and only ever added (never
+ * joined); between jobs they sleep on a condition variable. They block every
+ * signal. After fork(), the child starts a fresh pool (fork() from inside a
+ * kernel is not supported: it waits for the pool).
+ */
+void kiln_rt_parallel_for(int64_t trip, kiln_rt_kernel kernel, char *const *bufs,
+                          const int64_t *dims);
+void kiln_rt_parallel_for_grain(int64_t trip, int64_t grain, kiln_rt_kernel kernel,
+                                char *const *bufs, const int64_t *dims);
+
+#define KILN_RT_MAX_THREADS 256
+
+/*
+ * Threads parallel_for uses, the caller included. n >= 1 sets it (at most
+ * KILN_RT_MAX_THREADS, else KILN_RT_ERR_ARG), n == 0 restores the default: the
+ * KILN_NUM_THREADS environment variable (read once; a value that is not a
+ * positive integer is ignored, a larger one clamped), else the CPUs this
+ * process may run on. Takes effect at the next parallel_for; safe to call
+ * from any thread at any time.
+ */
+int kiln_rt_set_threads(int n);
+int kiln_rt_get_threads(void);
+
+/* ---------------------------------------------------------------- .npy */
+
+#define KILN_RT_NPY_MAX_RANK 32
+
+/*
+ * A tensor read from or written to .npy (format versions 1.0, 2.0, 3.0;
+ * little-endian, C order). data is malloc'd (64-byte aligned) by
+ * kiln_rt_npy_read; release it with kiln_rt_npy_free.
+ *
+ * descr <-> dtype: '<f2' f16, '<f4' f32, '<f8' f64, '<i2' '<i4' '<i8',
+ * '<u2' '<u4' '<u8', '|i1' i8, '|u1' u8, '|b1' bool ('=' is taken as '<';
+ * one-byte types accept any byte-order mark). Refused with
+ * KILN_RT_ERR_FORMAT: big-endian data, fortran_order True, any other dtype
+ * (objects, strings, structured, complex, '<V2'), a header that is not the
+ * dict numpy writes, a shape whose size overflows, and data shorter or
+ * longer than the shape says.
+ *
+ * bf16 has no numpy dtype. kiln's convention: a bf16 tensor's .npy file is
+ * '<f4' holding the same values. kiln_rt_npy_write widens bf16 to '<f4'
+ * (exact); kiln_rt_npy_read_as(path, KILN_RT_BF16, ...) reads '<f4' and
+ * narrows to bf16 (round to nearest even). kiln_rt_npy_read never returns
+ * KILN_RT_BF16, and '<u2' is never taken for bf16 (nor ml_dtypes' '<V2'):
+ * bf16 comes only from f32 data, and only when the caller asks for it.
+ */
+struct kiln_rt_npy {
+    int dtype;
+    int rank;
+    int64_t dims[KILN_RT_NPY_MAX_RANK]; /* (rank) */
+    void *data;                         /* (product of dims) elements of dtype */
+    size_t nbytes;
+};
+
+/* Read path into *out. On any error *out is empty (data NULL, rank 0). */
+int kiln_rt_npy_read(const char *path, struct kiln_rt_npy *out);
+/*
+ * Read path, which must hold dtype (bf16: '<f4', converted as above). A file
+ * of another dtype gives KILN_RT_ERR_DTYPE with out->dtype, rank and dims
+ * describing the file (data NULL), so the caller can say what it found.
+ */
+int kiln_rt_npy_read_as(const char *path, int dtype, struct kiln_rt_npy *out);
+/* Write a version 1.0 file, byte for byte what numpy.save writes (header
+ * padded to a multiple of 64 bytes). bf16 is written as '<f4'. */
+int kiln_rt_npy_write(const char *path, int dtype, int rank, const int64_t *dims, const void *data);
+void kiln_rt_npy_free(struct kiln_rt_npy *t); /* NULL or empty: nothing */
+
+/* ---------------------------------------------------------------- time */
+
+double kiln_rt_now_ms(void); /* monotonic clock, milliseconds */
+
+#ifdef __cplusplus
+}
+#endif
+#endif
