@@ -109,7 +109,7 @@ io_buf(const struct kiln_lmodule *m, enum kiln_lbuf_kind kind, int32_t io)
 }
 
 enum kiln_status
-kiln_emit_header(const struct kiln_lmodule *m, const char *source, FILE *f)
+kiln_emit_header(const struct kiln_lmodule *m, const char *source, bool external_weights, FILE *f)
 {
     const struct kiln_graph *g = m->g;
     const char *nm = m->name;
@@ -143,7 +143,9 @@ kiln_emit_header(const struct kiln_lmodule *m, const char *source, FILE *f)
         fprintf(f, "    int64_t %s; /* runtime dim */\n", names[used]);
         used++;
     }
-    if (g->n_inputs == 0 && m->n_dims == 0)
+    if (external_weights)
+        fprintf(f, "    const void *weights; /* the weights file's contents, 64-byte aligned */\n");
+    if (g->n_inputs == 0 && m->n_dims == 0 && !external_weights)
         fprintf(f, "    char unused;\n");
     fprintf(f, "} %s_inputs;\n\n", nm);
     fprintf(f, "/* Outputs: caller-owned buffers kiln writes. */\ntypedef struct {\n");
@@ -179,10 +181,13 @@ kiln_emit_header(const struct kiln_lmodule *m, const char *source, FILE *f)
             "static inline int\n%s_run(const %s_inputs *in, %s_outputs *out, void *workspace)\n"
             "{\n",
             nm, nm, nm);
-    fprintf(f, "    void *i[%d] = {", g->n_inputs ? g->n_inputs : 1);
+    int n_in = g->n_inputs + external_weights;
+    fprintf(f, "    void *i[%d] = {", n_in ? n_in : 1);
     for (int32_t i = 0; i < g->n_inputs; i++)
         fprintf(f, "%s(void *)in->%s", i ? ", " : "", names[i]);
-    fprintf(f, "%s};\n", g->n_inputs ? "" : "0");
+    if (external_weights)
+        fprintf(f, "%s(void *)in->weights", g->n_inputs ? ", " : "");
+    fprintf(f, "%s};\n", n_in ? "" : "0");
     fprintf(f, "    void *o[%d] = {", g->n_outputs ? g->n_outputs : 1);
     for (int32_t i = 0; i < g->n_outputs; i++)
         fprintf(f, "%s(void *)out->%s", i ? ", " : "", names[first_out + i]);

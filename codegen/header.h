@@ -8,7 +8,10 @@
 
 #include "codegen/lower.h"
 
-/* Write the header of m to f; source names the model file in its comment. */
-enum kiln_status kiln_emit_header(const struct kiln_lmodule *m, const char *source, FILE *f);
+/* Write the header of m to f; source names the model file in its comment. With
+ * external_weights, the inputs struct has a `weights` field (the contents of
+ * the weights file, 64-byte aligned) that run passes after the last input. */
+enum kiln_status kiln_emit_header(const struct kiln_lmodule *m, const char *source,
+                                  bool external_weights, FILE *f);
 
 #endif

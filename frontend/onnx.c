@@ -616,8 +616,13 @@ onnx_type_convert(struct onnx_loader *l, struct kiln_graph *g, const char *what,
             dims[i] = kiln_dim_const(dim->dim_value);
         } else if (dim->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM &&
                    dim->dim_param && dim->dim_param[0]) {
-            dims[i].n = -1;
-            dims[i].sym = kiln_graph_intern(g, dim->dim_param);
+            /* the separator of a monomial's factors cannot be part of a base symbol */
+            if (strchr(dim->dim_param, KILN_DIM_SEP))
+                return onnx_fail(l, NULL, KILN_ERR_UNSUPPORTED,
+                                 "%s has a dim_param at axis %zu that contains the byte 0x1f, "
+                                 "which kiln reserves to join the factors of symbolic dims",
+                                 what, i);
+            dims[i] = kiln_dim_sym(kiln_graph_intern(g, dim->dim_param));
         } else {
             dims[i] = kiln_dim_unknown(); /* neither, or an empty dim_param: no name */
         }

@@ -101,7 +101,7 @@ bool
 kiln_dim_eq(struct kiln_dim a, struct kiln_dim b)
 {
     if (a.sym || b.sym)
-        return a.sym && b.sym && strcmp(a.sym, b.sym) == 0;
+        return a.sym && b.sym && a.n == b.n && (a.sym == b.sym || strcmp(a.sym, b.sym) == 0);
     return a.n >= 0 && a.n == b.n;
 }
 

@@ -647,10 +647,9 @@ kiln_graph_bind_dim(struct kiln_graph *g, const char *sym, int64_t value)
     for (int32_t i = 0; i < g->n_values; i++) {
         struct kiln_type *t = &g->values[i]->type;
         for (int r = 0; r < t->rank; r++) {
-            if (t->dims[r].sym && strcmp(t->dims[r].sym, sym) == 0) {
-                t->dims[r] = kiln_dim_const(value);
+            /* N=4: 16*N -> 64, N*S -> 4*S (the remaining factors go in g's arena) */
+            if (kiln_dim_subst(t->dims[r], sym, value, g->arena, &t->dims[r]))
                 bound++;
-            }
         }
     }
     for (int32_t i = 0; i < g->n_nodes; i++) {

@@ -61,15 +61,33 @@ bool kiln_dtype_storage_bytes(enum kiln_dtype dt, int64_t n, uint64_t *bytes);
 /* ---------------------------------------------------------------- types */
 
 /*
- * One dimension: a constant (sym == NULL, n >= 0), a named symbol (sym != NULL,
- * e.g. "N"; n is ignored and kept -1), or unknown (sym == NULL, n == KILN_DIM_UNKNOWN), printed
+ * One dimension: a constant (sym == NULL, n >= 0), a symbolic monomial
+ * (sym != NULL, n >= 1), or unknown (sym == NULL, n == KILN_DIM_UNKNOWN), printed
  * `?`, for sizes known only at run time that have no name (NonZero's output).
- * Symbol strings are interned in the graph's arena: compare with kiln_dim_eq.
+ *
+ * A monomial denotes n * f1 * f2 * ... where the factors f are base symbols
+ * (ONNX dim_param names such as "N"): `sym` holds the factors sorted in strcmp
+ * order and joined by KILN_DIM_SEP ("N" alone, "N\x1fS" for N*S, "N\x1fN" for
+ * N*N) and `n` is the coefficient, 1 for a plain symbol (16*N is {16, "N"}).
+ * A base symbol is non-empty and never contains KILN_DIM_SEP, so the factor
+ * string of a monomial is canonical: equal monomials have equal coefficients
+ * and byte-equal strings, which is what kiln_dim_eq compares. Factor strings
+ * live in a graph's arena (freed with it, as base symbols always were) or in
+ * the process-wide table of kiln_dim_intern (never freed), where the results
+ * of kiln_dim_mul and kiln_dim_div_exact go.
  */
 struct kiln_dim {
     int64_t n;
     const char *sym;
 };
+
+/* Separator of the factors in kiln_dim.sym (ASCII unit separator); the ONNX
+ * frontend and the .kir parser refuse base symbols that contain it. */
+#define KILN_DIM_SEP '\x1f'
+/* Caps that keep monomials small: a product with more factors, or a longer
+ * factor string, is unknown. */
+#define KILN_DIM_MAX_FACTORS 32
+#define KILN_DIM_MAX_SYM 4096
 
 #define KILN_MAX_RANK 32
 
@@ -89,7 +107,8 @@ kiln_dim_const(int64_t n)
 /* Unknown is n == KILN_DIM_UNKNOWN (not merely negative) so that known integer
  * contents (kiln_infer_in_known), which reuse struct kiln_dim, can hold -1 and
  * other negative integers: there, an element is the integer d.n when
- * kiln_dim_is_int(d), a symbol when d.sym, and unknown otherwise. */
+ * kiln_dim_is_int(d), a monomial (kiln_dim_is_sym) when d.sym, and unknown
+ * otherwise. */
 #define KILN_DIM_UNKNOWN INT64_MIN
 static inline struct kiln_dim
 kiln_dim_unknown(void)
@@ -113,12 +132,87 @@ kiln_dim_is_unknown(struct kiln_dim d)
 {
     return d.sym == NULL && d.n == KILN_DIM_UNKNOWN;
 }
-/* Equal constants or the same symbol; unknown is equal to nothing. */
+/* A symbolic dim: a monomial with at least one factor. */
+static inline bool
+kiln_dim_is_sym(struct kiln_dim d)
+{
+    return d.sym != NULL;
+}
+/* The plain symbol s (coefficient 1). s is a base symbol or a canonical factor
+ * string, and must outlive every dim that holds it. */
+static inline struct kiln_dim
+kiln_dim_sym(const char *s)
+{
+    struct kiln_dim d = {1, s};
+    return d;
+}
+/* Equal constants (>= 0), or equal monomials (same coefficient, same
+ * factors); unknown is equal to nothing. N*S equals S*N: both are stored sorted. */
 bool kiln_dim_eq(struct kiln_dim a, struct kiln_dim b);
 /* Product of all dims when all are constant; -1 otherwise or on overflow. */
 int64_t kiln_type_numel(const struct kiln_type *t);
 bool kiln_type_is_static(const struct kiln_type *t); /* ranked, all dims constant */
 bool kiln_type_eq(const struct kiln_type *a, const struct kiln_type *b);
+
+/*
+ * Exact arithmetic on dims (infer.c). Results are exact or unknown, never
+ * approximate, so that every dim the compiler derives is an expression over
+ * the graph inputs' symbols that generated code can evaluate at run time. The
+ * operands are dims (constants >= 0, monomials, unknown); the integer cases
+ * also accept the negative integers of known contents (kiln_dim_is_int).
+ * Factor strings a result needs are interned process-wide (kiln_dim_intern).
+ */
+/* a * b: integers multiply (overflow: unknown); 0 times anything, unknown
+ * included, is 0; c * k*F is (c*k)*F for c >= 1; k1*F1 * k2*F2 is
+ * (k1*k2)*(F1 F2) with the factors merged. Unknown when an operand is unknown,
+ * a negative integer meets a monomial, the coefficient overflows, the result
+ * would pass KILN_DIM_MAX_FACTORS or KILN_DIM_MAX_SYM, or the intern table is full. */
+struct kiln_dim kiln_dim_mul(struct kiln_dim a, struct kiln_dim b);
+/* a + b: integers add (overflow or a negative sum: unknown); x + 0 is x; like
+ * terms add their coefficients (N + 2*N is 3*N). Anything else is unknown:
+ * a sum of unlike terms is not a monomial. */
+struct kiln_dim kiln_dim_add(struct kiln_dim a, struct kiln_dim b);
+/* Exact quotient a / b of dims: true with *out = q when a == q * b for a dim q,
+ * that is, b's coefficient divides a's and b's factors are a sub-multiset of
+ * a's (16*N*S / 4*S is 4*N; N / N is 1; 0 / b is 0 for any b != 0). False (and
+ * *out untouched) otherwise: b is 0, negative or unknown, a is unknown or
+ * negative, a remainder is left (7 / 2, 3*N / 2), b has a factor a lacks (N / S,
+ * 16 / N), or the intern table is full. Which failures are user errors (two
+ * constants that do not divide) is the caller's call. */
+bool kiln_dim_div_exact(struct kiln_dim a, struct kiln_dim b, struct kiln_dim *out);
+/*
+ * The monomial coef * factors[0] * ... * factors[n-1]: the factors are base
+ * symbols in any order (NUL-terminated, non-empty, without KILN_DIM_SEP). n == 0
+ * or coef == 0 give the constant coef. The factor string is allocated in arena
+ * a, or interned process-wide when a is NULL (a single factor with a == NULL
+ * is interned too). Unknown when coef < 0, a factor is malformed, the caps
+ * are passed, or allocation fails.
+ */
+struct kiln_dim kiln_dim_monomial(int64_t coef, const char *const *factors, int n,
+                                  struct kiln_arena *a);
+/*
+ * Substitute value (>= 0) for the base symbol sym in d: a monomial k*F whose
+ * factors hold sym j times becomes (k * value^j) * (F without sym), a constant
+ * when no factor is left. True when d holds sym (then *out is the result,
+ * unknown on overflow or a negative value); false, *out untouched, otherwise.
+ * A factor string that remains is allocated in arena a (NULL: interned).
+ */
+bool kiln_dim_subst(struct kiln_dim d, const char *sym, int64_t value, struct kiln_arena *a,
+                    struct kiln_dim *out);
+/*
+ * Intern a canonical factor string (len bytes, no NUL) in a process-wide table
+ * guarded by a mutex, so that dims built without an arena (kiln_dim_mul) still
+ * outlive their graph. Returns the shared copy, or NULL once the table holds
+ * 4096 strings or 1 MiB: a hostile model cannot grow it without bound, and
+ * arithmetic that needs a new string past that point yields unknown dims.
+ */
+const char *kiln_dim_intern(const char *s, size_t len);
+/* Format d as the .kir printer does: `16`, `?`, `N`, `16*N*S`, `2*"seq len"`
+ * (coefficient omitted when 1; a factor bare when it is an identifier not
+ * starting with a digit, quoted with the .kir escapes otherwise). Integers of
+ * known contents print as they are (`-1`). Truncated to len - 1 bytes and
+ * always NUL-terminated when len > 0. */
+void kiln_dim_format(struct kiln_dim d, char *buf, size_t len);
 
 /* ---------------------------------------------------------------- tensors */
 
@@ -407,9 +501,11 @@ void kiln_graph_rebuild_uses(struct kiln_graph *g);
 enum kiln_status kiln_graph_sort(struct kiln_graph *g, struct kiln_diag *d);
 
 /*
- * Bind symbolic dim `sym` to `value` in the types of g's inputs (and every value
- * typed with it, sub-graphs included). Re-run kiln_graph_infer_shapes afterwards
- * to propagate. Returns how many dims were bound (0: no such symbol).
+ * Bind the base symbol `sym` to `value` (>= 0) in the type of every value of g,
+ * sub-graphs included: each dim whose factors include sym is rewritten by
+ * kiln_dim_subst (16*N -> 64 and N*S -> 4*S for N=4). Re-run
+ * kiln_graph_infer_shapes afterwards to propagate. Returns how many dims
+ * changed (0: no dim has that symbol).
  */
 int64_t kiln_graph_bind_dim(struct kiln_graph *g, const char *sym, int64_t value);
 
@@ -495,9 +591,6 @@ enum kiln_status kiln_infer_axis(struct kiln_infer_ctx *ic, int64_t axis, int ra
 enum kiln_status kiln_infer_require(struct kiln_infer_ctx *ic, int i, uint64_t dtype_mask);
 /* Require inputs i and j to have the same dtype. */
 enum kiln_status kiln_infer_same_dtype(struct kiln_infer_ctx *ic, int i, int j);
-/* Arithmetic on dims: constants fold, x*1 and x+0 keep x, anything else unknown. */
-struct kiln_dim kiln_dim_mul(struct kiln_dim a, struct kiln_dim b);
-struct kiln_dim kiln_dim_add(struct kiln_dim a, struct kiln_dim b);
 /* Scratch array of n dims in the graph arena (for building output shapes). */
 struct kiln_dim *kiln_infer_dims(struct kiln_infer_ctx *ic, int n);
 

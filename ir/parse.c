@@ -546,7 +546,37 @@ parse_dtype(struct parser *ps, enum kiln_dtype *dt, bool allow_untyped)
     return KILN_OK;
 }
 
-/* A value type: DTYPE[dims] or DTYPE[*]; dims are integers, '?', or symbols. */
+/*
+ * The factors of a symbolic dim after its coefficient: SYMBOL ("*" SYMBOL)*.
+ * Only an unquoted '*' separates factors: "2*N" (quoted) is one base symbol.
+ * A base symbol cannot be empty nor contain KILN_DIM_SEP, which joins factors.
+ */
+static enum kiln_status
+parse_monomial(struct parser *ps, int64_t coef, struct kiln_dim *out)
+{
+    const char *factors[KILN_DIM_MAX_FACTORS];
+    const char *at = ps->p;
+    int n = 0;
+    do {
+        char c = peek(ps);
+        if (c != '"' && !is_ident_start((unsigned char)c))
+            return perr(ps, ps->p, "expected a dim symbol, found %s", describe_next(ps));
+        if (n == KILN_DIM_MAX_FACTORS)
+            return perr(ps, at, "a symbolic dim has more than %d factors", KILN_DIM_MAX_FACTORS);
+        const char *f_at = ps->p;
+        TRY(lex_name(ps, &factors[n], "dim"));
+        if (strchr(factors[n], KILN_DIM_SEP))
+            return perr(ps, f_at, "dim symbols cannot contain the byte 0x1f");
+        n++;
+    } while (accept(ps, '*'));
+    *out = kiln_dim_monomial(coef, factors, n, ps->a);
+    if (kiln_dim_is_unknown(*out))
+        return perr(ps, at, "symbolic dim is longer than %d bytes", KILN_DIM_MAX_SYM);
+    return KILN_OK;
+}
+
+/* A value type: DTYPE[dims] or DTYPE[*]; a dim is an integer, '?', or a
+ * monomial `16*N*"seq len"` (coefficient >= 1, then factors). */
 static enum kiln_status
 parse_type(struct parser *ps, struct kiln_type *t)
 {
@@ -568,14 +598,21 @@ parse_type(struct parser *ps, struct kiln_type *t)
                 ps->p++;
                 dims[rank++] = kiln_dim_unknown();
             } else if (c >= '0' && c <= '9') {
+                const char *at = ps->p;
                 int64_t n;
-                TRY(parse_i64(ps, 0, INT64_MAX - 1, &n));
-                dims[rank++] = kiln_dim_const(n);
+                TRY(parse_i64(ps, 0, INT64_MAX, &n));
+                if (accept(ps, '*')) {
+                    if (n < 1)
+                        return perr(ps, at, "the coefficient of a symbolic dim must be >= 1");
+                    TRY(parse_monomial(ps, n, &dims[rank++]));
+                } else if (n == INT64_MAX) { /* a coefficient may be INT64_MAX, a dim not */
+                    return perr(ps, at, "integer %lld is out of range [0, %lld]", (long long)n,
+                                (long long)(INT64_MAX - 1));
+                } else {
+                    dims[rank++] = kiln_dim_const(n);
+                }
             } else if (c == '"' || is_ident_start((unsigned char)c)) {
-                const char *sym;
-                TRY(lex_name(ps, &sym, "dim"));
-                dims[rank].n = -1;
-                dims[rank++].sym = sym;
+                TRY(parse_monomial(ps, 1, &dims[rank++]));
             } else {
                 return perr(ps, ps->p, "expected a dim (integer, '?' or symbol), found %s",
                             describe_next(ps));

@@ -116,17 +116,35 @@ put_ref(struct printer *pr, const struct kiln_graph *g, int32_t id)
     put_name(pr, v->name);
 }
 
-/* A dim symbol: bare when it is an identifier not starting with a digit. */
+/* A dim symbol (one factor, len bytes): bare when it is an identifier not
+ * starting with a digit, quoted otherwise. */
 static void
-put_sym(struct printer *pr, const char *s)
+put_sym(struct printer *pr, const char *s, size_t len)
 {
-    bool bare = s[0] != 0 && !(s[0] >= '0' && s[0] <= '9');
-    for (const char *c = s; *c && bare; c++)
-        bare = is_bare_char((unsigned char)*c);
+    bool bare = len != 0 && !(s[0] >= '0' && s[0] <= '9');
+    for (size_t i = 0; i < len && bare; i++)
+        bare = is_bare_char((unsigned char)s[i]);
     if (bare)
-        put(pr, s);
+        putf(pr, "%.*s", (int)len, s);
     else
-        put_quoted(pr, s, strlen(s));
+        put_quoted(pr, s, len);
+}
+
+/* A symbolic dim: the monomial `16*N*S`, coefficient omitted when 1, factors
+ * in their stored (sorted) order; kiln_dim_format writes the same text. */
+static void
+put_monomial(struct printer *pr, struct kiln_dim d)
+{
+    if (d.n != 1)
+        putf(pr, "%" PRId64 "*", d.n);
+    for (const char *p = d.sym;;) {
+        const char *e = strchr(p, KILN_DIM_SEP);
+        put_sym(pr, p, e ? (size_t)(e - p) : strlen(p));
+        if (!e)
+            break;
+        put(pr, "*");
+        p = e + 1;
+    }
 }
 
 /* Shortest decimal that strtof/strtod reads back exactly; always marked as a
@@ -198,7 +216,7 @@ put_type(struct printer *pr, const struct kiln_type *t)
             put(pr, ",");
         struct kiln_dim dm = t->dims[i];
         if (dm.sym)
-            put_sym(pr, dm.sym);
+            put_monomial(pr, dm);
         else if (dm.n >= 0)
             putf(pr, "%" PRId64, dm.n);
         else

@@ -470,17 +470,27 @@ int_fits(int64_t v, enum kiln_dtype dt)
     return sig ? (v >= -lim && v < lim) : (v >= 0 && v < lim);
 }
 
+/* Whether a and b are monomials over the same factors (k1*F and k2*F). */
+static bool
+like_terms(struct kiln_dim a, struct kiln_dim b)
+{
+    return a.sym && b.sym && (a.sym == b.sym || strcmp(a.sym, b.sym) == 0);
+}
+
 /*
- * One element of integer arithmetic on known values (integers, symbols or
+ * One element of integer arithmetic on known values (integers, monomials or
  * unknowns); false when it cannot be carried out (overflow, division by zero),
  * which abandons the propagation. Integer Div truncates toward zero as in C;
- * Mod follows the divisor's sign unless fmod=1.
+ * Mod follows the divisor's sign unless fmod=1. Monomials stay exact (N * S is
+ * N*S, 3*N - N is 2*N, N*S / S is N) or become unknown: Div divides exactly
+ * only (kiln_dim_div_exact), since N / 2 truncates to no monomial.
  */
 static bool
 known_arith(const struct kiln_node *n, struct kiln_dim a, struct kiln_dim b, struct kiln_dim *r)
 {
     bool ia = kiln_dim_is_int(a), ib = kiln_dim_is_int(b);
     int64_t v;
+    struct kiln_dim q;
     switch (n->op) {
     case KILN_OP_ADD:
         if (ia && ib) {
@@ -488,7 +498,7 @@ known_arith(const struct kiln_node *n, struct kiln_dim a, struct kiln_dim b, str
                 return false;
             *r = kiln_dim_const(v);
         } else {
-            *r = kiln_dim_add(a, b); /* x + 0 keeps x */
+            *r = kiln_dim_add(a, b); /* x + 0 keeps x, like terms add */
         }
         return true;
     case KILN_OP_MUL:
@@ -497,7 +507,7 @@ known_arith(const struct kiln_node *n, struct kiln_dim a, struct kiln_dim b, str
                 return false;
             *r = kiln_dim_const(v);
         } else {
-            *r = kiln_dim_mul(a, b); /* x * 1 keeps x, x * 0 is 0 */
+            *r = kiln_dim_mul(a, b); /* monomials multiply, x * 0 is 0 */
         }
         return true;
     case KILN_OP_SUB:
@@ -507,8 +517,10 @@ known_arith(const struct kiln_node *n, struct kiln_dim a, struct kiln_dim b, str
             *r = kiln_dim_const(v);
         } else if (ib && b.n == 0) {
             *r = a;
+        } else if (like_terms(a, b) && a.n >= b.n) {
+            *r = a.n == b.n ? kiln_dim_const(0) : (struct kiln_dim){a.n - b.n, a.sym};
         } else {
-            *r = kiln_dim_eq(a, b) ? kiln_dim_const(0) : kiln_dim_unknown();
+            *r = kiln_dim_unknown();
         }
         return true;
     case KILN_OP_DIV:
@@ -524,16 +536,20 @@ known_arith(const struct kiln_node *n, struct kiln_dim a, struct kiln_dim b, str
                 (v < 0) != (b.n < 0))
                 v += b.n;
             *r = kiln_dim_const(v);
-        } else if (n->op == KILN_OP_DIV) {
-            *r = ib && b.n == 1 ? a : kiln_dim_eq(a, b) ? kiln_dim_const(1) : kiln_dim_unknown();
+        } else if (kiln_dim_div_exact(a, b, &q)) {
+            *r = n->op == KILN_OP_DIV ? q : kiln_dim_const(0); /* b divides a: no remainder */
+        } else if (n->op == KILN_OP_MOD && ib && b.n == 1) {
+            *r = kiln_dim_const(0);
         } else {
-            *r = (ib && b.n == 1) || kiln_dim_eq(a, b) ? kiln_dim_const(0) : kiln_dim_unknown();
+            *r = kiln_dim_unknown();
         }
         return true;
     case KILN_OP_MAX:
     case KILN_OP_MIN:
         if (ia && ib)
             *r = kiln_dim_const((n->op == KILN_OP_MAX) == (a.n > b.n) ? a.n : b.n);
+        else if (like_terms(a, b)) /* the factors are >= 0: the coefficients decide */
+            *r = (n->op == KILN_OP_MAX) == (a.n > b.n) ? a : b;
         else
             *r = kiln_dim_eq(a, b) ? a : kiln_dim_unknown();
         return true;

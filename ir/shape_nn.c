@@ -102,22 +102,17 @@ unify(struct kiln_infer_ctx *ic, struct kiln_dim *acc, struct kiln_dim d, const 
     return KILN_OK;
 }
 
-/* A dim divided by a positive constant: exact for constants (false if it does not
- * divide), unknown for a symbol unless k is 1. */
+/* A dim divided by a positive constant, exactly (kiln_dim_div_exact: 768 / 12 is
+ * 64, 12*N / 4 is 3*N). False when a constant does not divide; a symbolic dim
+ * that does not (N / 4: it may at run time) gives unknown. */
 static bool
 dim_div(struct kiln_dim d, int64_t k, struct kiln_dim *out)
 {
-    if (k == 1) {
-        *out = d;
+    if (kiln_dim_div_exact(d, kiln_dim_const(k), out))
         return true;
-    }
-    if (!kiln_dim_is_const(d)) {
-        *out = kiln_dim_unknown();
-        return true;
-    }
-    if (d.n % k != 0)
+    if (kiln_dim_is_const(d))
         return false;
-    *out = kiln_dim_const(d.n / k);
+    *out = kiln_dim_unknown();
     return true;
 }
 
@@ -924,8 +919,8 @@ kiln_shape_conv_transpose(struct kiln_infer_ctx *ic)
         if (!kiln_mul_i64(m.n, group, &mm))
             return kiln_infer_fail(ic, "output channels overflow");
         m = kiln_dim_const(mm);
-    } else if (group != 1) {
-        m = kiln_dim_unknown();
+    } else {
+        m = kiln_dim_mul(m, kiln_dim_const(group)); /* exact: M*2 is 2*M */
     }
     const struct kiln_type *b = kiln_infer_in(ic, 2);
     if (b && (s = want_rank(ic, b, 2, 1, "B")) != KILN_OK)
@@ -979,7 +974,7 @@ kiln_shape_conv_transpose(struct kiln_infer_ctx *ic)
                     return kiln_infer_fail(ic, "spatial axis %d: output size overflows", i);
                 d[2 + i] = kiln_dim_const(o);
             } else {
-                d[2 + i] = st == 1 ? in : kiln_dim_unknown();
+                d[2 + i] = kiln_dim_mul(in, kiln_dim_const(st)); /* H*2 is 2*H */
             }
             continue;
         }
@@ -1694,7 +1689,8 @@ kiln_shape_rnn(struct kiln_infer_ctx *ic)
         if ((s = unify(ic, &h, kiln_dim_const(hs), "R's last dim vs hidden_size")) != KILN_OK)
             return s;
     }
-    struct kiln_dim gh = kiln_dim_is_const(h) ? kiln_dim_const(0) : kiln_dim_unknown();
+    struct kiln_dim gh =
+        kiln_dim_is_const(h) ? kiln_dim_const(0) : kiln_dim_mul(h, kiln_dim_const(g));
     if (kiln_dim_is_const(h) && !kiln_mul_i64(h.n, g, &gh.n))
         return kiln_infer_fail(ic, "hidden_size overflows");
     struct kiln_dim ndir = kiln_dim_const(nd);

@@ -105,17 +105,6 @@ dim_of(const struct kiln_type *t, int d)
     return t->dims[d];
 }
 
-static void
-dim_str(struct kiln_dim d, char *buf, size_t len)
-{
-    if (d.sym)
-        snprintf(buf, len, "%s", d.sym);
-    else if (d.n != KILN_DIM_UNKNOWN)
-        snprintf(buf, len, "%lld", (long long)d.n);
-    else
-        snprintf(buf, len, "?");
-}
-
 /* "[2,N,?]" for diagnostics. */
 static void
 dims_str(const struct kiln_dim *d, int n, char *buf, size_t len)
@@ -123,7 +112,7 @@ dims_str(const struct kiln_dim *d, int n, char *buf, size_t len)
     size_t k = (size_t)snprintf(buf, len, "[");
     for (int i = 0; i < n && k + 1 < len; i++) {
         char s[48];
-        dim_str(d[i], s, sizeof s);
+        kiln_dim_format(d[i], s, sizeof s);
         k += (size_t)snprintf(buf + k, len - k, "%s%s", i ? "," : "", s);
     }
     if (k + 1 < len)
@@ -195,7 +184,8 @@ merge_dim(struct kiln_dim a, struct kiln_dim b, struct kiln_dim *out)
     return true;
 }
 
-/* A dim times a non-negative constant: exact for constants, x*1 keeps x. */
+/* A dim times a non-negative constant: exact (N*2 is 2*N); false when a
+ * constant product overflows or passes DIM_MAX. */
 static bool
 dim_scale(struct kiln_dim d, int64_t k, struct kiln_dim *out)
 {
@@ -206,7 +196,7 @@ dim_scale(struct kiln_dim d, int64_t k, struct kiln_dim *out)
         *out = kiln_dim_const(r);
         return true;
     }
-    *out = k == 1 ? d : k == 0 ? kiln_dim_const(0) : kiln_dim_unknown();
+    *out = kiln_dim_mul(d, kiln_dim_const(k)); /* unknown if the coefficient overflows */
     return true;
 }
 
@@ -449,57 +439,6 @@ small_known(const struct kiln_infer_ctx *ic, int i, const struct kiln_dim **v, i
     return kiln_infer_in_known(ic, i, v, n) && *n <= KNOWN_CAP;
 }
 
-/* ---------------------------------------------------------------- element counts */
-
-/*
- * A product of dims kept as constant x symbols x unknowns, so that Reshape can
- * cancel a batch symbol N on both sides and still infer its -1 entry.
- */
-struct dim_prod {
-    int64_t c;
-    bool overflow;
-    const char *syms[KILN_MAX_RANK];
-    int n_syms;
-    int n_unknown;
-};
-
-static void
-prod_init(struct dim_prod *p)
-{
-    p->c = 1;
-    p->overflow = false;
-    p->n_syms = 0;
-    p->n_unknown = 0;
-}
-
-static void
-prod_add(struct dim_prod *p, struct kiln_dim d)
-{
-    if (kiln_dim_is_const(d)) {
-        if (!kiln_mul_i64(p->c, d.n, &p->c))
-            p->overflow = true;
-    } else if (d.sym && p->n_syms < KILN_MAX_RANK) {
-        p->syms[p->n_syms++] = d.sym;
-    } else {
-        p->n_unknown++;
-    }
-}
-
-/* Drop the symbols a and b share, each occurrence once. */
-static void
-prod_cancel(struct dim_prod *a, struct dim_prod *b)
-{
-    for (int i = 0; i < b->n_syms; i++) {
-        for (int j = 0; j < a->n_syms; j++) {
-            if (strcmp(a->syms[j], b->syms[i]) == 0) {
-                a->syms[j] = a->syms[--a->n_syms];
-                b->syms[i--] = b->syms[--b->n_syms];
-                break;
-            }
-        }
-    }
-}
-
 /* ---------------------------------------------------------------- Reshape */
 
 enum kiln_status
@@ -563,39 +502,28 @@ kiln_shape_reshape(struct kiln_infer_ctx *ic)
     if (allowzero && has_zero && neg >= 0)
         return kiln_infer_fail(ic, "shape has both 0 and -1 entries with allowzero=1");
     if (x->rank >= 0) {
-        struct dim_prod pin, pout;
-        prod_init(&pin);
-        prod_init(&pout);
+        /* element counts as monomials: [N,4,4] holds 16*N elements, so -1 in
+         * [-1,16] is 16*N / 16 = N; anything not exact stays unknown */
+        struct kiln_dim pin = kiln_dim_const(1), pout = kiln_dim_const(1);
         for (int i = 0; i < x->rank; i++)
-            prod_add(&pin, x->dims[i]);
+            pin = kiln_dim_mul(pin, x->dims[i]);
         for (int i = 0; i < r; i++)
             if (i != neg)
-                prod_add(&pout, out[i]);
-        bool in_static = pin.n_syms == 0 && pin.n_unknown == 0 && !pin.overflow;
-        bool out_static = pout.n_syms == 0 && pout.n_unknown == 0 && !pout.overflow;
+                pout = kiln_dim_mul(pout, out[i]);
+        bool in_static = kiln_dim_is_const(pin), out_static = kiln_dim_is_const(pout);
         char sb[256];
-        if (neg < 0 && in_static && out_static && pin.c != pout.c) {
+        if (neg < 0 && in_static && out_static && pin.n != pout.n) {
             dims_str(out, r, sb, sizeof sb);
             return kiln_infer_fail(ic, "cannot reshape %lld elements into shape %s (%lld elements)",
-                                   (long long)pin.c, sb, (long long)pout.c);
+                                   (long long)pin.n, sb, (long long)pout.n);
         }
-        if (neg >= 0 && !pout.overflow && pout.c == 0)
+        if (neg >= 0 && out_static && pout.n == 0)
             return kiln_infer_fail(ic, "cannot infer the -1 entry: the other entries multiply "
                                        "to 0");
-        prod_cancel(&pin, &pout);
-        if (neg >= 0 && pin.n_unknown == 0 && pout.n_unknown == 0 && pout.n_syms == 0 &&
-            !pin.overflow && !pout.overflow && pout.c > 0) {
-            if (pin.c % pout.c != 0) {
-                if (pin.n_syms == 0) {
-                    dims_str(s.v, r, sb, sizeof sb);
-                    return kiln_infer_fail(ic, "cannot reshape %lld elements into shape %s",
-                                           (long long)pin.c, sb);
-                }
-            } else if (pin.n_syms == 0) {
-                out[neg] = kiln_dim_const(pin.c / pout.c);
-            } else if (pin.n_syms == 1 && pin.c == pout.c) {
-                out[neg] = (struct kiln_dim){-1, pin.syms[0]};
-            }
+        if (neg >= 0 && !kiln_dim_div_exact(pin, pout, &out[neg]) && in_static && out_static) {
+            dims_str(s.v, r, sb, sizeof sb);
+            return kiln_infer_fail(ic, "cannot reshape %lld elements into shape %s",
+                                   (long long)pin.n, sb);
         }
     }
     kiln_infer_set_out(ic, 0, x->dtype, r, out);
@@ -1788,9 +1716,11 @@ kiln_shape_range(struct kiln_infer_ctx *ic)
             if (diff % d != 0 && (diff > 0) == (d > 0))
                 q++;
             len = kiln_dim_const(q > 0 ? q : 0);
-        } else if (kiln_dim_is_int(v[0]) && v[0].n == 0 && kiln_dim_is_int(v[2]) && v[2].n == 1 &&
+        } else if (kiln_dim_is_int(v[0]) && v[0].n == 0 && kiln_dim_is_int(v[2]) && v[2].n >= 1 &&
                    v[1].sym) {
-            len = v[1]; /* Range(0, N, 1) has N elements */
+            /* Range(0, 4*N, 2) has 2*N elements; Range(0, N, 2) a count that is no monomial */
+            if (!kiln_dim_div_exact(v[1], v[2], &len))
+                len = kiln_dim_unknown();
         }
     } else {
         double s, l, d;
@@ -1999,17 +1929,17 @@ block_attrs(struct kiln_infer_ctx *ic, const struct kiln_type *x, int64_t *b, in
     return KILN_OK;
 }
 
-/* d / k for a dim that must divide evenly; false (with *out unset) when it does not. */
+/* d / k (k >= 1) for a dim that must divide evenly: exact (2*N / 2 is N), unknown
+ * for a symbolic dim that does not divide (N / 2: it may at run time); false
+ * (with *out unset) when a constant does not. */
 static bool
 dim_div_exact(struct kiln_dim d, int64_t k, struct kiln_dim *out)
 {
-    if (!kiln_dim_is_const(d)) {
-        *out = k == 1 ? d : kiln_dim_unknown();
+    if (kiln_dim_div_exact(d, kiln_dim_const(k), out))
         return true;
-    }
-    if (d.n % k != 0)
+    if (kiln_dim_is_const(d))
         return false;
-    *out = kiln_dim_const(d.n / k);
+    *out = kiln_dim_unknown();
     return true;
 }
 

@@ -96,6 +96,14 @@ struct kiln_rt_model {
     const char *const *dim_names;              /* (n_dims) */
     uint64_t (*workspace_size)(const int64_t *dims);
     int (*run)(void *const *inputs, void *const *outputs, const int64_t *dims, void *workspace);
+    /*
+     * External weights (kiln compile --weights=external): the file written
+     * beside the artifact (a name without folders) and its exact size. run()
+     * then takes the file's contents, 64-byte aligned, as inputs[n_inputs].
+     * NULL and 0 when the weights are embedded in the artifact.
+     */
+    const char *weights_file;
+    uint64_t weights_size;
 };
 
 /* ---------------------------------------------------------------- threads */

@@ -2,7 +2,7 @@
  * main.c - the driver linked into `kiln compile --emit=exe` artifacts.
  *
  *   ./model [--in NAME=PATH.npy ...] [--out-dir DIR] [--dim NAME=VALUE ...]
- *           [--bench N] [--threads T] [--seed S] [--help]
+ *           [--bench N] [--threads T] [--seed S] [--weights PATH] [--help]
  *
  * It runs the compiled model (the kiln_model descriptor the model object
  * defines) once: inputs come from .npy files or are seeded pseudo-random;
@@ -51,6 +51,8 @@ static const char options_text[] =
     "  --threads T         threads for parallel loops (default: the environment\n"
     "                      variable KILN_NUM_THREADS, else the CPU count)\n"
     "  --seed S            seed of the random inputs (default 0)\n"
+    "  --weights PATH      the weights file of a model compiled with\n"
+    "                      --weights=external (default: beside the executable)\n"
     "  --help              this text\n"
     "\n"
     "bf16 tensors are read from and written to .npy files as float32 ('<f4').\n"
@@ -65,8 +67,11 @@ struct dim_source {
 
 struct driver {
     const struct kiln_rt_model *m;
-    const char **in_paths; /* (n_inputs) NULL: random */
-    int64_t *dims;         /* (n_dims) */
+    const char *weights_path; /* --weights, or NULL: beside the executable */
+    const char *exe_path;     /* argv[0] */
+    void *weights;            /* external weights, 64-byte aligned */
+    const char **in_paths;    /* (n_inputs) NULL: random */
+    int64_t *dims;            /* (n_dims) */
     struct dim_source *dim_src;
     int bench;
     uint64_t seed;
@@ -131,7 +136,7 @@ static void
 print_help(const struct kiln_rt_model *m)
 {
     printf("usage: %s [--in NAME=PATH.npy ...] [--out-dir DIR] [--dim NAME=VALUE ...]\n"
-           "       %*s [--bench N] [--threads T] [--seed S] [--help]\n\n",
+           "       %*s [--bench N] [--threads T] [--seed S] [--weights PATH] [--help]\n\n",
            prog, (int)strlen(prog), "");
     printf("Runs the model '%s' (compiled by kiln) once and prints its outputs.\n\n",
            m->name ? m->name : "");
@@ -255,8 +260,8 @@ parse_args(struct driver *dr, int argc, char **argv)
     }
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *val = NULL;
-        static const char *const with_value[] = {"--in",    "--out-dir", "--dim",
-                                                 "--bench", "--threads", "--seed"};
+        static const char *const with_value[] = {"--in",      "--out-dir", "--dim",    "--bench",
+                                                 "--threads", "--seed",    "--weights"};
         const char *opt = NULL;
         for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++) {
             size_t len = strlen(with_value[k]);
@@ -337,6 +342,8 @@ parse_args(struct driver *dr, int argc, char **argv)
                 return EXIT_USAGE;
             }
             kiln_rt_set_threads((int)v);
+        } else if (strcmp(opt, "--weights") == 0) {
+            dr->weights_path = val;
         } else { /* --seed */
             if (!parse_u64(val, &dr->seed)) {
                 fail("--seed wants a non-negative integer, got '%s'", val);
@@ -740,6 +747,63 @@ write_outputs(const struct driver *dr)
     return ret;
 }
 
+/* ---------------------------------------------------------------- external weights */
+
+/*
+ * A model compiled with --weights=external reads its weights from a file: the
+ * one --weights names, else the file the model names, beside the executable.
+ * Its size must match exactly; it becomes inputs[n_inputs].
+ */
+static int
+load_weights(struct driver *dr)
+{
+    const struct kiln_rt_model *m = dr->m;
+    if (!m->weights_file)
+        return -1;
+    char *path = NULL;
+    if (dr->weights_path) {
+        path = strdup(dr->weights_path);
+    } else {
+        const char *exe = dr->exe_path ? dr->exe_path : "";
+        const char *slash = strrchr(exe, '/');
+        size_t dir = slash ? (size_t)(slash - exe) + 1 : 0;
+        path = malloc(dir + strlen(m->weights_file) + 1);
+        if (path) {
+            memcpy(path, exe, dir);
+            strcpy(path + dir, m->weights_file);
+        }
+    }
+    if (!path) {
+        fail("out of memory");
+        return EXIT_RUN;
+    }
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fail("weights file %s: %s (give it with --weights PATH)", path, strerror(errno));
+        free(path);
+        return EXIT_RUN;
+    }
+    int rc = -1;
+    if (m->weights_size > SIZE_MAX || !(dr->weights = alloc_aligned((size_t)m->weights_size))) {
+        fail("out of memory (weights of %" PRIu64 " bytes)", m->weights_size);
+        rc = EXIT_RUN;
+    } else if (m->weights_size &&
+               fread(dr->weights, 1, (size_t)m->weights_size, f) != m->weights_size) {
+        fail("weights file %s: shorter than the %" PRIu64 " bytes the model was compiled with",
+             path, m->weights_size);
+        rc = EXIT_RUN;
+    } else if (fgetc(f) != EOF) {
+        fail("weights file %s: longer than the %" PRIu64 " bytes the model was compiled with", path,
+             m->weights_size);
+        rc = EXIT_RUN;
+    }
+    fclose(f);
+    free(path);
+    if (rc < 0)
+        dr->inputs[m->n_inputs] = dr->weights;
+    return rc;
+}
+
 /* ---------------------------------------------------------------- running */
 
 static int
@@ -801,6 +865,7 @@ driver_free(struct driver *dr)
     for (int i = 0; m && dr->outputs && i < m->n_outputs; i++)
         free(dr->outputs[i]);
     free(dr->workspace);
+    free(dr->weights);
     free(dr->in_paths);
     free(dr->dims);
     free(dr->dim_src);
@@ -816,7 +881,7 @@ main(int argc, char **argv)
         const char *slash = strrchr(argv[0], '/');
         prog = slash ? slash + 1 : argv[0];
     }
-    struct driver dr = {.m = &kiln_model};
+    struct driver dr = {.m = &kiln_model, .exe_path = argc > 0 ? argv[0] : NULL};
     const struct kiln_rt_model *m = dr.m;
     if (!model_check(m))
         return EXIT_RUN;
@@ -838,6 +903,8 @@ main(int argc, char **argv)
         rc = load_inputs(&dr);
     if (rc < 0)
         rc = prepare_buffers(&dr);
+    if (rc < 0)
+        rc = load_weights(&dr);
     if (rc < 0)
         rc = run_once(&dr);
     if (rc < 0) {

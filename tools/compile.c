@@ -2,7 +2,7 @@
  * compile.c - `kiln compile` and `kiln run`.
  *
  *   kiln compile MODEL [-o OUT] [--emit=KIND] [--target=T] [--cpu=C] [--features=F]
- *                [-O0..3] [--dim NAME=VALUE]
+ *                [-O0..3] [--dim NAME=VALUE] [--weights=embed|external]
  *   kiln run MODEL [compile options] [-- options of the executable]
  *
  * compile loads the model, runs the -O pipeline, lowers it (codegen/lower.h)
@@ -37,7 +37,8 @@ static const char *const emit_names[] = {"obj", "asm", "llvm", "so", "exe", "hea
 
 struct compile_opts {
     const char *model, *out;
-    int emit; /* -1: from the output's extension */
+    bool external_weights; /* --weights=external: OUT.weights beside the artifact */
+    int emit;              /* -1: from the output's extension */
     int opt_level;
     struct kiln_llvm_opts llvm;
 };
@@ -172,6 +173,10 @@ parse_compile_opts(int argc, char **argv, struct compile_opts *co, int *stop)
                 return kiln_usage_error("unknown --emit kind '%s' (obj, asm, llvm, so, exe, "
                                         "header, loops)",
                                         a + 7);
+        } else if (strncmp(a, "--weights=", 10) == 0) {
+            if (strcmp(a + 10, "external") != 0 && strcmp(a + 10, "embed") != 0)
+                return kiln_usage_error("--weights takes embed or external, got '%s'", a + 10);
+            co->external_weights = strcmp(a + 10, "external") == 0;
         } else if (strncmp(a, "--target=", 9) == 0) {
             co->llvm.triple = a + 9;
         } else if (strncmp(a, "--cpu=", 6) == 0) {
@@ -234,7 +239,8 @@ emit_artifact(const struct compile_opts *co, struct kiln_lmodule *m, int kind, c
             return EXIT_COMPILE;
         }
         if (kind == EMIT_HEADER)
-            rc = kiln_emit_header(m, co->model, f) == KILN_OK ? EXIT_OK : EXIT_COMPILE;
+            rc = kiln_emit_header(m, co->model, co->external_weights, f) == KILN_OK ? EXIT_OK
+                                                                                    : EXIT_COMPILE;
         else
             kiln_lmodule_print(m, f);
         if (f != stdout && fclose(f) != 0)
@@ -260,7 +266,21 @@ emit_artifact(const struct compile_opts *co, struct kiln_lmodule *m, int kind, c
         lo.pic = true;
         lo.exe_entry = kind == EMIT_EXE;
     }
+    /* external weights go to OUT.weights; the artifact names the file without its folder */
+    char *wpath = NULL;
+    if (co->external_weights) {
+        wpath = malloc(strlen(out) + 16);
+        if (!wpath) {
+            kiln_diag_fini(&d);
+            return EXIT_COMPILE;
+        }
+        sprintf(wpath, "%s.weights", out);
+        const char *slash = strrchr(wpath, '/');
+        lo.weights_path = wpath;
+        lo.weights_name = slash ? slash + 1 : wpath;
+    }
     enum kiln_status st = kiln_llvm_emit(m, &lo, ek, obj, &d);
+    free(wpath);
     kiln_diag_print(&d, stderr);
     kiln_diag_fini(&d);
     if (st != KILN_OK)

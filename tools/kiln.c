@@ -14,8 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "frontend/onnx.h"
 #include "codegen/lower.h"
+#include "frontend/onnx.h"
 #include "ir/ir.h"
 #include "ir/text.h"
 #include "passes/pass.h"
@@ -63,6 +63,8 @@ static const char usage_text[] =
     "  --cpu=NAME --features=F  target CPU and features (default: the host's)\n"
     "  -O0 .. -O3               optimization level (default -O3)\n"
     "  --dim NAME=VALUE         fix a symbolic dim at compile time\n"
+    "  --weights=external       write the weights to OUT.weights instead of embedding them\n"
+    "                           (the run function then takes them as one more input)\n"
     "\n"
     "  --help                   this text\n"
     "  --version                the version\n"
@@ -166,15 +168,9 @@ print_type(FILE *f, const struct kiln_type *t)
     if (t->rank < 0)
         fputc('*', f);
     for (int i = 0; i < t->rank; i++) {
-        struct kiln_dim dm = t->dims[i];
-        if (i)
-            fputc(',', f);
-        if (dm.sym)
-            fputs(dm.sym, f);
-        else if (dm.n >= 0)
-            fprintf(f, "%" PRId64, dm.n);
-        else
-            fputc('?', f);
+        char buf[256];
+        kiln_dim_format(t->dims[i], buf, sizeof buf); /* as the .kir printer writes it */
+        fprintf(f, "%s%s", i ? "," : "", buf);
     }
     fputc(']', f);
 }

@@ -41,6 +41,9 @@ struct emitter {
     struct kiln_diag *d;
     LLVMTypeRef t_ptr, t_i1, t_i8, t_i32, t_i64, t_void, t_kernel;
     LLVMValueRef *consts; /* per module buffer: the weight global, or NULL */
+    uint64_t *woff;       /* external weights: per module buffer, its offset in the file */
+    uint64_t wsize;       /* external weights: the file's size */
+    bool external;
     /* the function being built */
     LLVMValueRef fn;
     const struct kiln_lkernel *k;
@@ -609,14 +612,32 @@ const_string(struct emitter *e, const char *s, const char *gname)
     return g;
 }
 
-static void
-emit_weights(struct emitter *e)
+static enum kiln_status
+emit_weights(struct emitter *e, const struct kiln_llvm_opts *o)
 {
     const struct kiln_lmodule *m = e->m;
+    FILE *wf = NULL;
+    if (e->external && !(wf = fopen(o->weights_path, "wb"))) {
+        kiln_diag_error(e->d, "%s: cannot write the weights file", o->weights_path);
+        return KILN_ERR_IO;
+    }
+    static const unsigned char zeros[64];
+    uint64_t off = 0;
+    bool io_err = false;
     for (int32_t i = 0; i < m->n_bufs; i++) {
         const struct kiln_lbuf *b = &m->bufs[i];
         if (b->kind != KILN_LBUF_CONST)
             continue;
+        if (wf) {
+            size_t pad = (size_t)((64 - off % 64) % 64);
+            io_err |= pad && fwrite(zeros, 1, pad, wf) != pad;
+            off += pad;
+            e->woff[i] = off;
+            io_err |= b->data->nbytes &&
+                      fwrite(b->data->data, 1, (size_t)b->data->nbytes, wf) != b->data->nbytes;
+            off += b->data->nbytes;
+            continue;
+        }
         char name[64];
         snprintf(name, sizeof name, "w%d", (int)i);
         LLVMValueRef init =
@@ -628,6 +649,12 @@ emit_weights(struct emitter *e)
         LLVMSetAlignment(g, 64);
         e->consts[i] = g;
     }
+    e->wsize = off;
+    if (wf && (fclose(wf) != 0 || io_err)) {
+        kiln_diag_error(e->d, "%s: writing the weights file failed", o->weights_path);
+        return KILN_ERR_IO;
+    }
+    return KILN_OK;
 }
 
 /* Size of a buffer in bytes, rounded up to 64: numel * element size. */
@@ -703,12 +730,22 @@ emit_run(struct emitter *e, LLVMValueRef *kernels)
     LLVMValueRef null = LLVMConstNull(e->t_ptr);
     LLVMValueRef badc = LLVMBuildOr(e->b, LLVMBuildICmp(e->b, LLVMIntEQ, ins, null, ""),
                                     LLVMBuildICmp(e->b, LLVMIntEQ, outs, null, ""), "");
+    LLVMValueRef weights = NULL;
     if (m->n_dims)
         badc = LLVMBuildOr(e->b, badc, LLVMBuildICmp(e->b, LLVMIntEQ, dims, null, ""), "");
     LLVMBuildCondBr(e->b, badc, bad, go);
     LLVMPositionBuilderAtEnd(e->b, bad);
     LLVMBuildRet(e->b, LLVMConstInt(e->t_i32, 1, 0)); /* KILN_RT_ERR_ARG */
     LLVMPositionBuilderAtEnd(e->b, go);
+    if (e->external) {
+        /* the weights come as the input after the last */
+        LLVMValueRef ix = LLVMConstInt(e->t_i64, (unsigned long long)m->g->n_inputs, 0);
+        weights = LLVMBuildLoad2(e->b, e->t_ptr, LLVMBuildGEP2(e->b, e->t_ptr, ins, &ix, 1, ""),
+                                 "weights");
+        LLVMBasicBlockRef go_w = LLVMAppendBasicBlockInContext(e->ctx, fn, "run.w");
+        LLVMBuildCondBr(e->b, LLVMBuildICmp(e->b, LLVMIntEQ, weights, null, ""), bad, go_w);
+        LLVMPositionBuilderAtEnd(e->b, go_w);
+    }
     if (m->n_dims)
         load_dims(e, dims);
     LLVMValueRef *ptrs = calloc((size_t)m->n_bufs + 1, sizeof *ptrs);
@@ -733,7 +770,12 @@ emit_run(struct emitter *e, LLVMValueRef *kernels)
                 b->name);
             break;
         case KILN_LBUF_CONST:
-            ptrs[i] = e->consts[i];
+            if (e->external) {
+                LLVMValueRef off = LLVMConstInt(e->t_i64, e->woff[i], 0);
+                ptrs[i] = LLVMBuildGEP2(e->b, e->t_i8, weights, &off, 1, b->name);
+            } else {
+                ptrs[i] = e->consts[i];
+            }
             break;
         case KILN_LBUF_TEMP:
             ptrs[i] = LLVMBuildGEP2(e->b, e->t_i8, ws, &ptrs[i], 1, b->name);
@@ -825,7 +867,8 @@ tensor_descs(struct emitter *e, bool outputs, int32_t count)
 }
 
 static void
-emit_descriptor(struct emitter *e, LLVMValueRef ws_fn, LLVMValueRef run_fn, bool exe_entry)
+emit_descriptor(struct emitter *e, LLVMValueRef ws_fn, LLVMValueRef run_fn, bool exe_entry,
+                const char *weights_name)
 {
     const struct kiln_lmodule *m = e->m;
     const struct kiln_graph *g = m->g;
@@ -842,10 +885,10 @@ emit_descriptor(struct emitter *e, LLVMValueRef ws_fn, LLVMValueRef run_fn, bool
     LLVMSetInitializer(dng, dna);
     LLVMSetGlobalConstant(dng, 1);
     LLVMSetLinkage(dng, LLVMPrivateLinkage);
-    LLVMTypeRef fields[9] = {e->t_ptr, e->t_i32, e->t_i32, e->t_i32, e->t_ptr,
-                             e->t_ptr, e->t_ptr, e->t_ptr, e->t_ptr};
-    LLVMTypeRef mt = LLVMStructTypeInContext(e->ctx, fields, 9, 0);
-    LLVMValueRef vals[9] = {
+    LLVMTypeRef fields[11] = {e->t_ptr, e->t_i32, e->t_i32, e->t_i32, e->t_ptr, e->t_ptr,
+                              e->t_ptr, e->t_ptr, e->t_ptr, e->t_ptr, e->t_i64};
+    LLVMTypeRef mt = LLVMStructTypeInContext(e->ctx, fields, 11, 0);
+    LLVMValueRef vals[11] = {
         const_string(e, m->name, "model.name"),
         LLVMConstInt(e->t_i32, (unsigned long long)g->n_inputs, 0),
         LLVMConstInt(e->t_i32, (unsigned long long)g->n_outputs, 0),
@@ -855,8 +898,10 @@ emit_descriptor(struct emitter *e, LLVMValueRef ws_fn, LLVMValueRef run_fn, bool
         dng,
         ws_fn,
         run_fn,
+        e->external ? const_string(e, weights_name, "weights.name") : LLVMConstNull(e->t_ptr),
+        LLVMConstInt(e->t_i64, e->wsize, 0),
     };
-    LLVMValueRef init = LLVMConstNamedStruct(mt, vals, 9);
+    LLVMValueRef init = LLVMConstNamedStruct(mt, vals, 11);
     char name[256];
     snprintf(name, sizeof name, "%s_model", m->name);
     LLVMValueRef desc = LLVMAddGlobal(e->mod, mt, name);
@@ -981,20 +1026,22 @@ kiln_llvm_emit(const struct kiln_lmodule *m, const struct kiln_llvm_opts *o,
     LLVMTypeRef kp[4] = {e.t_ptr, e.t_ptr, e.t_i64, e.t_i64};
     e.t_kernel = LLVMFunctionType(e.t_void, kp, 4, 0);
     e.consts = calloc((size_t)m->n_bufs + 1, sizeof *e.consts);
+    e.woff = calloc((size_t)m->n_bufs + 1, sizeof *e.woff);
+    e.external = o->weights_path != NULL;
     e.dims = calloc((size_t)m->n_dims + 1, sizeof *e.dims);
     LLVMValueRef *kernels = calloc((size_t)m->n_kernels + 1, sizeof *kernels);
-    KILN_ASSERT(e.consts && e.dims && kernels);
-    emit_weights(&e);
+    KILN_ASSERT(e.consts && e.woff && e.dims && kernels);
+    enum kiln_status st = emit_weights(&e, o);
     for (int32_t i = 0; i < m->n_kernels; i++)
         kernels[i] = emit_kernel(&e, m->kernels[i]);
     LLVMValueRef ws_fn = emit_workspace_size(&e);
     LLVMValueRef run_fn = emit_run(&e, kernels);
-    emit_descriptor(&e, ws_fn, run_fn, o->exe_entry);
+    emit_descriptor(&e, ws_fn, run_fn, o->exe_entry,
+                    o->weights_name ? o->weights_name : "weights.bin");
     free(kernels);
 
-    enum kiln_status st = KILN_OK;
     char *err = NULL;
-    if (LLVMVerifyModule(e.mod, LLVMReturnStatusAction, &err)) {
+    if (st == KILN_OK && LLVMVerifyModule(e.mod, LLVMReturnStatusAction, &err)) {
         kiln_diag_error(d, "internal error: the generated LLVM module is invalid: %.400s",
                         err ? err : "");
         st = KILN_ERR_INTERNAL;
@@ -1034,6 +1081,7 @@ kiln_llvm_emit(const struct kiln_lmodule *m, const struct kiln_llvm_opts *o,
         LLVMDisposeMessage(err);
     }
     free(e.consts);
+    free(e.woff);
     free(e.dims);
     free(e.ckeys);
     free(e.cvals);

@@ -34,6 +34,11 @@ struct kiln_llvm_opts {
     int opt_level;        /* 0..3: the new pass manager's default<On> */
     bool exe_entry;       /* also define kiln_model for runtime/main.c */
     bool pic;             /* position-independent code (shared libraries) */
+    /* External weights: write the constants to this file (64-byte aligned
+     * blobs) instead of embedding them; run() then takes the file's contents
+     * as inputs[n_inputs], and the descriptor names weights_name. */
+    const char *weights_path;
+    const char *weights_name;
 };
 
 void kiln_llvm_opts_default(struct kiln_llvm_opts *o);

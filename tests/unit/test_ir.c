@@ -1,7 +1,9 @@
 /*
  * test_ir.c - unit tests of the IR core: arena, dtypes, graph construction and
  * mutation, name index, captures, topological sort, compaction, the verifier,
- * inference helpers, diagnostics and the pass manager's pipeline parsing.
+ * inference helpers, the algebra of symbolic dims (monomials: mul, add, exact
+ * division, binding, the intern table's cap), diagnostics and the pass
+ * manager's pipeline parsing.
  *
  * Prints one line per failed check and closes with "N passed, N failed".
  */
@@ -218,7 +220,7 @@ test_broadcast(void)
     kiln_diag_init(&d, "b.onnx");
     struct kiln_node fake = {.name = "bc", .op = KILN_OP_ADD};
     struct kiln_infer_ctx ic = {.g = g, .n = &fake, .d = &d, .opset = 17};
-    struct kiln_dim a3[3] = {{-1, "N"}, kiln_dim_const(1), kiln_dim_const(5)};
+    struct kiln_dim a3[3] = {kiln_dim_sym("N"), kiln_dim_const(1), kiln_dim_const(5)};
     struct kiln_dim b2[2] = {kiln_dim_const(4), kiln_dim_const(1)};
     struct kiln_type ta = {KILN_DT_F32, 3, a3}, tb = {KILN_DT_F32, 2, b2}, out;
     CHECK(kiln_infer_broadcast(&ic, &ta, &tb, &out) == KILN_OK);
@@ -232,13 +234,227 @@ test_broadcast(void)
     int ax;
     CHECK(kiln_infer_axis(&ic, -1, 3, &ax) == KILN_OK && ax == 2);
     CHECK(kiln_infer_axis(&ic, 3, 3, &ax) == KILN_ERR_INVALID);
-    CHECK(kiln_dim_is_unknown(kiln_dim_mul(a3[0], kiln_dim_const(2))));
-    CHECK(kiln_dim_mul(a3[0], kiln_dim_const(1)).sym != NULL);
+    CHECK(kiln_dim_eq(kiln_dim_mul(a3[0], kiln_dim_const(2)), (struct kiln_dim){2, "N"}));
+    CHECK(kiln_dim_eq(kiln_dim_mul(a3[0], kiln_dim_const(1)), a3[0]));
     CHECK(kiln_dim_add(kiln_dim_const(2), kiln_dim_const(3)).n == 5);
+    /* a monomial that broadcasts against itself, and against a different one */
+    struct kiln_dim m1[1] = {kiln_dim_mul(kiln_dim_sym("N"), kiln_dim_sym("S"))};
+    struct kiln_dim m2[1] = {kiln_dim_mul(kiln_dim_sym("S"), kiln_dim_sym("N"))};
+    struct kiln_dim m3[1] = {kiln_dim_mul(m1[0], kiln_dim_const(2))};
+    struct kiln_type tm1 = {KILN_DT_F32, 1, m1}, tm2 = {KILN_DT_F32, 1, m2};
+    struct kiln_type tm3 = {KILN_DT_F32, 1, m3};
+    CHECK(kiln_infer_broadcast(&ic, &tm1, &tm2, &out) == KILN_OK &&
+          kiln_dim_eq(out.dims[0], m1[0]));
+    CHECK(kiln_infer_broadcast(&ic, &tm1, &tm3, &out) == KILN_OK &&
+          kiln_dim_is_unknown(out.dims[0]));
     CHECK(kiln_dim_is_int(kiln_dim_const(-1)) && !kiln_dim_is_unknown(kiln_dim_const(-1)));
     (void)dims_buf;
     kiln_diag_fini(&d);
     kiln_graph_free(g);
+}
+
+/* ---------------------------------------------------------------- monomial dims */
+
+/* d formatted as the .kir printer writes it. */
+static const char *
+fmt(struct kiln_dim d)
+{
+    static char buf[4][256];
+    static int k;
+    char *b = buf[k++ & 3];
+    kiln_dim_format(d, b, sizeof buf[0]);
+    return b;
+}
+
+static struct kiln_dim
+sym(const char *s)
+{
+    return kiln_dim_sym(s);
+}
+
+static struct kiln_dim
+cst(int64_t n)
+{
+    return kiln_dim_const(n);
+}
+
+static void
+test_dim_mul(void)
+{
+    struct kiln_dim n = sym("N"), s = sym("S"), q;
+    /* constants fold; 0 absorbs everything, unknown included */
+    CHECK(kiln_dim_eq(kiln_dim_mul(cst(6), cst(7)), cst(42)));
+    CHECK(kiln_dim_eq(kiln_dim_mul(kiln_dim_unknown(), cst(0)), cst(0)));
+    CHECK(kiln_dim_eq(kiln_dim_mul(cst(0), n), cst(0)));
+    CHECK(kiln_dim_is_unknown(kiln_dim_mul(kiln_dim_unknown(), n)));
+    CHECK(kiln_dim_is_unknown(kiln_dim_mul(cst(2), kiln_dim_unknown())));
+    /* const * monomial scales the coefficient; the factor string is kept */
+    q = kiln_dim_mul(cst(16), n);
+    CHECK(q.n == 16 && q.sym && strcmp(q.sym, "N") == 0 && !strcmp(fmt(q), "16*N"));
+    CHECK(kiln_dim_eq(kiln_dim_mul(n, cst(16)), q));
+    CHECK(!kiln_dim_eq(q, n) && !kiln_dim_eq(q, cst(16)));
+    CHECK(kiln_dim_is_unknown(kiln_dim_mul(cst(-1), n))); /* known contents may be negative */
+    /* monomial * monomial merges factors, sorted: N*S == S*N */
+    struct kiln_dim ns = kiln_dim_mul(n, s), sn = kiln_dim_mul(s, n);
+    CHECK(ns.n == 1 && ns.sym && strcmp(ns.sym, "N\x1fS") == 0);
+    CHECK(kiln_dim_eq(ns, sn) && ns.sym == sn.sym); /* interned: one copy */
+    CHECK(!strcmp(fmt(ns), "N*S"));
+    struct kiln_dim a = kiln_dim_mul(kiln_dim_mul(cst(3), s), kiln_dim_mul(cst(4), n));
+    struct kiln_dim b = kiln_dim_mul(kiln_dim_mul(n, cst(2)), kiln_dim_mul(s, cst(6)));
+    CHECK(kiln_dim_eq(a, b) && a.n == 12 && !strcmp(fmt(a), "12*N*S"));
+    /* repeated factors stay: N*N, and order within the sort is strcmp order */
+    struct kiln_dim nn = kiln_dim_mul(n, n);
+    CHECK(!strcmp(fmt(nn), "N*N") && !kiln_dim_eq(nn, n));
+    struct kiln_dim mix = kiln_dim_mul(kiln_dim_mul(sym("b"), sym("B")), sym("_x"));
+    CHECK(!strcmp(fmt(mix), "B*_x*b")); /* 'B' < '_' < 'b' */
+    CHECK(kiln_dim_eq(mix, kiln_dim_mul(sym("_x"), kiln_dim_mul(sym("b"), sym("B")))));
+    /* quoting follows the .kir printer */
+    CHECK(!strcmp(fmt(kiln_dim_mul(cst(2), sym("seq len"))), "2*\"seq len\""));
+    CHECK(!strcmp(fmt(sym("2*N")), "\"2*N\"")); /* one opaque base symbol */
+    CHECK(!strcmp(fmt(kiln_dim_mul(sym("2*N"), n)), "\"2*N\"*N"));
+    CHECK(!strcmp(fmt(kiln_dim_unknown()), "?") && !strcmp(fmt(cst(-1)), "-1"));
+    /* overflow gives unknown, never a wrapped coefficient */
+    CHECK(kiln_dim_is_unknown(kiln_dim_mul(cst(INT64_MAX / 2 + 1), cst(2))));
+    CHECK(kiln_dim_is_unknown(kiln_dim_mul(cst(INT64_MAX / 2 + 1), kiln_dim_mul(cst(2), n))));
+    CHECK(kiln_dim_is_unknown(
+        kiln_dim_mul(kiln_dim_mul(cst(INT64_MAX / 3), n), kiln_dim_mul(cst(4), s))));
+    CHECK(kiln_dim_is_unknown(kiln_dim_mul(cst(INT64_MIN / 2), cst(2)))); /* the unknown marker */
+    int64_t wrap4 = (INT64_C(1) << 62) + 1; /* times 4 wraps around to exactly 4 */
+    CHECK(kiln_dim_is_unknown(kiln_dim_mul(cst(wrap4), cst(4))));
+    CHECK(kiln_dim_is_unknown(kiln_dim_mul(cst(wrap4), kiln_dim_mul(cst(4), n))));
+    CHECK(kiln_dim_is_unknown(kiln_dim_mul(kiln_dim_mul(cst(wrap4), s), kiln_dim_mul(cst(4), n))));
+    /* too many factors gives unknown */
+    struct kiln_dim p = n;
+    for (int i = 1; i < KILN_DIM_MAX_FACTORS; i++)
+        p = kiln_dim_mul(p, n);
+    CHECK(p.sym && !kiln_dim_is_unknown(p));
+    CHECK(kiln_dim_is_unknown(kiln_dim_mul(p, n)));
+    CHECK(kiln_dim_is_unknown(kiln_dim_mul(p, p)));
+    /* truncation of a long format stays terminated */
+    char small[5];
+    kiln_dim_format(a, small, sizeof small);
+    CHECK(strcmp(small, "12*N") == 0);
+}
+
+static void
+test_dim_add_div(void)
+{
+    struct kiln_dim n = sym("N"), s = sym("S"), q = cst(99);
+    struct kiln_dim ns = kiln_dim_mul(n, s), n16 = kiln_dim_mul(cst(16), n);
+    /* add: constants, x + 0, like terms; anything else unknown */
+    CHECK(kiln_dim_eq(kiln_dim_add(n, cst(0)), n) && kiln_dim_eq(kiln_dim_add(cst(0), ns), ns));
+    CHECK(kiln_dim_eq(kiln_dim_add(n, kiln_dim_mul(cst(2), n)), kiln_dim_mul(cst(3), n)));
+    CHECK(kiln_dim_is_unknown(kiln_dim_add(n, s)));
+    CHECK(kiln_dim_is_unknown(kiln_dim_add(n, cst(1))));
+    CHECK(kiln_dim_is_unknown(kiln_dim_add(n, ns)));
+    CHECK(kiln_dim_is_unknown(kiln_dim_add(cst(INT64_MAX), cst(1))));
+    CHECK(kiln_dim_is_unknown(kiln_dim_add(kiln_dim_mul(cst(INT64_MAX), n), n)));
+    /* exact division */
+    CHECK(kiln_dim_div_exact(cst(42), cst(7), &q) && kiln_dim_eq(q, cst(6)));
+    CHECK(kiln_dim_div_exact(n16, cst(4), &q) && kiln_dim_eq(q, kiln_dim_mul(cst(4), n)));
+    CHECK(kiln_dim_div_exact(n16, cst(16), &q) && kiln_dim_eq(q, n));
+    CHECK(kiln_dim_div_exact(n16, n, &q) && kiln_dim_eq(q, cst(16)));
+    CHECK(kiln_dim_div_exact(n16, kiln_dim_mul(cst(8), n), &q) && kiln_dim_eq(q, cst(2)));
+    CHECK(kiln_dim_div_exact(ns, s, &q) && kiln_dim_eq(q, n));
+    CHECK(kiln_dim_div_exact(ns, n, &q) && kiln_dim_eq(q, s));
+    CHECK(kiln_dim_div_exact(kiln_dim_mul(s, n), ns, &q) && kiln_dim_eq(q, cst(1)));
+    struct kiln_dim big = kiln_dim_mul(kiln_dim_mul(cst(768), ns), sym("H"));
+    CHECK(kiln_dim_div_exact(big, kiln_dim_mul(cst(12), kiln_dim_mul(sym("H"), n)), &q) &&
+          !strcmp(fmt(q), "64*S"));
+    struct kiln_dim nnn = kiln_dim_mul(kiln_dim_mul(n, n), s);
+    CHECK(kiln_dim_div_exact(nnn, n, &q) && kiln_dim_eq(q, ns)); /* one N cancels, once */
+    CHECK(kiln_dim_div_exact(cst(0), ns, &q) && kiln_dim_eq(q, cst(0)));
+    /* failures leave *out alone */
+    q = cst(99);
+    CHECK(!kiln_dim_div_exact(cst(7), cst(2), &q));                  /* remainder */
+    CHECK(!kiln_dim_div_exact(cst(7), cst(0), &q));                  /* by zero */
+    CHECK(!kiln_dim_div_exact(n, cst(0), &q));                       /* by zero */
+    CHECK(!kiln_dim_div_exact(kiln_dim_mul(cst(3), n), cst(2), &q)); /* coefficient remainder */
+    CHECK(!kiln_dim_div_exact(n, s, &q));                            /* factor missing */
+    CHECK(!kiln_dim_div_exact(n, ns, &q));                           /* divisor has more factors */
+    CHECK(!kiln_dim_div_exact(ns, kiln_dim_mul(n, n), &q));          /* N twice, a has it once */
+    CHECK(!kiln_dim_div_exact(cst(16), n, &q));                      /* constant by a monomial */
+    CHECK(!kiln_dim_div_exact(n, kiln_dim_mul(cst(2), n), &q));
+    CHECK(!kiln_dim_div_exact(kiln_dim_unknown(), cst(1), &q));
+    CHECK(!kiln_dim_div_exact(n, kiln_dim_unknown(), &q));
+    CHECK(!kiln_dim_div_exact(cst(-4), cst(2), &q) && !kiln_dim_div_exact(cst(4), cst(-2), &q));
+    CHECK(kiln_dim_eq(q, cst(99)));
+}
+
+static void
+test_dim_bind(void)
+{
+    struct kiln_graph *g = kiln_graph_new("bind");
+    int32_t x = kiln_graph_add_input(g, "x");
+    struct kiln_type *t = &g->values[x]->type;
+    t->dtype = KILN_DT_F32;
+    t->rank = 6;
+    t->dims = kiln_arena_array(g->arena, 6, sizeof *t->dims);
+    const char *f_ns[] = {"N", "S"}, *f_nns[] = {"S", "N", "N"};
+    t->dims[0] = kiln_dim_monomial(16, f_ns, 1, g->arena);    /* 16*N */
+    t->dims[1] = kiln_dim_monomial(1, f_ns, 2, g->arena);     /* N*S */
+    t->dims[2] = kiln_dim_monomial(3, f_nns, 3, g->arena);    /* 3*N*N*S */
+    t->dims[3] = kiln_dim_monomial(1, f_ns + 1, 1, g->arena); /* S */
+    t->dims[4] = kiln_dim_const(5);
+    t->dims[5] = kiln_dim_monomial(1, (const char *[]){"NN"}, 1, g->arena); /* not N */
+    CHECK(!strcmp(fmt(t->dims[2]), "3*N*N*S") && !strcmp(fmt(t->dims[1]), "N*S"));
+    CHECK(kiln_graph_bind_dim(g, "N", 4) == 3);
+    CHECK(kiln_dim_eq(t->dims[0], cst(64)));
+    CHECK(!strcmp(fmt(t->dims[1]), "4*S") &&
+          kiln_dim_eq(t->dims[1], kiln_dim_mul(cst(4), sym("S"))));
+    CHECK(!strcmp(fmt(t->dims[2]), "48*S"));
+    CHECK(!strcmp(fmt(t->dims[3]), "S") && !strcmp(fmt(t->dims[5]), "NN"));
+    CHECK(kiln_graph_bind_dim(g, "N", 4) == 0); /* nothing left to bind */
+    CHECK(kiln_graph_bind_dim(g, "S", 0) == 3);
+    CHECK(kiln_dim_eq(t->dims[1], cst(0)) && kiln_dim_eq(t->dims[2], cst(0)) &&
+          kiln_dim_eq(t->dims[3], cst(0)));
+    /* a value whose power overflows becomes unknown, and still counts */
+    t->dims[0] = kiln_dim_monomial(2, f_nns + 1, 2, g->arena); /* 2*N*N */
+    CHECK(kiln_graph_bind_dim(g, "N", INT64_C(1) << 31) == 1);
+    CHECK(kiln_dim_is_unknown(t->dims[0]));
+    /* kiln_dim_subst directly */
+    struct kiln_dim r = cst(1);
+    CHECK(!kiln_dim_subst(cst(3), "N", 2, NULL, &r) && kiln_dim_eq(r, cst(1)));
+    CHECK(
+        kiln_dim_subst(kiln_dim_mul(kiln_dim_mul(cst(5), sym("N")), sym("T")), "T", 3, NULL, &r) &&
+        kiln_dim_eq(r, kiln_dim_mul(cst(15), sym("N"))));
+    /* kiln_dim_monomial refuses malformed factors */
+    CHECK(kiln_dim_is_unknown(kiln_dim_monomial(1, (const char *[]){""}, 1, NULL)));
+    CHECK(kiln_dim_is_unknown(kiln_dim_monomial(1,
+                                                (const char *[]){"a\x1f"
+                                                                 "b"},
+                                                1, NULL)));
+    CHECK(kiln_dim_is_unknown(kiln_dim_monomial(-2, f_ns, 1, NULL)));
+    CHECK(kiln_dim_eq(kiln_dim_monomial(0, f_ns, 2, NULL), cst(0)));
+    CHECK(kiln_dim_eq(kiln_dim_monomial(7, f_ns, 0, NULL), cst(7)));
+    kiln_graph_free(g);
+}
+
+/* Last: fills the process-wide intern table, after which new products are unknown. */
+static void
+test_dim_intern_cap(void)
+{
+    struct kiln_dim ns = kiln_dim_mul(sym("N"), sym("S")); /* interned before the table fills */
+    const char *a = kiln_dim_intern("cap\x1ftest", 8);
+    CHECK(a && a == kiln_dim_intern("cap\x1ftest", 8) && strcmp(a, "cap\x1ftest") == 0);
+    char name[32];
+    int added = 0;
+    for (int i = 0; i < 10000; i++) {
+        snprintf(name, sizeof name, "f%d", i);
+        if (!kiln_dim_intern(name, strlen(name)))
+            break;
+        added++;
+    }
+    CHECK(added > 0 && added < 4096);
+    CHECK(kiln_dim_intern("never seen", 10) == NULL);
+    CHECK(kiln_dim_intern("cap\x1ftest", 8) == a); /* existing entries still answer */
+    CHECK(kiln_dim_eq(kiln_dim_mul(sym("S"), sym("N")), ns));
+    CHECK(kiln_dim_is_unknown(kiln_dim_mul(sym("P"), sym("Q"))));
+    struct kiln_dim q;
+    struct kiln_dim nsz = {1, "N\x1fS\x1fZ"};      /* a canonical N*S*Z */
+    CHECK(!kiln_dim_div_exact(nsz, sym("S"), &q)); /* N*Z would be new: no room */
+    CHECK(kiln_dim_div_exact(nsz, sym("N"), &q) && !strcmp(fmt(q), "S*Z"));     /* a tail: reused */
+    CHECK(kiln_dim_eq(kiln_dim_mul(cst(3), ns), (struct kiln_dim){3, ns.sym})); /* no new string */
 }
 
 static void
@@ -283,7 +499,11 @@ main(void)
     test_sort();
     test_captures();
     test_broadcast();
+    test_dim_mul();
+    test_dim_add_div();
+    test_dim_bind();
     test_diag_and_passes();
+    test_dim_intern_cap(); /* last: it fills the intern table */
     printf("%d passed, %d failed\n", n_pass, n_fail);
     return n_fail != 0;
 }

@@ -6,7 +6,8 @@
  * FLOP counts.
  *
  * Types are written as in the text IR: "f32[N,3,?]", "i64[]" (scalar),
- * "f32[*]" (unknown rank); a name is a symbol, `?` an unknown dim.
+ * "f32[*]" (unknown rank); a name is a symbol, `16*N*S` a monomial, `?` an
+ * unknown dim.
  * Prints one line per failed check and closes with "N passed, N failed".
  */
 #include <stdarg.h>
@@ -69,7 +70,37 @@ fresh_name(void)
     return buf;
 }
 
-/* Parse "f32[N,3,?]" into t (dims in G's arena). */
+/* Parse one dim [p, e): "?", "3", or a monomial "N", "16*N*S" (factors in any order). */
+static struct kiln_dim
+parse_dim(const char *p, const char *e)
+{
+    if (*p == '?')
+        return kiln_dim_unknown();
+    int64_t coef = 1;
+    if (*p >= '0' && *p <= '9') {
+        char *end;
+        coef = strtoll(p, &end, 10);
+        if (end == e)
+            return kiln_dim_const(coef);
+        p = end + 1; /* past the '*' */
+    }
+    char names[KILN_DIM_MAX_FACTORS][32];
+    const char *factors[KILN_DIM_MAX_FACTORS];
+    int n = 0;
+    while (p < e) {
+        const char *f = p;
+        while (p < e && *p != '*')
+            p++;
+        snprintf(names[n], sizeof names[n], "%.*s", (int)(p - f), f);
+        factors[n] = names[n];
+        n++;
+        if (p < e)
+            p++;
+    }
+    return kiln_dim_monomial(coef, factors, n, G->arena);
+}
+
+/* Parse "f32[N,3,?]" or "f32[16*N,?]" into t (dims in G's arena). */
 static void
 parse_type(const char *s, struct kiln_type *t)
 {
@@ -86,14 +117,7 @@ parse_type(const char *s, struct kiln_type *t)
         const char *e = p;
         while (*e != ',' && *e != ']')
             e++;
-        struct kiln_dim d;
-        if (*p == '?')
-            d = kiln_dim_unknown();
-        else if (*p >= '0' && *p <= '9')
-            d = kiln_dim_const(strtoll(p, NULL, 10));
-        else
-            d = (struct kiln_dim){-1, kiln_graph_intern_n(G, p, (size_t)(e - p))};
-        t->dims[t->rank++] = d;
+        t->dims[t->rank++] = parse_dim(p, e);
         p = *e == ',' ? e + 1 : e;
     }
 }
@@ -107,13 +131,9 @@ format_type(const struct kiln_type *t, char *buf, size_t len)
         return;
     }
     for (int i = 0; i < t->rank; i++) {
-        struct kiln_dim d = t->dims[i];
-        if (d.sym)
-            k += (size_t)snprintf(buf + k, len - k, "%s%s", i ? "," : "", d.sym);
-        else if (kiln_dim_is_const(d))
-            k += (size_t)snprintf(buf + k, len - k, "%s%lld", i ? "," : "", (long long)d.n);
-        else
-            k += (size_t)snprintf(buf + k, len - k, "%s?", i ? "," : "");
+        char d[128];
+        kiln_dim_format(t->dims[i], d, sizeof d);
+        k += (size_t)snprintf(buf + k, len - k, "%s%s", i ? "," : "", d);
     }
     snprintf(buf + k, len - k, "]");
 }
@@ -718,10 +738,18 @@ test_matmul_gemm(void)
     static const struct {
         const char *a, *b, *y;
     } mm[] = {
-        {"f32[2,3,4]", "f32[4,5]", "f32[2,3,5]"},   {"f32[4]", "f32[4,5]", "f32[5]"},
-        {"f32[3,4]", "f32[4]", "f32[3]"},           {"f32[4]", "f32[4]", "f32[]"},
-        {"f32[B,3,4]", "f32[1,4,6]", "f32[B,3,6]"}, {"f32[B,S,K]", "f32[K,N]", "f32[B,S,N]"},
-        {"f32[*]", "f32[4,5]", "f32[*]"},           {"f32[2,1,3,4]", "f32[5,4,2]", "f32[2,5,3,2]"},
+        {"f32[2,3,4]", "f32[4,5]", "f32[2,3,5]"},
+        {"f32[4]", "f32[4,5]", "f32[5]"},
+        {"f32[3,4]", "f32[4]", "f32[3]"},
+        {"f32[4]", "f32[4]", "f32[]"},
+        {"f32[B,3,4]", "f32[1,4,6]", "f32[B,3,6]"},
+        {"f32[B,S,K]", "f32[K,N]", "f32[B,S,N]"},
+        {"f32[*]", "f32[4,5]", "f32[*]"},
+        {"f32[2,1,3,4]", "f32[5,4,2]", "f32[2,5,3,2]"},
+        /* monomial dims pass through, and K matches when the monomials are equal */
+        {"f32[N*S,768]", "f32[768,10]", "f32[N*S,10]"},
+        {"f32[2*B,S,4*K]", "f32[4*K,N]", "f32[2*B,S,N]"},
+        {"f32[S*N,K]", "f32[1,K,3]", "f32[1,N*S,3]"},
     };
     for (size_t i = 0; i < sizeof mm / sizeof mm[0]; i++) {
         BEGIN(13);
@@ -1278,6 +1306,27 @@ test_attention(void)
              IN(input("f32[B,8,S,64]"), input("f32[B,2,7,64]"), input("f32[B,2,7,32]"), -1,
                 input("f32[B,2,5,64]"), input("f32[B,2,5,32]")));
     EXPECT(n, 0, "f32[B,8,S,32]");
+    end();
+
+    /* 3-D with monomial hidden sizes: 8*D over 4 heads is 2*D per head, exactly */
+    BEGIN(23);
+    n = node(KILN_OP_ATTENTION, 4,
+             IN(input("f32[B,S,8*D]"), input("f32[B,T,4*D]"), input("f32[B,T,6*D]")));
+    attr_int(n, "q_num_heads", 4);
+    attr_int(n, "kv_num_heads", 2);
+    EXPECT(n, 0, "f32[B,S,12*D]");
+    EXPECT(n, 1, "f32[B,2,T,2*D]");
+    EXPECT(n, 2, "f32[B,2,T,3*D]");
+    end();
+
+    /* a symbolic hidden size that does not divide by the heads: unknown, not an error */
+    BEGIN(23);
+    n = node(KILN_OP_ATTENTION, 3,
+             IN(input("f32[B,S,D]"), input("f32[B,T,D]"), input("f32[B,T,D]")));
+    attr_int(n, "q_num_heads", 4);
+    attr_int(n, "kv_num_heads", 4);
+    EXPECT(n, 0, "f32[B,S,?]");
+    EXPECT(n, 1, "f32[B,4,T,?]");
     end();
 
     BEGIN(23);

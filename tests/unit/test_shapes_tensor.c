@@ -7,7 +7,8 @@
  * -> Reshape) and the FLOP counts of Resize and Fused.
  *
  * Types are written as in the text IR: "f32[N,3,?]", "i64[]" (scalar),
- * "f32[*]" (unknown rank); a name is a symbol, `?` an unknown dim.
+ * "f32[*]" (unknown rank); a name is a symbol, `16*N*S` a monomial, `?` an
+ * unknown dim.
  * Prints one line per failed check and closes with "N passed, N failed".
  */
 #include <stdio.h>
@@ -70,7 +71,37 @@ fresh_name(void)
     return buf;
 }
 
-/* Parse "f32[N,3,?]" into t (dims in G's arena). */
+/* Parse one dim [p, e): "?", "3", or a monomial "N", "16*N*S" (factors in any order). */
+static struct kiln_dim
+parse_dim(const char *p, const char *e)
+{
+    if (*p == '?')
+        return kiln_dim_unknown();
+    int64_t coef = 1;
+    if (*p >= '0' && *p <= '9') {
+        char *end;
+        coef = strtoll(p, &end, 10);
+        if (end == e)
+            return kiln_dim_const(coef);
+        p = end + 1; /* past the '*' */
+    }
+    char names[KILN_DIM_MAX_FACTORS][32];
+    const char *factors[KILN_DIM_MAX_FACTORS];
+    int n = 0;
+    while (p < e) {
+        const char *f = p;
+        while (p < e && *p != '*')
+            p++;
+        snprintf(names[n], sizeof names[n], "%.*s", (int)(p - f), f);
+        factors[n] = names[n];
+        n++;
+        if (p < e)
+            p++;
+    }
+    return kiln_dim_monomial(coef, factors, n, G->arena);
+}
+
+/* Parse "f32[N,3,?]" or "f32[16*N,?]" into t (dims in G's arena). */
 static void
 parse_type(const char *s, struct kiln_type *t)
 {
@@ -87,14 +118,7 @@ parse_type(const char *s, struct kiln_type *t)
         const char *e = p;
         while (*e != ',' && *e != ']')
             e++;
-        struct kiln_dim d;
-        if (*p == '?')
-            d = kiln_dim_unknown();
-        else if (*p >= '0' && *p <= '9')
-            d = kiln_dim_const(strtoll(p, NULL, 10));
-        else
-            d = (struct kiln_dim){-1, kiln_graph_intern_n(G, p, (size_t)(e - p))};
-        t->dims[t->rank++] = d;
+        t->dims[t->rank++] = parse_dim(p, e);
         p = *e == ',' ? e + 1 : e;
     }
 }
@@ -108,13 +132,9 @@ format_type(const struct kiln_type *t, char *buf, size_t len)
         return;
     }
     for (int i = 0; i < t->rank; i++) {
-        struct kiln_dim d = t->dims[i];
-        if (d.sym)
-            k += (size_t)snprintf(buf + k, len - k, "%s%s", i ? "," : "", d.sym);
-        else if (kiln_dim_is_const(d))
-            k += (size_t)snprintf(buf + k, len - k, "%s%lld", i ? "," : "", (long long)d.n);
-        else
-            k += (size_t)snprintf(buf + k, len - k, "%s?", i ? "," : "");
+        char d[128];
+        kiln_dim_format(t->dims[i], d, sizeof d);
+        k += (size_t)snprintf(buf + k, len - k, "%s%s", i ? "," : "", d);
     }
     snprintf(buf + k, len - k, "]");
 }
@@ -375,7 +395,7 @@ test_reshape(void)
 
     BEGIN(17);
     n = node(KILN_OP_RESHAPE, 1, IN(input("f32[N,M,4]"), ci64(INTS(-1, 2))));
-    EXPECT(n, 0, "f32[?,2]");
+    EXPECT(n, 0, "f32[2*M*N,2]"); /* 4*M*N / 2, factors sorted */
     end();
 
     /* allowzero: 0 is a real zero-sized dim */
@@ -520,6 +540,145 @@ test_shape_chain(void)
     end();
 }
 
+/*
+ * Symbolic dims as monomials: element counts, flattening and the BERT/GPT-2
+ * exporter chain Shape -> Gather -> Mul -> Concat -> Reshape keep exact dims
+ * (N*S), and the ops downstream keep them. Inexact results stay unknown.
+ */
+static void
+test_monomials(void)
+{
+    /* -1 is the element count divided exactly by the other entries */
+    BEGIN(17);
+    struct kiln_node *n = node(KILN_OP_RESHAPE, 1, IN(input("f32[N,4,4]"), ci64(INTS(-1, 16))));
+    EXPECT(n, 0, "f32[N,16]");
+    end();
+
+    BEGIN(17);
+    n = node(KILN_OP_RESHAPE, 1, IN(input("f32[N,S,64]"), ci64(INTS(-1, 32))));
+    EXPECT(n, 0, "f32[2*N*S,32]");
+    end();
+
+    BEGIN(17);
+    n = node(KILN_OP_RESHAPE, 1, IN(input("f32[16*N,S]"), ci64(INTS(4, -1))));
+    EXPECT(n, 0, "f32[4,4*N*S]");
+    end();
+
+    /* not exact: it may divide at run time, so unknown, not an error */
+    BEGIN(17);
+    n = node(KILN_OP_RESHAPE, 1, IN(input("f32[N,3]"), ci64(INTS(-1, 2))));
+    EXPECT(n, 0, "f32[?,2]");
+    end();
+
+    BEGIN(17);
+    n = node(KILN_OP_RESHAPE, 1, IN(input("f32[N,S]"), input("i64[2]")));
+    EXPECT(n, 0, "f32[?,?]");
+    end();
+
+    /* Flatten multiplies each side */
+    BEGIN(13);
+    n = node(KILN_OP_FLATTEN, 1, IN(input("f32[N,16,1,1]")));
+    EXPECT(n, 0, "f32[N,16]");
+    end();
+
+    BEGIN(13);
+    n = node(KILN_OP_FLATTEN, 1, IN(input("f32[N,S,8,2]")));
+    attr_int(n, "axis", 2);
+    EXPECT(n, 0, "f32[N*S,16]");
+    end();
+
+    /* [N,S,768] -> [N*S,768] -> MatMul/Gemm/Transpose -> back to [N,S,768] */
+    BEGIN(17);
+    int32_t x = input("f32[N,S,768]");
+    struct kiln_node *shape = node(KILN_OP_SHAPE, 1, IN(x));
+    struct kiln_node *gn = node(KILN_OP_GATHER, 1, IN(out(shape, 0), scalar_i64(0)));
+    struct kiln_node *gs = node(KILN_OP_GATHER, 1, IN(out(shape, 0), scalar_i64(1)));
+    struct kiln_node *mul = node(KILN_OP_MUL, 1, IN(out(gn, 0), out(gs, 0)));
+    struct kiln_node *u = node(KILN_OP_UNSQUEEZE, 1, IN(out(mul, 0), ci64(INTS(0))));
+    struct kiln_node *cat = node(KILN_OP_CONCAT, 1, IN(out(u, 0), ci64(INTS(768))));
+    attr_int(cat, "axis", 0);
+    struct kiln_node *flat = node(KILN_OP_RESHAPE, 1, IN(x, out(cat, 0)));
+    struct kiln_node *mm = node(KILN_OP_MATMUL, 1, IN(out(flat, 0), input("f32[768,3072]")));
+    struct kiln_node *gemm =
+        node(KILN_OP_GEMM, 1, IN(out(mm, 0), input("f32[768,3072]"), input("f32[768]")));
+    attr_int(gemm, "transB", 1);
+    struct kiln_node *tr = node(KILN_OP_TRANSPOSE, 1, IN(out(gemm, 0)));
+    struct kiln_node *tr2 = node(KILN_OP_TRANSPOSE, 1, IN(out(tr, 0)));
+    struct kiln_node *un = node(KILN_OP_UNSQUEEZE, 1, IN(out(gn, 0), ci64(INTS(0))));
+    struct kiln_node *us = node(KILN_OP_UNSQUEEZE, 1, IN(out(gs, 0), ci64(INTS(0))));
+    struct kiln_node *cat3 = node(KILN_OP_CONCAT, 1, IN(out(un, 0), out(us, 0), ci64(INTS(768))));
+    attr_int(cat3, "axis", 0);
+    struct kiln_node *back = node(KILN_OP_RESHAPE, 1, IN(out(tr2, 0), out(cat3, 0)));
+    /* the same with -1 in the middle: N*S*768 / (N*768) = S */
+    struct kiln_node *catm = node(KILN_OP_CONCAT, 1, IN(out(un, 0), ci64(INTS(-1, 768))));
+    attr_int(catm, "axis", 0);
+    struct kiln_node *back2 = node(KILN_OP_RESHAPE, 1, IN(out(flat, 0), out(catm, 0)));
+    /* and heads split: [N*S,768] -> [N,S,12,64] -> [N,12,S,64] */
+    struct kiln_node *cat4 = node(KILN_OP_CONCAT, 1, IN(out(un, 0), ci64(INTS(-1, 12, 64))));
+    attr_int(cat4, "axis", 0);
+    struct kiln_node *heads = node(KILN_OP_RESHAPE, 1, IN(out(flat, 0), out(cat4, 0)));
+    struct kiln_node *perm = node(KILN_OP_TRANSPOSE, 1, IN(out(heads, 0)));
+    attr_ints(perm, "perm", INTS(0, 2, 1, 3));
+    EXPECT(mul, 0, "i64[]");
+    EXPECT(flat, 0, "f32[N*S,768]");
+    EXPECT(mm, 0, "f32[N*S,3072]");
+    EXPECT(gemm, 0, "f32[N*S,768]");
+    EXPECT(tr, 0, "f32[768,N*S]");
+    EXPECT(tr2, 0, "f32[N*S,768]");
+    EXPECT(back, 0, "f32[N,S,768]");
+    EXPECT(back2, 0, "f32[N,S,768]");
+    EXPECT(heads, 0, "f32[N,S,12,64]");
+    EXPECT(perm, 0, "f32[N,12,S,64]");
+    CHECK(status == KILN_OK && kiln_graph_verify(G, &D) == KILN_OK);
+    end();
+
+    /* known-value arithmetic: Mul, exact Div, Sub and Add of like terms */
+    BEGIN(17);
+    x = input("f32[N,S,64]");
+    shape = node(KILN_OP_SHAPE, 1, IN(x));
+    gn = node(KILN_OP_GATHER, 1, IN(out(shape, 0), ci64(INTS(0))));
+    gs = node(KILN_OP_GATHER, 1, IN(out(shape, 0), ci64(INTS(1))));
+    struct kiln_node *ns = node(KILN_OP_MUL, 1, IN(out(gs, 0), out(gn, 0))); /* S*N */
+    struct kiln_node *ns4 = node(KILN_OP_MUL, 1, IN(out(ns, 0), ci64(INTS(4))));
+    struct kiln_node *d1 = node(KILN_OP_DIV, 1, IN(out(ns4, 0), out(gs, 0)));   /* 4*N */
+    struct kiln_node *d2 = node(KILN_OP_DIV, 1, IN(out(d1, 0), ci64(INTS(2)))); /* 2*N */
+    struct kiln_node *d3 = node(KILN_OP_DIV, 1, IN(out(gn, 0), ci64(INTS(2)))); /* N/2: ? */
+    struct kiln_node *d4 = node(KILN_OP_DIV, 1, IN(out(gn, 0), out(gs, 0)));    /* N/S: ? */
+    struct kiln_node *sub = node(KILN_OP_SUB, 1, IN(out(d1, 0), out(gn, 0)));   /* 3*N */
+    struct kiln_node *add = node(KILN_OP_ADD, 1, IN(out(sub, 0), out(d2, 0)));  /* 5*N */
+    struct kiln_node *mod = node(KILN_OP_MOD, 1, IN(out(ns4, 0), out(gn, 0)));  /* 0 */
+    struct kiln_node *c2 = node(
+        KILN_OP_CONCAT, 1,
+        IN(out(ns, 0), out(d2, 0), out(d3, 0), out(d4, 0), out(sub, 0), out(add, 0), out(mod, 0)));
+    attr_int(c2, "axis", 0);
+    struct kiln_node *cos = node(KILN_OP_CONSTANT_OF_SHAPE, 1, IN(out(c2, 0)));
+    EXPECT(cos, 0, "f32[N*S,2*N,?,?,3*N,5*N,0]");
+    end();
+
+    /* Concat of like dims adds them; Tile and Range scale exactly */
+    BEGIN(17);
+    n = node(KILN_OP_CONCAT, 1, IN(input("f32[N,4]"), input("f32[2*N,4]")));
+    attr_int(n, "axis", 0);
+    struct kiln_node *t = node(KILN_OP_TILE, 1, IN(input("f32[N,S]"), ci64(INTS(3, 1))));
+    x = input("f32[N,S]");
+    shape = node(KILN_OP_SHAPE, 1, IN(x));
+    gn = node(KILN_OP_GATHER, 1, IN(out(shape, 0), scalar_i64(0)));
+    struct kiln_node *n6 = node(KILN_OP_MUL, 1, IN(out(gn, 0), scalar_i64(6)));
+    struct kiln_node *r3 = node(KILN_OP_RANGE, 1, IN(scalar_i64(0), out(n6, 0), scalar_i64(3)));
+    struct kiln_node *r4 = node(KILN_OP_RANGE, 1, IN(scalar_i64(0), out(n6, 0), scalar_i64(4)));
+    EXPECT(n, 0, "f32[3*N,4]");
+    EXPECT(t, 0, "f32[3*N,S]");
+    EXPECT(r3, 0, "i64[2*N]");
+    EXPECT(r4, 0, "i64[?]");
+    end();
+
+    /* two constants that do not divide are still an error */
+    BEGIN(17);
+    node(KILN_OP_RESHAPE, 1, IN(input("f32[N,0,3]"), ci64(INTS(5))));
+    EXPECT_FAIL("cannot reshape 0 elements into shape [5] (5 elements)");
+    end();
+}
+
 static void
 test_flatten_squeeze(void)
 {
@@ -531,7 +690,7 @@ test_flatten_squeeze(void)
     BEGIN(13);
     n = node(KILN_OP_FLATTEN, 1, IN(input("f32[N,3,4]")));
     attr_int(n, "axis", -1);
-    EXPECT(n, 0, "f32[?,4]");
+    EXPECT(n, 0, "f32[3*N,4]");
     end();
 
     BEGIN(13);
@@ -1054,7 +1213,7 @@ test_data_dependent(void)
     n = node(KILN_OP_UNIQUE, 4, IN(input("f32[N,3]")));
     EXPECT(n, 0, "f32[?]");
     EXPECT(n, 1, "i64[?]");
-    EXPECT(n, 2, "i64[?]");
+    EXPECT(n, 2, "i64[3*N]"); /* one inverse index per input element */
     end();
 
     BEGIN(13);
@@ -1560,6 +1719,7 @@ main(void)
 {
     test_reshape();
     test_shape_chain();
+    test_monomials();
     test_flatten_squeeze();
     test_concat_split_slice();
     test_gather_scatter();

@@ -7,6 +7,8 @@
  *   and nested graphs survive print -> parse -> print byte for byte, and compare
  *   equal field by field;
  * - blobs: large constants written to a weights file read back in place;
+ * - symbolic dims (monomials such as 16*N*"seq len") print as kiln_dim_format
+ *   spells them, read back equal, and malformed ones are refused;
  * - every prefix of a printed graph is refused with a diagnostic (never a crash),
  *   and only the whole text parses.
  *
@@ -160,7 +162,7 @@ make_attr_graph(void)
     g->values[x]->type.dtype = KILN_DT_F32;
     g->values[x]->type.rank = 2;
     g->values[x]->type.dims = kiln_arena_array(g->arena, 2, sizeof(struct kiln_dim));
-    g->values[x]->type.dims[0].sym = kiln_graph_intern(g, "batch size");
+    g->values[x]->type.dims[0] = kiln_dim_sym(kiln_graph_intern(g, "batch size"));
     g->values[x]->type.dims[1] = kiln_dim_unknown();
     const char *outs[] = {"y", NULL, "z"};
     struct kiln_node *n = kiln_graph_add_node(g, KILN_OP_SPLIT, "n\x01\xff", &x, 1, outs, 3, NULL);
@@ -354,12 +356,121 @@ test_blobs(void)
     rmdir(dir);
 }
 
+/* Parse text that must load; NULL (with the diagnostic printed) otherwise. */
+static struct kiln_graph *
+parse_ok(const char *text)
+{
+    return reparse(text, strlen(text), "dims.kir");
+}
+
+/* Parse text that must fail with a diagnostic containing needle. */
+static bool
+parse_fails(const char *text, const char *needle)
+{
+    struct kiln_diag d;
+    kiln_diag_init(&d, "bad.kir");
+    struct kiln_graph *g = NULL;
+    enum kiln_status st = kiln_graph_parse(text, strlen(text), "bad.kir", &g, &d);
+    bool ok = st != KILN_OK && g == NULL && kiln_diag_has(&d, needle);
+    if (!ok)
+        kiln_diag_print(&d, stdout);
+    kiln_graph_free(g);
+    kiln_diag_fini(&d);
+    return ok;
+}
+
+/* Symbolic dims are monomials: printed `16*N*"seq len"`, read back to equal dims,
+ * spelled as kiln_dim_format spells them; only an unquoted '*' joins factors. */
+static void
+test_dims(void)
+{
+    struct kiln_graph *g = kiln_graph_new("dims");
+    int32_t x = kiln_graph_add_input(g, "x");
+    struct kiln_type *t = &g->values[x]->type;
+    t->dtype = KILN_DT_F32;
+    t->rank = 7;
+    t->dims = kiln_arena_array(g->arena, 7, sizeof *t->dims);
+    const char *f[] = {"seq len", "N", "2*N", "N", "N", "a\"\\\x01", "_b9"};
+    t->dims[0] = kiln_dim_monomial(16, f + 1, 1, g->arena);        /* 16*N */
+    t->dims[1] = kiln_dim_monomial(1, f, 2, g->arena);             /* N*"seq len" */
+    t->dims[2] = kiln_dim_monomial(1, f + 2, 1, g->arena);         /* "2*N", one symbol */
+    t->dims[3] = kiln_dim_monomial(3, f + 2, 3, g->arena);         /* 3*"2*N"*N*N */
+    t->dims[4] = kiln_dim_monomial(INT64_MAX, f + 5, 2, g->arena); /* '_' sorts before 'a' */
+    t->dims[5] = kiln_dim_const(7);
+    t->dims[6] = kiln_dim_unknown();
+    kiln_graph_add_output(g, x);
+    size_t len1, len2;
+    char *t1 = print_to_string(g, NULL, &len1);
+    const char *want = "f32[16*N,N*\"seq len\",\"2*N\",3*\"2*N\"*N*N,"
+                       "9223372036854775807*_b9*\"a\\\"\\\\\\x01\",7,?]";
+    CHECK(t1 && strstr(t1, want));
+    /* kiln_dim_format spells each dim as the printer does */
+    char buf[128], all[512] = "f32[";
+    for (int i = 0; i < t->rank; i++) {
+        kiln_dim_format(t->dims[i], buf, sizeof buf);
+        strcat(all, buf);
+        strcat(all, i + 1 < t->rank ? "," : "]");
+    }
+    CHECK(strcmp(all, want) == 0);
+    struct kiln_graph *g2 = t1 ? reparse(t1, len1, "dims.kir") : NULL;
+    CHECK(g2 != NULL);
+    if (g2) {
+        char *t2 = print_to_string(g2, NULL, &len2);
+        CHECK(t2 && len1 == len2 && memcmp(t1, t2, len1) == 0);
+        free(t2);
+        const struct kiln_type *t2y = &g2->values[kiln_graph_find_value(g2, "x")]->type;
+        CHECK(t2y->rank == t->rank);
+        for (int i = 0; i < t->rank && i < t2y->rank; i++)
+            CHECK(i == 6 ? kiln_dim_is_unknown(t2y->dims[i])
+                         : kiln_dim_eq(t2y->dims[i], t->dims[i]));
+        CHECK(t2y->dims[2].sym && strcmp(t2y->dims[2].sym, "2*N") == 0 && t2y->dims[2].n == 1);
+        kiln_graph_free(g2);
+    }
+    free(t1);
+    kiln_graph_free(g);
+
+    /* factor order and spacing do not matter; a coefficient of 1 is dropped */
+    g = parse_ok("kiln 1\n@g(%a: f32[S*N, 4 * \"x y\" * N, 1*N], %b: f32[N*S, 4*\"x y\"*N, N]) {\n"
+                 "  return %a, %b\n}\n");
+    CHECK(g != NULL);
+    if (g) {
+        const struct kiln_type *ta = &g->values[g->inputs[0]]->type;
+        const struct kiln_type *tb = &g->values[g->inputs[1]]->type;
+        CHECK(kiln_type_eq(ta, tb));
+        CHECK(ta->dims[1].n == 4 && ta->dims[2].n == 1 && strcmp(ta->dims[0].sym, "N\x1fS") == 0);
+        char *txt = print_to_string(g, NULL, NULL);
+        CHECK(txt && strstr(txt, "@g(%a: f32[N*S,4*N*\"x y\",N], %b: f32[N*S,4*N*\"x y\",N])"));
+        free(txt);
+        kiln_graph_free(g);
+    }
+
+    /* malformed monomials */
+    CHECK(parse_fails("kiln 1\n@g(%a: f32[0*N]) {\n  return %a\n}\n",
+                      "bad.kir:2:12: error: the coefficient of a symbolic dim must be >= 1"));
+    CHECK(parse_fails("kiln 1\n@g(%a: f32[2*]) {\n  return %a\n}\n",
+                      "bad.kir:2:14: error: expected a dim symbol, found ']'"));
+    CHECK(parse_fails("kiln 1\n@g(%a: f32[N*?]) {\n  return %a\n}\n",
+                      "expected a dim symbol, found '?'"));
+    CHECK(parse_fails("kiln 1\n@g(%a: f32[N*4]) {\n  return %a\n}\n",
+                      "expected a dim symbol, found '4'"));
+    CHECK(parse_fails("kiln 1\n@g(%a: f32[\"a\\x1fb\"]) {\n  return %a\n}\n",
+                      "dim symbols cannot contain the byte 0x1f"));
+    CHECK(parse_fails("kiln 1\n@g(%a: f32[N*\"\"]) {\n  return %a\n}\n",
+                      "dim names must be non-empty"));
+    char many[512] = "kiln 1\n@g(%a: f32[N";
+    for (int i = 0; i < KILN_DIM_MAX_FACTORS; i++)
+        strcat(many, "*N");
+    strcat(many, "]) {\n  return %a\n}\n");
+    CHECK(parse_fails(many, "a symbolic dim has more than 32 factors"));
+}
+
 int
 main(void)
 {
     test_float_bits();
     test_attrs();
     test_blobs();
+    test_dims();
     printf("%d passed, %d failed\n", n_pass, n_fail);
     return n_fail != 0;
 }

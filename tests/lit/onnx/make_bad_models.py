@@ -361,6 +361,38 @@ def case_dim_param(d):
     return model(nodes, [vi("x", shape=["batch", 3, None])], [vi("y", shape=["batch", 3, None])])
 
 
+def case_dim_param_sep(d):
+    """A dim_param holding the byte 0x1f, which kiln reserves to join factors."""
+    nodes = [h.make_node("Relu", ["x"], ["y"], name="relu")]
+    return model(nodes, [vi("x", shape=["a\x1fb", 3])], [vi("y", shape=None)])
+
+
+def case_dim_monomials(d):
+    """The BERT/GPT-2 exporter chain: [N,S,768] -> Shape -> Gather -> Mul ->
+    Concat -> Reshape to [N*S,768], a MatMul, and back to [N,S,...] (with -1)."""
+    w = numpy_helper.from_array(np.zeros((768, 64), np.float32), "w")
+    i0 = numpy_helper.from_array(np.array(0, np.int64), "i0")
+    i1 = numpy_helper.from_array(np.array(1, np.int64), "i1")
+    ax = numpy_helper.from_array(np.array([0], np.int64), "ax")
+    c768 = numpy_helper.from_array(np.array([768], np.int64), "c768")
+    tail = numpy_helper.from_array(np.array([-1, 64], np.int64), "tail")
+    nodes = [
+        h.make_node("Shape", ["x"], ["sh"], name="shape"),
+        h.make_node("Gather", ["sh", "i0"], ["n"], name="gn", axis=0),
+        h.make_node("Gather", ["sh", "i1"], ["s"], name="gs", axis=0),
+        h.make_node("Mul", ["n", "s"], ["ns"], name="mul"),
+        h.make_node("Unsqueeze", ["ns", "ax"], ["ns1"], name="u"),
+        h.make_node("Concat", ["ns1", "c768"], ["flat_shape"], name="cat", axis=0),
+        h.make_node("Reshape", ["x", "flat_shape"], ["flat"], name="flatten"),
+        h.make_node("MatMul", ["flat", "w"], ["mm"], name="mm"),
+        h.make_node("Unsqueeze", ["n", "ax"], ["n1"], name="un"),
+        h.make_node("Concat", ["n1", "tail"], ["back_shape"], name="cat2", axis=0),
+        h.make_node("Reshape", ["mm", "back_shape"], ["y"], name="back"),
+    ]
+    return model(nodes, [vi("x", shape=["N", "S", 768])], [vi("y", shape=None)],
+                 [w, i0, i1, ax, c768, tail])
+
+
 def case_input_default(d):
     """`scale` is an input with a default (it is also an initializer); `bias` is
     an initializer only, so a constant."""
