@@ -177,6 +177,8 @@ parse_compile_opts(int argc, char **argv, struct compile_opts *co, int *stop)
             if (strcmp(a + 10, "external") != 0 && strcmp(a + 10, "embed") != 0)
                 return kiln_usage_error("--weights takes embed or external, got '%s'", a + 10);
             co->external_weights = strcmp(a + 10, "external") == 0;
+        } else if (strcmp(a, "--strict-fp") == 0) {
+            co->llvm.reassoc = false;
         } else if (strncmp(a, "--target=", 9) == 0) {
             co->llvm.triple = a + 9;
         } else if (strncmp(a, "--cpu=", 6) == 0) {

@@ -63,6 +63,8 @@ static const char usage_text[] =
     "  --cpu=NAME --features=F  target CPU and features (default: the host's)\n"
     "  -O0 .. -O3               optimization level (default -O3)\n"
     "  --dim NAME=VALUE         fix a symbolic dim at compile time\n"
+    "  --strict-fp              evaluate float sums in program order (no reassociation\n"
+    "                           or FMA contraction; slower, bit-reproducible)\n"
     "  --weights=external       write the weights to OUT.weights instead of embedding them\n"
     "                           (the run function then takes them as one more input)\n"
     "\n"

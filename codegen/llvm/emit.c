@@ -31,6 +31,7 @@ kiln_llvm_opts_default(struct kiln_llvm_opts *o)
     memset(o, 0, sizeof *o);
     o->opt_level = 3;
     o->pic = true; /* toolchains link position-independent executables by default */
+    o->reassoc = true;
 }
 
 struct emitter {
@@ -40,9 +41,10 @@ struct emitter {
     const struct kiln_lmodule *m;
     struct kiln_diag *d;
     LLVMTypeRef t_ptr, t_i1, t_i8, t_i32, t_i64, t_void, t_kernel;
-    LLVMValueRef *consts; /* per module buffer: the weight global, or NULL */
-    uint64_t *woff;       /* external weights: per module buffer, its offset in the file */
-    uint64_t wsize;       /* external weights: the file's size */
+    LLVMValueRef *consts;  /* per module buffer: the weight global, or NULL */
+    uint64_t *woff;        /* external weights: per module buffer, its offset in the file */
+    uint64_t wsize;        /* external weights: the file's size */
+    LLVMFastMathFlags fmf; /* on float add/sub/mul */
     bool external;
     /* the function being built */
     LLVMValueRef fn;
@@ -352,13 +354,26 @@ emit_binary(struct emitter *e, const struct kiln_lx *x, LLVMValueRef a, LLVMValu
 {
     enum kiln_dtype t = x->a->type;
     bool fl = kiln_dtype_is_float(t), sgn = is_signed(t);
+    LLVMValueRef r;
     switch (x->op) {
     case KILN_LX_ADD:
-        return fl ? LLVMBuildFAdd(e->b, a, b, "") : LLVMBuildAdd(e->b, a, b, "");
+        if (!fl)
+            return LLVMBuildAdd(e->b, a, b, "");
+        r = LLVMBuildFAdd(e->b, a, b, "");
+        LLVMSetFastMathFlags(r, e->fmf);
+        return r;
     case KILN_LX_SUB:
-        return fl ? LLVMBuildFSub(e->b, a, b, "") : LLVMBuildSub(e->b, a, b, "");
+        if (!fl)
+            return LLVMBuildSub(e->b, a, b, "");
+        r = LLVMBuildFSub(e->b, a, b, "");
+        LLVMSetFastMathFlags(r, e->fmf);
+        return r;
     case KILN_LX_MUL:
-        return fl ? LLVMBuildFMul(e->b, a, b, "") : LLVMBuildMul(e->b, a, b, "");
+        if (!fl)
+            return LLVMBuildMul(e->b, a, b, "");
+        r = LLVMBuildFMul(e->b, a, b, "");
+        LLVMSetFastMathFlags(r, e->fmf);
+        return r;
     case KILN_LX_DIV:
         return fl ? LLVMBuildFDiv(e->b, a, b, "") : safe_idiv(e, false, sgn, a, b);
     case KILN_LX_REM:
@@ -388,10 +403,10 @@ emit_binary(struct emitter *e, const struct kiln_lx *x, LLVMValueRef a, LLVMValu
         LLVMValueRef w = LLVMConstInt(ty, (unsigned long long)kiln_dtype_bits(t), 0);
         LLVMValueRef big = LLVMBuildICmp(e->b, LLVMIntUGE, b, w, "");
         LLVMValueRef sb = LLVMBuildSelect(e->b, big, LLVMConstInt(ty, 0, 0), b, "");
-        LLVMValueRef r = x->op == KILN_LX_SHL ? LLVMBuildShl(e->b, a, sb, "")
-                         : sgn                ? LLVMBuildAShr(e->b, a, sb, "")
-                                              : LLVMBuildLShr(e->b, a, sb, "");
-        return LLVMBuildSelect(e->b, big, LLVMConstInt(ty, 0, 0), r, "");
+        LLVMValueRef sh = x->op == KILN_LX_SHL ? LLVMBuildShl(e->b, a, sb, "")
+                          : sgn                ? LLVMBuildAShr(e->b, a, sb, "")
+                                               : LLVMBuildLShr(e->b, a, sb, "");
+        return LLVMBuildSelect(e->b, big, LLVMConstInt(ty, 0, 0), sh, "");
     }
     default:
         break;
@@ -1028,6 +1043,7 @@ kiln_llvm_emit(const struct kiln_lmodule *m, const struct kiln_llvm_opts *o,
     e.consts = calloc((size_t)m->n_bufs + 1, sizeof *e.consts);
     e.woff = calloc((size_t)m->n_bufs + 1, sizeof *e.woff);
     e.external = o->weights_path != NULL;
+    e.fmf = o->reassoc ? LLVMFastMathAllowReassoc | LLVMFastMathAllowContract : LLVMFastMathNone;
     e.dims = calloc((size_t)m->n_dims + 1, sizeof *e.dims);
     LLVMValueRef *kernels = calloc((size_t)m->n_kernels + 1, sizeof *kernels);
     KILN_ASSERT(e.consts && e.woff && e.dims && kernels);

@@ -34,6 +34,10 @@ struct kiln_llvm_opts {
     int opt_level;        /* 0..3: the new pass manager's default<On> */
     bool exe_entry;       /* also define kiln_model for runtime/main.c */
     bool pic;             /* position-independent code (shared libraries) */
+    /* Let LLVM reassociate float adds and multiplies and contract them into
+     * FMAs (vectorized reductions; results move in the last bits). NaN, inf
+     * and signed-zero semantics are kept. Default: on. */
+    bool reassoc;
     /* External weights: write the constants to this file (64-byte aligned
      * blobs) instead of embedding them; run() then takes the file's contents
      * as inputs[n_inputs], and the descriptor names weights_name. */
