@@ -30,6 +30,8 @@ _Static_assert(sizeof lower_table / sizeof lower_table[0] == KILN_OP_COUNT,
 bool
 kiln_lower_supports(enum kiln_op op)
 {
+    if (op == KILN_OP_IF || op == KILN_OP_LOOP || op == KILN_OP_SCAN)
+        return true; /* control flow: lowered here, with the bodies' own ops */
     return (unsigned)op < KILN_OP_COUNT && lower_table[op] != NULL;
 }
 
@@ -375,6 +377,8 @@ kiln_lower_kernel(struct kiln_lower_ctx *lc, const char *suffix)
     k->name = c_ident(m->arena, "k", m->n_kernels, base);
     k->node = n ? n->id : -1;
     k->outer = -1;
+    k->step = KILN_LSTEP_KERNEL;
+    k->cond_buf = k->iter_buf = k->trip_buf = -1;
     m->kernels = grow(m->arena, m->kernels, m->n_kernels, &m->cap_kernels, sizeof *m->kernels);
     m->kernels[m->n_kernels++] = k;
     lc->k = k;
@@ -393,12 +397,14 @@ kernel_slot(struct kiln_lower_ctx *lc, int32_t buf)
     return k->n_bufs++;
 }
 
+static int32_t value_buf(struct kiln_lmodule *m, const struct kiln_graph *g, int32_t v);
+
 int32_t
 kiln_lower_in(struct kiln_lower_ctx *lc, int i)
 {
     if (i < 0 || i >= lc->n->n_in || lc->n->in[i] < 0)
         return -1;
-    int32_t b = lc->m->value_buf[lc->n->in[i]];
+    int32_t b = value_buf(lc->m, lc->g, lc->n->in[i]);
     KILN_ASSERT(b >= 0);
     return kernel_slot(lc, b);
 }
@@ -408,7 +414,7 @@ kiln_lower_out(struct kiln_lower_ctx *lc, int i)
 {
     if (i < 0 || i >= lc->n->n_out || lc->n->out[i] < 0)
         return -1;
-    int32_t b = lc->m->value_buf[lc->n->out[i]];
+    int32_t b = value_buf(lc->m, lc->g, lc->n->out[i]);
     KILN_ASSERT(b >= 0);
     return kernel_slot(lc, b);
 }
@@ -587,9 +593,9 @@ register_input_dims(struct kiln_lmodule *m, const struct kiln_graph *g)
 }
 
 static int32_t
-add_buf(struct kiln_lmodule *m, int32_t value, enum kiln_lbuf_kind kind, struct kiln_diag *d)
+add_buf(struct kiln_lmodule *m, const struct kiln_graph *g, int32_t value, enum kiln_lbuf_kind kind,
+        struct kiln_diag *d)
 {
-    const struct kiln_graph *g = m->g;
     const struct kiln_value *v = g->values[value];
     const struct kiln_type *t = &v->type;
     if (t->dtype == KILN_DT_INVALID || t->rank < 0) {
@@ -616,14 +622,62 @@ add_buf(struct kiln_lmodule *m, int32_t value, enum kiln_lbuf_kind kind, struct 
     for (int i = 0; i < t->rank; i++) {
         b->dims[i] = dim_expr(m, t->dims[i]);
         if (!b->dims[i]) {
-            kiln_diag_error(d,
-                            "value '%s': dim %d is not known at compile time and not a "
-                            "symbol of the inputs; bind it with --dim NAME=VALUE",
-                            v->name, i);
+            char dim[256];
+            kiln_dim_format(t->dims[i], dim, sizeof dim);
+            if (t->dims[i].sym)
+                kiln_diag_error(d,
+                                "value '%s': dim %d (%s) uses a symbol that is not a dim of "
+                                "any graph input; bind it with --dim NAME=VALUE",
+                                v->name, i, dim);
+            else
+                kiln_diag_error(d,
+                                "value '%s': dim %d depends on the values of the data "
+                                "(a data-dependent shape); kiln compiles static and "
+                                "symbolic shapes only",
+                                v->name, i);
             return -1;
         }
     }
     return m->n_bufs++;
+}
+
+/* ---------------------------------------------------------------- value -> buffer maps */
+
+/* A sub-graph's value -> buffer map (the top graph's is m->value_buf). */
+struct kiln_lgraph_map {
+    const struct kiln_graph *g;
+    int32_t *buf;
+    struct kiln_lgraph_map *next;
+};
+
+static int32_t *
+graph_map(struct kiln_lmodule *m, const struct kiln_graph *g)
+{
+    if (g == m->g)
+        return m->value_buf;
+    for (struct kiln_lgraph_map *p = m->sub_maps; p; p = p->next)
+        if (p->g == g)
+            return p->buf;
+    struct kiln_lgraph_map *p = kiln_arena_alloc(m->arena, sizeof *p);
+    KILN_ASSERT(p);
+    p->g = g;
+    p->buf = kiln_arena_array(m->arena, (size_t)g->n_values + 1, sizeof *p->buf);
+    KILN_ASSERT(p->buf);
+    for (int32_t i = 0; i < g->n_values; i++)
+        p->buf[i] = -1;
+    p->next = m->sub_maps;
+    m->sub_maps = p;
+    return p->buf;
+}
+
+/* Buffer of value v of graph g; a capture resolves to the enclosing graph's. */
+static int32_t
+value_buf(struct kiln_lmodule *m, const struct kiln_graph *g, int32_t v)
+{
+    const struct kiln_value *val = g->values[v];
+    if (val->kind == KILN_VALUE_CAPTURE && g->parent)
+        return value_buf(m, g->parent, val->outer);
+    return graph_map(m, g)[v];
 }
 
 /* ---------------------------------------------------------------- the driver */
@@ -654,18 +708,427 @@ module_name(struct kiln_arena *a, const char *s)
     return out;
 }
 
-/* A graph output that is not a node result (an input, a constant, or an output
- * listed twice) gets its own buffer and a copy kernel. */
-static enum kiln_status
-lower_output_copy(struct kiln_lower_ctx *lc, int32_t from, int32_t to)
+/* A kernel copying every element of buffer `from` to buffer `to` (same numel). */
+static void
+copy_kernel(struct kiln_lower_ctx *lc, int32_t from, int32_t to)
 {
-    lc->n = NULL;
-    kiln_lower_kernel(lc, NULL);
+    kiln_lower_kernel(lc, "copy");
     int32_t s_from = kernel_slot(lc, from), s_to = kernel_slot(lc, to);
     struct kiln_lx *idx[KILN_MAX_RANK], *flat;
     struct kiln_lblock *b = kiln_lower_loop_over(lc, s_to, idx, &flat);
     kiln_lb_store(lc, b, s_to, flat, kiln_lx_load(lc, s_from, flat));
+}
+
+/* A kernel storing one immediate in element 0 of a scalar buffer. */
+static void
+fill_kernel(struct kiln_lower_ctx *lc, int32_t buf, int64_t v)
+{
+    kiln_lower_kernel(lc, "init");
+    int32_t s = kernel_slot(lc, buf);
+    kiln_lb_store(lc, &lc->k->body, s, kiln_lx_idx(lc, 0),
+                  kiln_lx_imm_i(lc, lc->m->bufs[buf].dtype, v));
+}
+
+/* A scalar temporary of dtype t, not tied to a graph value. */
+static int32_t
+scalar_temp(struct kiln_lmodule *m, const char *name, enum kiln_dtype t)
+{
+    m->bufs = grow(m->arena, m->bufs, m->n_bufs, &m->cap_bufs, sizeof *m->bufs);
+    struct kiln_lbuf *b = &m->bufs[m->n_bufs];
+    memset(b, 0, sizeof *b);
+    b->name = kiln_arena_strdup(m->arena, name);
+    b->kind = KILN_LBUF_TEMP;
+    b->dtype = t;
+    b->value = -1;
+    b->io = -1;
+    b->dims = kiln_arena_alloc(m->arena, sizeof *b->dims);
+    KILN_ASSERT(b->dims);
+    return m->n_bufs++;
+}
+
+/* A marker step (If, Loop) for node n; returns its index in m->kernels. */
+static int32_t
+marker(struct kiln_lower_ctx *lc, enum kiln_lstep step)
+{
+    struct kiln_lkernel *k = kiln_lower_kernel(lc, step == KILN_LSTEP_IF ? "if" : "loop");
+    k->step = step;
+    return lc->m->n_kernels - 1;
+}
+
+static enum kiln_status lower_nodes(struct kiln_lower_ctx *lc, const struct kiln_graph *g,
+                                    const int32_t *out_of);
+
+/* Buffers for a sub-graph's constants, and its nodes lowered. */
+static enum kiln_status
+lower_body(struct kiln_lower_ctx *lc, const struct kiln_graph *body)
+{
+    struct kiln_lmodule *m = lc->m;
+    int32_t *map = graph_map(m, body);
+    for (int32_t i = 0; i < body->n_values; i++) {
+        const struct kiln_value *v = body->values[i];
+        if (v->kind != KILN_VALUE_CONST || !(v->n_uses > 0 || v->is_output))
+            continue;
+        if (!v->data || !v->data->data) {
+            kiln_diag_error(lc->d, "constant '%s' has no data", v->name);
+            return KILN_ERR_INVALID;
+        }
+        if ((map[i] = add_buf(m, body, i, KILN_LBUF_CONST, lc->d)) < 0)
+            return KILN_ERR_UNSUPPORTED;
+    }
+    return lower_nodes(lc, body, NULL);
+}
+
+/* Give sub-graph input `in` the buffer `buf` (a node's input or output, or a temp). */
+static void
+bind_input(struct kiln_lmodule *m, const struct kiln_graph *body, int32_t k, int32_t buf)
+{
+    graph_map(m, body)[body->inputs[k]] = buf;
+}
+
+/* A new temp for value v of graph g (a sub-graph's input). */
+static int32_t
+value_temp(struct kiln_lower_ctx *lc, const struct kiln_graph *g, int32_t v)
+{
+    int32_t b = add_buf(lc->m, g, v, KILN_LBUF_TEMP, lc->d);
+    if (b >= 0)
+        graph_map(lc->m, g)[v] = b;
+    return b;
+}
+
+static int32_t
+node_buf(struct kiln_lower_ctx *lc, const struct kiln_graph *g, int32_t v)
+{
+    return v < 0 ? -1 : value_buf(lc->m, g, v);
+}
+
+/* If: each branch's kernels, then copies of its outputs into the node's. */
+static enum kiln_status
+lower_if(struct kiln_lower_ctx *lc)
+{
+    const struct kiln_node *n = lc->n;
+    const struct kiln_graph *g = lc->g;
+    const struct kiln_graph *br[2] = {kiln_node_attr_graph(n, "then_branch"),
+                                      kiln_node_attr_graph(n, "else_branch")};
+    if (!br[0] || !br[1])
+        return kiln_lower_unsupported(lc, "If without both branches");
+    int32_t mk = marker(lc, KILN_LSTEP_IF);
+    lc->m->kernels[mk]->cond_buf = node_buf(lc, g, n->in[0]);
+    for (int b = 0; b < 2; b++) {
+        int32_t first = lc->m->n_kernels;
+        enum kiln_status st = lower_body(lc, br[b]);
+        if (st != KILN_OK)
+            return st;
+        for (int32_t j = 0; j < n->n_out; j++) {
+            if (n->out[j] < 0)
+                continue;
+            lc->g = br[b];
+            lc->n = n;
+            copy_kernel(lc, value_buf(lc->m, br[b], br[b]->outputs[j]), node_buf(lc, g, n->out[j]));
+        }
+        lc->g = g;
+        lc->n = n;
+        int32_t count = lc->m->n_kernels - first;
+        if (b == 0)
+            lc->m->kernels[mk]->n_then = count;
+        else
+            lc->m->kernels[mk]->n_else = count;
+    }
     return KILN_OK;
+}
+
+/*
+ * Loop: the carried values live in the node's output buffers (initialized from
+ * the initial values), the body's cond and iteration number in scalar temps;
+ * each iteration ends copying the body's results back and appending its scan
+ * outputs at row `iter`. Scan outputs need a static trip count (M constant or
+ * a runtime dim, and no cond that could stop early), which shape inference
+ * has then put in the output's type.
+ */
+static enum kiln_status
+lower_loop(struct kiln_lower_ctx *lc)
+{
+    const struct kiln_node *n = lc->n;
+    const struct kiln_graph *g = lc->g;
+    struct kiln_lmodule *m = lc->m;
+    const struct kiln_graph *body = kiln_node_attr_graph(n, "body");
+    if (!body)
+        return kiln_lower_unsupported(lc, "Loop without a body");
+    int n_carried = n->n_in - 2, n_scan = n->n_out - n_carried;
+    if (body->n_inputs != n_carried + 2 || body->n_outputs != n_carried + 1 + n_scan)
+        return kiln_lower_unsupported(lc, "Loop body arity does not match the node");
+    for (int j = 0; j < n_carried; j++)
+        if (n->out[j] < 0)
+            return kiln_lower_unsupported(lc, "Loop with an absent carried output");
+    int32_t iter = scalar_temp(m, "iter", KILN_DT_I64);
+    int32_t cond = scalar_temp(m, "cond", KILN_DT_BOOL);
+    /* before the loop: cond = input cond or true; carried = initial values */
+    if (n->in[1] >= 0)
+        copy_kernel(lc, node_buf(lc, g, n->in[1]), cond);
+    else
+        fill_kernel(lc, cond, 1);
+    for (int j = 0; j < n_carried; j++)
+        copy_kernel(lc, node_buf(lc, g, n->in[j + 2]), node_buf(lc, g, n->out[j]));
+    int32_t mk = marker(lc, KILN_LSTEP_LOOP);
+    m->kernels[mk]->iter_buf = iter;
+    m->kernels[mk]->cond_buf = cond;
+    m->kernels[mk]->trip_buf = node_buf(lc, g, n->in[0]);
+    bind_input(m, body, 0, iter);
+    if (value_temp(lc, body, body->inputs[1]) < 0)
+        return KILN_ERR_UNSUPPORTED;
+    int32_t first = m->n_kernels;
+    copy_kernel(lc, cond, graph_map(m, body)[body->inputs[1]]);
+    for (int j = 0; j < n_carried; j++)
+        bind_input(m, body, j + 2, node_buf(lc, g, n->out[j]));
+    enum kiln_status st = lower_body(lc, body);
+    if (st != KILN_OK)
+        return st;
+    lc->g = body;
+    lc->n = n;
+    /* results first into the body's buffers, then back into the carried ones: a
+     * body output that is a body input must not be overwritten before it is read */
+    copy_kernel(lc, value_buf(m, body, body->outputs[0]), cond);
+    for (int j = 0; j < n_carried; j++) {
+        int32_t from = value_buf(m, body, body->outputs[j + 1]);
+        int32_t to = node_buf(lc, g, n->out[j]);
+        if (from != to)
+            copy_kernel(lc, from, to);
+    }
+    for (int j = 0; j < n_scan; j++) {
+        int32_t out = node_buf(lc, g, n->out[n_carried + j]);
+        if (out < 0)
+            continue;
+        int32_t from = value_buf(m, body, body->outputs[1 + n_carried + j]);
+        kiln_lower_kernel(lc, "scan_out");
+        int32_t s_from = kernel_slot(lc, from), s_to = kernel_slot(lc, out);
+        int32_t s_it = kernel_slot(lc, iter);
+        struct kiln_lx *idx[KILN_MAX_RANK], *flat;
+        struct kiln_lblock *b = kiln_lower_loop_over(lc, s_from, idx, &flat);
+        struct kiln_lx *row = kiln_lx_load(lc, s_it, kiln_lx_idx(lc, 0));
+        struct kiln_lx *at = kiln_lx_binary(
+            lc, KILN_LX_ADD, kiln_lx_binary(lc, KILN_LX_MUL, row, kiln_lower_numel(lc, s_from)),
+            flat);
+        kiln_lb_store(lc, b, s_to, at, kiln_lx_load(lc, s_from, flat));
+    }
+    lc->g = g;
+    m->kernels[mk]->n_body = m->n_kernels - first;
+    return KILN_OK;
+}
+
+/*
+ * Scan (opset 9+): states live in the node's state outputs; each iteration
+ * copies slice `iter` (or its mirror, for reverse directions) of every scan
+ * input into the body's input, runs the body, copies the states back and
+ * writes the scan output slices.
+ */
+static enum kiln_status
+lower_scan(struct kiln_lower_ctx *lc)
+{
+    const struct kiln_node *n = lc->n;
+    const struct kiln_graph *g = lc->g;
+    struct kiln_lmodule *m = lc->m;
+    if (g->opset < 9)
+        return kiln_lower_unsupported(lc, "Scan before opset 9 (batch axis, sequence_lens)");
+    const struct kiln_graph *body = kiln_node_attr_graph(n, "body");
+    int64_t n_scan_in = kiln_node_attr_int(n, "num_scan_inputs", 0);
+    int n_state = n->n_in - (int)n_scan_in, n_scan_out = n->n_out - n_state;
+    if (!body || n_scan_in < 1 || n_state < 0 || n_scan_out < 0 || body->n_inputs != n->n_in ||
+        body->n_outputs != n->n_out)
+        return kiln_lower_unsupported(lc, "Scan body arity does not match the node");
+    int64_t len;
+    const int64_t *in_axes = kiln_node_attr_ints(n, "scan_input_axes", &len);
+    const int64_t *in_dirs = kiln_node_attr_ints(n, "scan_input_directions", &len);
+    const int64_t *out_axes = kiln_node_attr_ints(n, "scan_output_axes", &len);
+    const int64_t *out_dirs = kiln_node_attr_ints(n, "scan_output_directions", &len);
+    for (int j = 0; j < n_state; j++)
+        if (n->out[j] < 0)
+            return kiln_lower_unsupported(lc, "Scan with an absent state output");
+    int32_t iter = scalar_temp(m, "iter", KILN_DT_I64);
+    for (int j = 0; j < n_state; j++)
+        copy_kernel(lc, node_buf(lc, g, n->in[j]), node_buf(lc, g, n->out[j]));
+    /* trip: the scan axis of the first scan input */
+    int32_t first_in = node_buf(lc, g, n->in[n_state]);
+    const struct kiln_lbuf *fb = &m->bufs[first_in];
+    int64_t ax0 = in_axes ? in_axes[0] : 0;
+    if (ax0 < 0)
+        ax0 += fb->rank;
+    if (ax0 < 0 || ax0 >= fb->rank)
+        return kiln_lower_unsupported(lc, "scan_input_axes out of range");
+    int32_t mk = marker(lc, KILN_LSTEP_LOOP);
+    m->kernels[mk]->iter_buf = iter;
+    m->kernels[mk]->trip_dims = fb->dims[ax0];
+    int32_t first = m->n_kernels;
+    for (int j = 0; j < n_state; j++)
+        bind_input(m, body, j, node_buf(lc, g, n->out[j]));
+    for (int j = 0; j < n_scan_in; j++) {
+        int32_t src = node_buf(lc, g, n->in[n_state + j]);
+        int32_t dst = value_temp(lc, body, body->inputs[n_state + j]);
+        if (dst < 0)
+            return KILN_ERR_UNSUPPORTED;
+        int r = m->bufs[src].rank;
+        int64_t ax = in_axes ? in_axes[j] : 0;
+        if (ax < 0)
+            ax += r;
+        if (ax < 0 || ax >= r || m->bufs[dst].rank != r - 1)
+            return kiln_lower_unsupported(lc, "scan input %d: axis or rank mismatch", j);
+        bool rev = in_dirs && in_dirs[j];
+        kiln_lower_kernel(lc, "scan_in");
+        int32_t s_src = kernel_slot(lc, src), s_dst = kernel_slot(lc, dst);
+        int32_t s_it = kernel_slot(lc, iter);
+        struct kiln_lx *idx[KILN_MAX_RANK], *full[KILN_MAX_RANK], *flat;
+        struct kiln_lblock *b = kiln_lower_loop_over(lc, s_dst, idx, &flat);
+        struct kiln_lx *pos = kiln_lx_load(lc, s_it, kiln_lx_idx(lc, 0));
+        if (rev)
+            pos = kiln_lx_binary(lc, KILN_LX_SUB,
+                                 kiln_lx_binary(lc, KILN_LX_SUB, kiln_lower_dim(lc, s_src, (int)ax),
+                                                kiln_lx_idx(lc, 1)),
+                                 pos);
+        for (int a = 0, k = 0; a < r; a++)
+            full[a] = a == ax ? pos : idx[k++];
+        kiln_lb_store(lc, b, s_dst, flat,
+                      kiln_lx_load(lc, s_src, kiln_lower_offset(lc, s_src, full, r)));
+    }
+    enum kiln_status st = lower_body(lc, body);
+    if (st != KILN_OK)
+        return st;
+    lc->g = body;
+    lc->n = n;
+    for (int j = 0; j < n_state; j++) {
+        int32_t from = value_buf(m, body, body->outputs[j]), to = node_buf(lc, g, n->out[j]);
+        if (from != to)
+            copy_kernel(lc, from, to);
+    }
+    for (int j = 0; j < n_scan_out; j++) {
+        int32_t dst = node_buf(lc, g, n->out[n_state + j]);
+        if (dst < 0)
+            continue;
+        int32_t src = value_buf(m, body, body->outputs[n_state + j]);
+        int r = m->bufs[dst].rank;
+        int64_t ax = out_axes ? out_axes[j] : 0;
+        if (ax < 0)
+            ax += r;
+        if (ax < 0 || ax >= r || m->bufs[src].rank != r - 1)
+            return kiln_lower_unsupported(lc, "scan output %d: axis or rank mismatch", j);
+        bool rev = out_dirs && out_dirs[j];
+        kiln_lower_kernel(lc, "scan_out");
+        int32_t s_src = kernel_slot(lc, src), s_dst = kernel_slot(lc, dst);
+        int32_t s_it = kernel_slot(lc, iter);
+        struct kiln_lx *idx[KILN_MAX_RANK], *full[KILN_MAX_RANK], *flat;
+        struct kiln_lblock *b = kiln_lower_loop_over(lc, s_src, idx, &flat);
+        struct kiln_lx *pos = kiln_lx_load(lc, s_it, kiln_lx_idx(lc, 0));
+        if (rev)
+            pos = kiln_lx_binary(lc, KILN_LX_SUB,
+                                 kiln_lx_binary(lc, KILN_LX_SUB, kiln_lower_dim(lc, s_dst, (int)ax),
+                                                kiln_lx_idx(lc, 1)),
+                                 pos);
+        for (int a = 0, k = 0; a < r; a++)
+            full[a] = a == ax ? pos : idx[k++];
+        kiln_lb_store(lc, b, s_dst, kiln_lower_offset(lc, s_dst, full, r),
+                      kiln_lx_load(lc, s_src, flat));
+    }
+    lc->g = g;
+    m->kernels[mk]->n_body = m->n_kernels - first;
+    return KILN_OK;
+}
+
+/*
+ * Lower every node of g in order. Node results get buffers first: a graph
+ * output of the top graph (out_of[v] >= 0) writes the caller's memory.
+ * Unsupported nodes are all reported; the first failure is returned.
+ */
+static enum kiln_status
+lower_nodes(struct kiln_lower_ctx *lc, const struct kiln_graph *g, const int32_t *out_of)
+{
+    struct kiln_lmodule *m = lc->m;
+    int32_t *map = graph_map(m, g);
+    enum kiln_status st = KILN_OK;
+    for (int32_t i = 0; i < g->n_nodes; i++) {
+        const struct kiln_node *n = g->nodes[i];
+        if (n->dead)
+            continue;
+        bool ok = true;
+        /* an operand without a buffer was reported where it was made: skip the user */
+        int32_t missing = -1;
+        for (int32_t k = 0; k < n->n_in && missing < 0; k++)
+            if (n->in[k] >= 0 && value_buf(m, g, n->in[k]) < 0)
+                missing = n->in[k];
+        if (missing >= 0) {
+            if (lc->d->n_errors == 0) /* nothing said why yet: a bug, but say which value */
+                kiln_diag_node(lc->d, n->name, n->id, kiln_op_name(n->op),
+                               "internal error: operand '%s' has no buffer",
+                               g->values[missing]->name);
+            st = st == KILN_OK ? KILN_ERR_INTERNAL : st;
+            continue;
+        }
+        for (int32_t k = 0; k < n->n_out; k++) {
+            int32_t v = n->out[k];
+            if (v < 0)
+                continue;
+            bool is_out = out_of && out_of[v] >= 0;
+            int32_t b = add_buf(m, g, v, is_out ? KILN_LBUF_OUTPUT : KILN_LBUF_TEMP, lc->d);
+            if (b < 0) {
+                ok = false;
+                continue;
+            }
+            m->bufs[b].io = is_out ? out_of[v] : -1;
+            map[v] = b;
+        }
+        if (!ok) {
+            st = st == KILN_OK ? KILN_ERR_UNSUPPORTED : st;
+            continue;
+        }
+        lc->g = g;
+        lc->n = n;
+        enum kiln_status s;
+        if (n->op == KILN_OP_IF)
+            s = lower_if(lc);
+        else if (n->op == KILN_OP_LOOP)
+            s = lower_loop(lc);
+        else if (n->op == KILN_OP_SCAN)
+            s = lower_scan(lc);
+        else if (!lower_table[n->op])
+            s = kiln_lower_unsupported(lc, "kiln cannot compile %s yet (opset %lld)",
+                                       kiln_op_name(n->op), (long long)g->opset);
+        else {
+            kiln_lower_kernel(lc, NULL);
+            s = lower_table[n->op](lc);
+        }
+        lc->g = g;
+        if (s != KILN_OK && st == KILN_OK)
+            st = s; /* keep going: report every node kiln cannot compile */
+    }
+    return st;
+}
+
+/* Mark the values of `top` that sub-graphs of g (at any depth) capture. */
+static void
+mark_captured(const struct kiln_graph *top, const struct kiln_graph *g, bool *captured)
+{
+    for (int32_t i = 0; i < g->n_nodes; i++) {
+        const struct kiln_node *n = g->nodes[i];
+        for (int32_t a = 0; a < n->n_attrs; a++) {
+            const struct kiln_attr *at = &n->attrs[a];
+            int64_t cnt = at->kind == KILN_ATTR_GRAPH    ? 1
+                          : at->kind == KILN_ATTR_GRAPHS ? at->n
+                                                         : 0;
+            for (int64_t k = 0; k < cnt; k++) {
+                const struct kiln_graph *sg = at->kind == KILN_ATTR_GRAPH ? at->g : at->graphs[k];
+                if (!sg)
+                    continue;
+                for (int32_t c = 0; c < sg->n_captures; c++) {
+                    /* follow the capture chain up to the top graph */
+                    const struct kiln_graph *cg = sg;
+                    int32_t v = sg->captures[c];
+                    while (cg != top && cg->values[v]->kind == KILN_VALUE_CAPTURE && cg->parent) {
+                        v = cg->values[v]->outer;
+                        cg = cg->parent;
+                    }
+                    if (cg == top)
+                        captured[v] = true;
+                }
+                mark_captured(top, sg, captured);
+            }
+        }
+    }
 }
 
 enum kiln_status
@@ -688,7 +1151,7 @@ kiln_lower_graph(const struct kiln_graph *g, struct kiln_lmodule **out, struct k
 
     enum kiln_status st = KILN_OK;
     for (int32_t i = 0; i < g->n_inputs; i++) {
-        int32_t b = add_buf(m, g->inputs[i], KILN_LBUF_INPUT, d);
+        int32_t b = add_buf(m, g, g->inputs[i], KILN_LBUF_INPUT, d);
         if (b < 0) {
             st = KILN_ERR_UNSUPPORTED;
             continue;
@@ -696,22 +1159,29 @@ kiln_lower_graph(const struct kiln_graph *g, struct kiln_lmodule **out, struct k
         m->bufs[b].io = i;
         m->value_buf[g->inputs[i]] = b;
     }
+    bool *captured = kiln_arena_array(a, (size_t)g->n_values + 1, sizeof *captured);
+    KILN_ASSERT(captured);
+    mark_captured(g, g, captured);
     for (int32_t i = 0; i < g->n_values; i++) {
         const struct kiln_value *v = g->values[i];
-        if (v->kind == KILN_VALUE_CONST && (v->n_uses > 0 || v->is_output)) {
+        if (v->kind == KILN_VALUE_CONST && (v->n_uses > 0 || v->is_output || captured[i])) {
             if (!v->data || !v->data->data) {
                 kiln_diag_error(d, "constant '%s' has no data (elided in a text dump?)", v->name);
                 st = KILN_ERR_INVALID;
                 continue;
             }
-            int32_t b = add_buf(m, i, KILN_LBUF_CONST, d);
+            int32_t b = add_buf(m, g, i, KILN_LBUF_CONST, d);
             if (b < 0)
                 st = KILN_ERR_UNSUPPORTED;
             else
                 m->value_buf[i] = b;
         }
     }
-    /* node results: outputs go straight to the caller's memory */
+    if (st != KILN_OK) {
+        kiln_lmodule_free(m);
+        return st;
+    }
+    /* node results that are graph outputs go straight to the caller's memory */
     int32_t *out_of = kiln_arena_array(a, (size_t)g->n_values + 1, sizeof *out_of);
     KILN_ASSERT(out_of);
     for (int32_t i = 0; i < g->n_values; i++)
@@ -721,56 +1191,23 @@ kiln_lower_graph(const struct kiln_graph *g, struct kiln_lmodule **out, struct k
         if (g->values[v]->kind == KILN_VALUE_NODE && out_of[v] < 0)
             out_of[v] = j;
     }
-    for (int32_t i = 0; i < g->n_nodes && st != KILN_ERR_NOMEM; i++) {
-        const struct kiln_node *n = g->nodes[i];
-        if (n->dead)
-            continue;
-        for (int32_t k = 0; k < n->n_out; k++) {
-            int32_t v = n->out[k];
-            if (v < 0)
-                continue;
-            int32_t b = add_buf(m, v, out_of[v] >= 0 ? KILN_LBUF_OUTPUT : KILN_LBUF_TEMP, d);
-            if (b < 0) {
-                st = KILN_ERR_UNSUPPORTED;
-                continue;
-            }
-            m->bufs[b].io = out_of[v];
-            m->value_buf[v] = b;
-        }
-    }
-    if (st != KILN_OK) {
-        kiln_lmodule_free(m);
-        return st;
-    }
     struct kiln_lower_ctx lc = {.m = m, .g = g, .d = d};
-    for (int32_t i = 0; i < g->n_nodes; i++) {
-        const struct kiln_node *n = g->nodes[i];
-        if (n->dead)
-            continue;
-        lc.n = n;
-        kiln_lower_fn fn = lower_table[n->op];
-        enum kiln_status s;
-        if (!fn) {
-            s = kiln_lower_unsupported(&lc, "kiln cannot compile %s yet (opset %lld)",
-                                       kiln_op_name(n->op), (long long)g->opset);
-        } else {
-            kiln_lower_kernel(&lc, NULL);
-            s = fn(&lc);
-        }
-        if (s != KILN_OK && st == KILN_OK)
-            st = s; /* keep going: report every node kiln cannot compile */
-    }
+    st = lower_nodes(&lc, g, out_of);
+    /* a graph output that is not a node result (an input, a constant, an output
+     * listed twice) gets its own buffer and a copy kernel */
     for (int32_t j = 0; j < g->n_outputs && st == KILN_OK; j++) {
         int32_t v = g->outputs[j];
         if (out_of[v] == j)
             continue;
-        int32_t b = add_buf(m, v, KILN_LBUF_OUTPUT, d);
+        int32_t b = add_buf(m, g, v, KILN_LBUF_OUTPUT, d);
         if (b < 0) {
             st = KILN_ERR_UNSUPPORTED;
             break;
         }
         m->bufs[b].io = j;
-        st = lower_output_copy(&lc, m->value_buf[v], b);
+        lc.g = g;
+        lc.n = NULL;
+        copy_kernel(&lc, m->value_buf[v], b);
     }
     if (st != KILN_OK) {
         kiln_lmodule_free(m);
@@ -934,6 +1371,24 @@ kiln_lmodule_print(const struct kiln_lmodule *m, FILE *f)
     }
     for (int32_t i = 0; i < m->n_kernels; i++) {
         const struct kiln_lkernel *k = m->kernels[i];
+        if (k->step == KILN_LSTEP_IF) {
+            fprintf(f, "\nif %s  // then: the next %d steps, else: the %d after them\n",
+                    m->bufs[k->cond_buf].name, (int)k->n_then, (int)k->n_else);
+            continue;
+        }
+        if (k->step == KILN_LSTEP_LOOP) {
+            fprintf(f, "\nloop iter=%s", k->iter_buf >= 0 ? m->bufs[k->iter_buf].name : "-");
+            if (k->trip_dims) {
+                fprintf(f, " trip=");
+                print_lx(m, k, k->trip_dims, f);
+            } else if (k->trip_buf >= 0) {
+                fprintf(f, " trip=%s[0]", m->bufs[k->trip_buf].name);
+            }
+            if (k->cond_buf >= 0)
+                fprintf(f, " while=%s[0]", m->bufs[k->cond_buf].name);
+            fprintf(f, "  // body: the next %d steps\n", (int)k->n_body);
+            continue;
+        }
         fprintf(f, "\nkernel %s(", k->name);
         for (int32_t s = 0; s < k->n_bufs; s++)
             fprintf(f, "%s%s", s ? ", " : "", m->bufs[k->bufs[s]].name);

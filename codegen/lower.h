@@ -155,10 +155,28 @@ struct kiln_lvar {
     const char *name; /* for dumps: "i0", "acc" */
 };
 
+/*
+ * The module's kernel list is also its control flow: besides plain kernels it
+ * holds markers for If, Loop and Scan, whose bodies are the kernels that
+ * follow them (n_then + n_else, or n_body). Markers have no statements.
+ */
+enum kiln_lstep {
+    KILN_LSTEP_KERNEL, /* run the kernel */
+    KILN_LSTEP_IF,     /* cond_buf[0] ? the next n_then steps : the n_else after them */
+    KILN_LSTEP_LOOP,   /* for iter in [0, trip) while cond_buf[0]: iter_buf[0] = iter; the next
+                          n_body steps */
+};
+
 struct kiln_lkernel {
-    const char *name; /* unique in the module, a C identifier: "k3_conv1" */
-    int32_t node;     /* graph node id it lowers (diagnostics, profiling) */
-    int32_t *bufs;    /* module buffer ids, in parameter order */
+    enum kiln_lstep step;
+    int32_t n_then, n_else, n_body; /* IF, LOOP: steps in the branches / body */
+    int32_t cond_buf;               /* IF, LOOP: module buffer of a bool scalar, or -1 */
+    int32_t iter_buf;               /* LOOP: module buffer of an i64 scalar, or -1 */
+    int32_t trip_buf;               /* LOOP: module buffer of an integer scalar, or -1 */
+    struct kiln_lx *trip_dims;      /* LOOP: trip count over runtime dims, or NULL */
+    const char *name;               /* unique in the module, a C identifier: "k3_conv1" */
+    int32_t node;                   /* graph node id it lowers (diagnostics, profiling) */
+    int32_t *bufs;                  /* module buffer ids, in parameter order */
     int32_t n_bufs, cap_bufs;
     struct kiln_lvar *vars;
     int32_t n_vars, cap_vars;
@@ -200,7 +218,8 @@ struct kiln_lmodule {
     int32_t n_dims, cap_dims;
     struct kiln_lbuf *bufs;
     int32_t n_bufs, cap_bufs;
-    int32_t *value_buf; /* graph value id -> buffer id (-1 none) */
+    int32_t *value_buf;               /* top graph value id -> buffer id (-1 none) */
+    struct kiln_lgraph_map *sub_maps; /* the same for sub-graphs (lower.c) */
     struct kiln_lkernel **kernels;
     int32_t n_kernels, cap_kernels;
 };

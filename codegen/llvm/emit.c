@@ -719,6 +719,110 @@ emit_workspace_size(struct emitter *e)
     return fn;
 }
 
+/* What the run function's step emitter needs. */
+struct run_ctx {
+    LLVMValueRef *kernels; /* per step: the kernel function (NULL for markers) */
+    LLVMValueRef *ptrs;    /* per module buffer: its base pointer */
+    LLVMValueRef arr;      /* the parameter array handed to kernels */
+    LLVMTypeRef arr_t;
+    LLVMValueRef dims_arg;
+    LLVMValueRef pf;
+    LLVMTypeRef pf_t;
+};
+
+static void
+emit_kernel_call(struct emitter *e, struct run_ctx *rc, int32_t i)
+{
+    const struct kiln_lkernel *k = e->m->kernels[i];
+    for (int32_t s = 0; s < k->n_bufs; s++) {
+        LLVMValueRef ix[2] = {LLVMConstInt(e->t_i64, 0, 0),
+                              LLVMConstInt(e->t_i64, (unsigned long long)s, 0)};
+        LLVMBuildStore(e->b, rc->ptrs[k->bufs[s]],
+                       LLVMBuildGEP2(e->b, rc->arr_t, rc->arr, ix, 2, ""));
+    }
+    if (k->trip) {
+        struct kiln_lkernel dummy = {0};
+        e->k = &dummy;
+        cache_reset(e);
+        LLVMValueRef args[4] = {emit_lx(e, k->trip), rc->kernels[i], rc->arr, rc->dims_arg};
+        LLVMBuildCall2(e->b, rc->pf_t, rc->pf, args, 4, "");
+    } else {
+        LLVMValueRef args[4] = {rc->arr, rc->dims_arg, LLVMConstInt(e->t_i64, 0, 0),
+                                LLVMConstInt(e->t_i64, 1, 0)};
+        LLVMBuildCall2(e->b, e->t_kernel, rc->kernels[i], args, 4, "");
+    }
+}
+
+/* Element 0 of a scalar buffer, as i1 (bool) or i64 (integers). */
+static LLVMValueRef
+load_scalar(struct emitter *e, struct run_ctx *rc, int32_t buf, bool as_bool)
+{
+    const struct kiln_lbuf *b = &e->m->bufs[buf];
+    LLVMTypeRef mt = mem_type(e, b->dtype);
+    LLVMValueRef v = LLVMBuildLoad2(e->b, mt, rc->ptrs[buf], "");
+    if (as_bool)
+        return LLVMBuildICmp(e->b, LLVMIntNE, v, LLVMConstInt(mt, 0, 0), "");
+    return emit_cast(e, v, b->dtype, KILN_DT_I64);
+}
+
+/* Steps [from, to) of the module: kernel calls, and If/Loop markers with their bodies. */
+static void
+emit_steps(struct emitter *e, struct run_ctx *rc, int32_t from, int32_t to)
+{
+    for (int32_t i = from; i < to; i++) {
+        const struct kiln_lkernel *k = e->m->kernels[i];
+        if (k->step == KILN_LSTEP_KERNEL) {
+            emit_kernel_call(e, rc, i);
+            continue;
+        }
+        if (k->step == KILN_LSTEP_IF) {
+            LLVMBasicBlockRef then = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "if.then");
+            LLVMBasicBlockRef els = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "if.else");
+            LLVMBasicBlockRef end = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "if.end");
+            LLVMBuildCondBr(e->b, load_scalar(e, rc, k->cond_buf, true), then, els);
+            LLVMPositionBuilderAtEnd(e->b, then);
+            emit_steps(e, rc, i + 1, i + 1 + k->n_then);
+            LLVMBuildBr(e->b, end);
+            LLVMPositionBuilderAtEnd(e->b, els);
+            emit_steps(e, rc, i + 1 + k->n_then, i + 1 + k->n_then + k->n_else);
+            LLVMBuildBr(e->b, end);
+            LLVMPositionBuilderAtEnd(e->b, end);
+            i += k->n_then + k->n_else;
+            continue;
+        }
+        /* LOOP: for (it = 0; it < trip && cond; it++) { iter = it; body } */
+        LLVMValueRef trip = LLVMConstInt(e->t_i64, (unsigned long long)INT64_MAX, 0);
+        if (k->trip_dims) {
+            struct kiln_lkernel dummy = {0};
+            e->k = &dummy;
+            cache_reset(e);
+            trip = emit_lx(e, k->trip_dims);
+        } else if (k->trip_buf >= 0) {
+            trip = load_scalar(e, rc, k->trip_buf, false);
+        }
+        LLVMValueRef it = LLVMBuildAlloca(e->b, e->t_i64, "it");
+        LLVMBuildStore(e->b, LLVMConstInt(e->t_i64, 0, 0), it);
+        LLVMBasicBlockRef cond = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "loop.cond");
+        LLVMBasicBlockRef body = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "loop.body");
+        LLVMBasicBlockRef end = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "loop.end");
+        LLVMBuildBr(e->b, cond);
+        LLVMPositionBuilderAtEnd(e->b, cond);
+        LLVMValueRef iv = LLVMBuildLoad2(e->b, e->t_i64, it, "");
+        LLVMValueRef go = LLVMBuildICmp(e->b, LLVMIntSLT, iv, trip, "");
+        if (k->cond_buf >= 0)
+            go = LLVMBuildAnd(e->b, go, load_scalar(e, rc, k->cond_buf, true), "");
+        LLVMBuildCondBr(e->b, go, body, end);
+        LLVMPositionBuilderAtEnd(e->b, body);
+        if (k->iter_buf >= 0)
+            LLVMBuildStore(e->b, iv, rc->ptrs[k->iter_buf]);
+        emit_steps(e, rc, i + 1, i + 1 + k->n_body);
+        LLVMBuildStore(e->b, LLVMBuildAdd(e->b, iv, LLVMConstInt(e->t_i64, 1, 0), ""), it);
+        LLVMBuildBr(e->b, cond);
+        LLVMPositionBuilderAtEnd(e->b, end);
+        i += k->n_body;
+    }
+}
+
 static LLVMValueRef
 emit_run(struct emitter *e, LLVMValueRef *kernels)
 {
@@ -798,30 +902,18 @@ emit_run(struct emitter *e, LLVMValueRef *kernels)
         }
     }
     LLVMTypeRef pf_params[4] = {e->t_i64, e->t_ptr, e->t_ptr, e->t_ptr};
-    LLVMTypeRef pf_t = LLVMFunctionType(e->t_void, pf_params, 4, 0);
-    LLVMValueRef pf = LLVMGetNamedFunction(e->mod, "kiln_rt_parallel_for");
-    if (!pf)
-        pf = LLVMAddFunction(e->mod, "kiln_rt_parallel_for", pf_t);
-    LLVMValueRef dims_arg = m->n_dims ? dims : null;
-    for (int32_t i = 0; i < m->n_kernels; i++) {
-        const struct kiln_lkernel *k = m->kernels[i];
-        for (int32_t s = 0; s < k->n_bufs; s++) {
-            LLVMValueRef ix[2] = {LLVMConstInt(e->t_i64, 0, 0),
-                                  LLVMConstInt(e->t_i64, (unsigned long long)s, 0)};
-            LLVMBuildStore(e->b, ptrs[k->bufs[s]], LLVMBuildGEP2(e->b, arr_t, arr, ix, 2, ""));
-        }
-        if (k->trip) {
-            struct kiln_lkernel dummy = {0};
-            e->k = &dummy;
-            cache_reset(e);
-            LLVMValueRef args[4] = {emit_lx(e, k->trip), kernels[i], arr, dims_arg};
-            LLVMBuildCall2(e->b, pf_t, pf, args, 4, "");
-        } else {
-            LLVMValueRef args[4] = {arr, dims_arg, LLVMConstInt(e->t_i64, 0, 0),
-                                    LLVMConstInt(e->t_i64, 1, 0)};
-            LLVMBuildCall2(e->b, e->t_kernel, kernels[i], args, 4, "");
-        }
-    }
+    struct run_ctx rc = {
+        .kernels = kernels,
+        .ptrs = ptrs,
+        .arr = arr,
+        .arr_t = arr_t,
+        .dims_arg = m->n_dims ? dims : null,
+        .pf_t = LLVMFunctionType(e->t_void, pf_params, 4, 0),
+    };
+    rc.pf = LLVMGetNamedFunction(e->mod, "kiln_rt_parallel_for");
+    if (!rc.pf)
+        rc.pf = LLVMAddFunction(e->mod, "kiln_rt_parallel_for", rc.pf_t);
+    emit_steps(e, &rc, 0, m->n_kernels);
     free(ptrs);
     LLVMBuildRet(e->b, LLVMConstInt(e->t_i32, 0, 0));
     return fn;
@@ -1049,7 +1141,8 @@ kiln_llvm_emit(const struct kiln_lmodule *m, const struct kiln_llvm_opts *o,
     KILN_ASSERT(e.consts && e.woff && e.dims && kernels);
     enum kiln_status st = emit_weights(&e, o);
     for (int32_t i = 0; i < m->n_kernels; i++)
-        kernels[i] = emit_kernel(&e, m->kernels[i]);
+        if (m->kernels[i]->step == KILN_LSTEP_KERNEL)
+            kernels[i] = emit_kernel(&e, m->kernels[i]);
     LLVMValueRef ws_fn = emit_workspace_size(&e);
     LLVMValueRef run_fn = emit_run(&e, kernels);
     emit_descriptor(&e, ws_fn, run_fn, o->exe_entry,
