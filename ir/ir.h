@@ -392,6 +392,7 @@ struct kiln_value {
     struct kiln_use *uses;
     int32_t n_uses, cap_uses;
     bool is_output;           /* listed in g->outputs */
+    bool dead;                /* removed (by DCE): not printed, not compiled */
     struct kiln_tensor *data; /* CONST contents, or INPUT default */
     int32_t outer;            /* CAPTURE: value id in g->parent */
     struct kiln_quant *quant; /* optional annotations */

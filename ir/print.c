@@ -551,7 +551,7 @@ put_graph(struct printer *pr, const struct kiln_graph *g, int depth)
     put(pr, " {\n");
     for (int32_t i = 0; i < g->n_values; i++) {
         const struct kiln_value *v = g->values[i];
-        if (v->kind != KILN_VALUE_CONST || !v->data)
+        if (v->kind != KILN_VALUE_CONST || !v->data || v->dead)
             continue;
         indent(pr, depth + 1);
         put(pr, "$");

@@ -18,14 +18,18 @@ const struct kiln_pass_info kiln_pass_table[] = {
     {"verify", kiln_pass_verify, "check the IR's invariants"},
     {"inline-defaults", kiln_pass_inline_defaults,
      "turn graph inputs with a default (initializers listed as inputs) into constants"},
+    {"canonicalize", kiln_pass_canonicalize,
+     "local simplifications to a fixed point: no-op removal, cancelling pairs, x*1, x+0"},
+    {"cse", kiln_pass_cse, "merge identical nodes and identical constants"},
+    {"dce", kiln_pass_dce, "remove nodes and constants nothing uses"},
     {NULL, NULL, NULL},
 };
 
 static const char *const level_pipelines[4] = {
-    "",                             /* -O0 */
-    "inline-defaults,infer-shapes", /* -O1 */
-    "inline-defaults,infer-shapes", /* -O2 */
-    "inline-defaults,infer-shapes", /* -O3 */
+    "",                                                  /* -O0 */
+    "inline-defaults,infer-shapes",                      /* -O1 */
+    "inline-defaults,infer-shapes,canonicalize,cse,dce", /* -O2 */
+    "inline-defaults,infer-shapes,canonicalize,cse,dce", /* -O3 */
 };
 
 const char *
@@ -83,6 +87,59 @@ dump_ir(const struct kiln_graph *g, FILE *f, const char *when, const char *pass)
     kiln_graph_print(g, f, &po);
 }
 
+void
+kiln_pass_count(struct kiln_pass_ctx *pc, const char *what, int64_t n)
+{
+    struct kiln_pass_counters *c = &pc->counters;
+    for (int i = 0; i < c->n; i++) {
+        if (strcmp(c->name[i], what) == 0) {
+            c->value[i] += n;
+            return;
+        }
+    }
+    if (c->n < KILN_PASS_MAX_COUNTERS) {
+        c->name[c->n] = what;
+        c->value[c->n++] = n;
+    }
+}
+
+/* Live nodes of g and its sub-graphs, for --stats. */
+static int64_t
+count_nodes(const struct kiln_graph *g)
+{
+    int64_t n = 0;
+    for (int32_t i = 0; i < g->n_nodes; i++) {
+        const struct kiln_node *nd = g->nodes[i];
+        if (nd->dead)
+            continue;
+        n++;
+        for (int32_t a = 0; a < nd->n_attrs; a++)
+            if (nd->attrs[a].kind == KILN_ATTR_GRAPH && nd->attrs[a].g)
+                n += count_nodes(nd->attrs[a].g);
+        if (nd->body)
+            n += count_nodes(nd->body);
+    }
+    return n;
+}
+
+/* DIR/NN-NAME.kir, large constants elided (the dumps are for reading and diffing). */
+static void
+dump_to_dir(const struct kiln_graph *g, const char *dir, int index, const char *name,
+            struct kiln_diag *d)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%02d-%s.kir", dir, index, name);
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        kiln_diag_warning(d, "--ir-dump-dir: cannot write %s", path);
+        return;
+    }
+    struct kiln_print_opts po;
+    kiln_print_opts_default(&po);
+    kiln_graph_print(g, f, &po);
+    fclose(f);
+}
+
 static double
 now_ms(void)
 {
@@ -131,20 +188,30 @@ kiln_pass_run_pipeline(struct kiln_graph *g, const char *pipeline,
         return KILN_ERR_NOMEM;
     enum kiln_status st = KILN_OK;
     double total = 0, times[256];
+    int64_t before[256], after[256];
+    struct kiln_pass_counters counts[256];
     int n_run = 0;
+    if (opts->ir_dump_dir)
+        dump_to_dir(g, opts->ir_dump_dir, 0, "input", d);
     for (int i = 0; i < n_passes && st == KILN_OK; i++) {
         const struct kiln_pass_info *info = passes[i];
         if (list_has(opts->print_before, info->name))
             dump_ir(g, out, "Before", info->name);
         pc.pass_name = info->name;
+        memset(&pc.counters, 0, sizeof pc.counters);
         kiln_current_pass = info->name;
+        before[n_run] = count_nodes(g);
         double t0 = now_ms();
         st = info->fn(&pc, g);
         double dt = now_ms() - t0;
         total += dt;
         kiln_current_pass = NULL;
         kiln_arena_reset(pc.scratch);
+        after[n_run] = count_nodes(g);
+        counts[n_run] = pc.counters;
         times[n_run++] = dt;
+        if (opts->ir_dump_dir)
+            dump_to_dir(g, opts->ir_dump_dir, i + 1, info->name, d);
         if (st != KILN_OK)
             break;
         if (opts->verify_each) {
@@ -156,6 +223,22 @@ kiln_pass_run_pipeline(struct kiln_graph *g, const char *pipeline,
         }
         if (opts->print_after_all || list_has(opts->print_after, info->name))
             dump_ir(g, out, "After", info->name);
+    }
+    if (opts->stats) {
+        fprintf(out, "// %-24s %8s %8s  %s\n", "pass", "nodes", "after", "changes");
+        for (int i = 0; i < n_run; i++) {
+            fprintf(out, "// %-24s %8lld %8lld ", passes[i]->name, (long long)before[i],
+                    (long long)after[i]);
+            bool first = true;
+            for (int k = 0; k < counts[i].n; k++) {
+                if (!counts[i].value[k])
+                    continue;
+                fprintf(out, "%s%s: %lld", first ? " " : ", ", counts[i].name[k],
+                        (long long)counts[i].value[k]);
+                first = false;
+            }
+            fprintf(out, "\n");
+        }
     }
     /* one report at the end, as LLVM's -time-passes does, so dumps stay whole */
     if (opts->time_passes) {

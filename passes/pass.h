@@ -20,14 +20,29 @@ struct kiln_pass_opts {
     const char *print_before; /* comma list of pass names, or NULL */
     FILE *print_to;           /* where IR dumps go (stderr by default) */
     bool time_passes;
+    bool stats;              /* per pass: nodes before/after and the rewrites applied */
+    const char *ir_dump_dir; /* one numbered .kir per pass here (00-input.kir, 01-NAME.kir...) */
+};
+
+#define KILN_PASS_MAX_COUNTERS 32
+
+/* What a pass did, for --stats: named counters ("identity removed": 3). */
+struct kiln_pass_counters {
+    const char *name[KILN_PASS_MAX_COUNTERS];
+    int64_t value[KILN_PASS_MAX_COUNTERS];
+    int n;
 };
 
 struct kiln_pass_ctx {
     struct kiln_diag *d;
     const struct kiln_pass_opts *opts;
-    struct kiln_arena *scratch; /* reset after every pass */
-    const char *pass_name;      /* the pass running */
+    struct kiln_arena *scratch;         /* reset after every pass */
+    const char *pass_name;              /* the pass running */
+    struct kiln_pass_counters counters; /* reset before every pass */
 };
+
+/* Add n to the pass's counter `what` (a string literal). */
+void kiln_pass_count(struct kiln_pass_ctx *pc, const char *what, int64_t n);
 
 typedef enum kiln_status (*kiln_pass_fn)(struct kiln_pass_ctx *pc, struct kiln_graph *g);
 
@@ -54,5 +69,8 @@ enum kiln_status kiln_pass_run_pipeline(struct kiln_graph *g, const char *pipeli
 enum kiln_status kiln_pass_infer_shapes(struct kiln_pass_ctx *pc, struct kiln_graph *g);
 enum kiln_status kiln_pass_verify(struct kiln_pass_ctx *pc, struct kiln_graph *g);
 enum kiln_status kiln_pass_inline_defaults(struct kiln_pass_ctx *pc, struct kiln_graph *g);
+enum kiln_status kiln_pass_dce(struct kiln_pass_ctx *pc, struct kiln_graph *g);
+enum kiln_status kiln_pass_cse(struct kiln_pass_ctx *pc, struct kiln_graph *g);
+enum kiln_status kiln_pass_canonicalize(struct kiln_pass_ctx *pc, struct kiln_graph *g);
 
 #endif

@@ -37,8 +37,9 @@ static const char *const emit_names[] = {"obj", "asm", "llvm", "so", "exe", "hea
 
 struct compile_opts {
     const char *model, *out;
-    bool external_weights; /* --weights=external: OUT.weights beside the artifact */
-    int emit;              /* -1: from the output's extension */
+    bool external_weights;        /* --weights=external: OUT.weights beside the artifact */
+    struct kiln_pass_opts passes; /* --stats, --ir-dump-dir, --print-ir-after-all, ... */
+    int emit;                     /* -1: from the output's extension */
     int opt_level;
     struct kiln_llvm_opts llvm;
 };
@@ -152,7 +153,7 @@ parse_compile_opts(int argc, char **argv, struct compile_opts *co, int *stop)
 {
     memset(co, 0, sizeof *co);
     co->emit = -1;
-    co->opt_level = 3;
+    co->opt_level = 2;
     kiln_llvm_opts_default(&co->llvm);
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
@@ -177,6 +178,16 @@ parse_compile_opts(int argc, char **argv, struct compile_opts *co, int *stop)
             if (strcmp(a + 10, "external") != 0 && strcmp(a + 10, "embed") != 0)
                 return kiln_usage_error("--weights takes embed or external, got '%s'", a + 10);
             co->external_weights = strcmp(a + 10, "external") == 0;
+        } else if (strcmp(a, "--stats") == 0) {
+            co->passes.stats = true;
+        } else if (strncmp(a, "--ir-dump-dir=", 14) == 0) {
+            co->passes.ir_dump_dir = a + 14;
+        } else if (strcmp(a, "--print-ir-after-all") == 0) {
+            co->passes.print_after_all = true;
+        } else if (strcmp(a, "--time-passes") == 0) {
+            co->passes.time_passes = true;
+        } else if (strcmp(a, "--verify-each") == 0) {
+            co->passes.verify_each = true;
         } else if (strcmp(a, "--strict-fp") == 0) {
             co->llvm.reassoc = false;
         } else if (strncmp(a, "--target=", 9) == 0) {
@@ -213,7 +224,7 @@ build_module(const struct compile_opts *co, struct kiln_graph **g, struct kiln_l
     kiln_diag_init(&d, co->model);
     enum kiln_status st = kiln_load_input(co->model, g, &d);
     if (st == KILN_OK) {
-        struct kiln_pass_opts po = {0};
+        struct kiln_pass_opts po = co->passes;
         /* codegen needs the defaults inlined and shapes inferred at every level */
         const char *pl = co->opt_level == 0 ? "inline-defaults,infer-shapes"
                                             : kiln_pass_pipeline_for_level(co->opt_level);

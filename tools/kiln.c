@@ -48,6 +48,9 @@ static const char usage_text[] =
     "  --print-ir-before=NAMES  print the IR before the named passes\n"
     "  --verify-each            run the verifier after every pass\n"
     "  --time-passes            print the time each pass took\n"
+    "  --stats                  per pass: nodes before and after, and what it changed\n"
+    "  --ir-dump-dir=DIR        write the IR before the first pass and after each one to\n"
+    "                           DIR/NN-PASS.kir (diff consecutive files to see a pass)\n"
     "  --weights-file=FILE      write constants larger than --inline-limit to FILE and\n"
     "                           refer to it by file name (keep it beside the .kir);\n"
     "                           without it they are elided to size and checksum\n"
@@ -61,7 +64,9 @@ static const char usage_text[] =
     "  --emit=KIND              obj, asm, llvm, so, exe, header, loops (the lowered kernels)\n"
     "  --target=TRIPLE          cross compile (default: the host)\n"
     "  --cpu=NAME --features=F  target CPU and features (default: the host's)\n"
-    "  -O0 .. -O3               optimization level (default -O3)\n"
+    "  -O0 .. -O3               optimization level (default -O2)\n"
+    "  --stats, --ir-dump-dir=DIR, --print-ir-after-all, --time-passes, --verify-each\n"
+    "                           as for opt, on the compile pipeline\n"
     "  --dim NAME=VALUE         fix a symbolic dim at compile time\n"
     "  --strict-fp              evaluate float sums in program order (no reassociation\n"
     "                           or FMA contraction; slower, bit-reproducible)\n"
@@ -443,6 +448,10 @@ cmd_opt(int argc, char **argv)
             po.verify_each = true;
         } else if (strcmp(a, "--time-passes") == 0) {
             po.time_passes = true;
+        } else if (strcmp(a, "--stats") == 0) {
+            po.stats = true;
+        } else if ((v = opt_value(a, "--ir-dump-dir"))) {
+            po.ir_dump_dir = v;
         } else if ((v = opt_value(a, "--weights-file"))) {
             weights_path = v;
         } else if ((v = opt_value(a, "--inline-limit"))) {

@@ -217,16 +217,11 @@ emit_cast(struct emitter *e, LLVMValueRef v, enum kiln_dtype from, enum kiln_dty
     if (from == KILN_DT_BOOL)
         return tf ? LLVMBuildUIToFP(e->b, v, tt, "") : LLVMBuildZExt(e->b, v, tt, "");
     if (ff && tf) {
-        if (from == KILN_DT_BF16 || to == KILN_DT_BF16 || from == KILN_DT_F16 ||
-            to == KILN_DT_F16) {
-            /* through f32, which holds both exactly */
-            LLVMTypeRef f32 = LLVMFloatTypeInContext(e->ctx);
-            if (from != KILN_DT_F32)
-                v = LLVMBuildFPExt(e->b, v, f32, "");
-            if (to == KILN_DT_F32)
-                return v;
-            return to == KILN_DT_F64 ? LLVMBuildFPExt(e->b, v, tt, "")
-                                     : LLVMBuildFPTrunc(e->b, v, tt, "");
+        if ((from == KILN_DT_BF16 && to == KILN_DT_F16) ||
+            (from == KILN_DT_F16 && to == KILN_DT_BF16)) {
+            /* through f32, which holds both exactly: one rounding */
+            v = LLVMBuildFPExt(e->b, v, LLVMFloatTypeInContext(e->ctx), "");
+            return LLVMBuildFPTrunc(e->b, v, tt, "");
         }
         return kiln_dtype_bits(to) > kiln_dtype_bits(from) ? LLVMBuildFPExt(e->b, v, tt, "")
                                                            : LLVMBuildFPTrunc(e->b, v, tt, "");
