@@ -38,7 +38,8 @@ dce_graph(struct kiln_pass_ctx *pc, struct kiln_graph *g, int depth)
         bool live = false;
         for (int32_t k = 0; k < n->n_out && !live; k++) {
             int32_t v = n->out[k];
-            live = v >= 0 && (g->values[v]->n_uses > 0 || g->values[v]->is_output);
+            /* users come later in the order: their captures are marked by now */
+            live = v >= 0 && (g->values[v]->n_uses > 0 || g->values[v]->is_output || captured[v]);
         }
         if (!live) {
             kiln_graph_erase_node(g, n);
