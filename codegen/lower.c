@@ -237,7 +237,13 @@ kiln_lx_cast(struct kiln_lower_ctx *lc, enum kiln_dtype t, struct kiln_lx *a)
 enum kiln_dtype
 kiln_lower_compute_type(enum kiln_dtype t)
 {
-    return t == KILN_DT_F16 || t == KILN_DT_BF16 ? KILN_DT_F32 : t;
+    if (t == KILN_DT_F16 || t == KILN_DT_BF16)
+        return KILN_DT_F32;
+    if (kiln_dtype_flags(t) & KILN_DTF_STORAGE) /* f8, f4: f32; i4/i2: i8; u4/u2: u8 */
+        return kiln_dtype_is_float(t)                    ? KILN_DT_F32
+               : (kiln_dtype_flags(t) & KILN_DTF_SIGNED) ? KILN_DT_I8
+                                                         : KILN_DT_U8;
+    return t;
 }
 
 struct kiln_lx *
@@ -592,6 +598,13 @@ register_input_dims(struct kiln_lmodule *m, const struct kiln_graph *g)
     }
 }
 
+/* The type a storage-only type crosses the model's interface as; others unchanged. */
+static enum kiln_dtype
+interface_type(enum kiln_dtype t)
+{
+    return kiln_dtype_flags(t) & KILN_DTF_STORAGE ? kiln_lower_compute_type(t) : t;
+}
+
 static int32_t
 add_buf(struct kiln_lmodule *m, const struct kiln_graph *g, int32_t value, enum kiln_lbuf_kind kind,
         struct kiln_diag *d)
@@ -602,17 +615,14 @@ add_buf(struct kiln_lmodule *m, const struct kiln_graph *g, int32_t value, enum 
         kiln_diag_error(d, "value '%s' has no known rank: kiln cannot compile it", v->name);
         return -1;
     }
-    if (kiln_dtype_flags(t->dtype) & KILN_DTF_STORAGE) {
-        kiln_diag_error(d, "value '%s' has dtype %s, which kiln stores but does not compute with",
-                        v->name, kiln_dtype_name(t->dtype));
-        return -1;
-    }
     m->bufs = grow(m->arena, m->bufs, m->n_bufs, &m->cap_bufs, sizeof *m->bufs);
     struct kiln_lbuf *b = &m->bufs[m->n_bufs];
     memset(b, 0, sizeof *b);
     b->name = v->name;
     b->kind = kind;
-    b->dtype = t->dtype;
+    /* storage-only types cross the interface widened (lower.h) */
+    b->dtype =
+        kind == KILN_LBUF_INPUT || kind == KILN_LBUF_OUTPUT ? interface_type(t->dtype) : t->dtype;
     b->rank = t->rank;
     b->value = value;
     b->io = -1;
@@ -708,7 +718,8 @@ module_name(struct kiln_arena *a, const char *s)
     return out;
 }
 
-/* A kernel copying every element of buffer `from` to buffer `to` (same numel). */
+/* A kernel copying every element of buffer `from` to buffer `to` (same numel),
+ * converting between a storage type and its interface type where they differ. */
 static void
 copy_kernel(struct kiln_lower_ctx *lc, int32_t from, int32_t to)
 {
@@ -716,7 +727,8 @@ copy_kernel(struct kiln_lower_ctx *lc, int32_t from, int32_t to)
     int32_t s_from = kernel_slot(lc, from), s_to = kernel_slot(lc, to);
     struct kiln_lx *idx[KILN_MAX_RANK], *flat;
     struct kiln_lblock *b = kiln_lower_loop_over(lc, s_to, idx, &flat);
-    kiln_lb_store(lc, b, s_to, flat, kiln_lx_load(lc, s_from, flat));
+    kiln_lb_store(lc, b, s_to, flat,
+                  kiln_lx_cast(lc, lc->m->bufs[to].dtype, kiln_lx_load(lc, s_from, flat)));
 }
 
 /* A kernel storing one immediate in element 0 of a scalar buffer. */
@@ -1150,7 +1162,10 @@ kiln_lower_graph(const struct kiln_graph *g, struct kiln_lmodule **out, struct k
     register_input_dims(m, g);
 
     enum kiln_status st = KILN_OK;
+    int32_t *storage_in = kiln_arena_array(a, (size_t)g->n_inputs + 1, sizeof *storage_in);
+    KILN_ASSERT(storage_in);
     for (int32_t i = 0; i < g->n_inputs; i++) {
+        storage_in[i] = -1;
         int32_t b = add_buf(m, g, g->inputs[i], KILN_LBUF_INPUT, d);
         if (b < 0) {
             st = KILN_ERR_UNSUPPORTED;
@@ -1158,6 +1173,13 @@ kiln_lower_graph(const struct kiln_graph *g, struct kiln_lmodule **out, struct k
         }
         m->bufs[b].io = i;
         m->value_buf[g->inputs[i]] = b;
+        if (kiln_dtype_flags(g->values[g->inputs[i]]->type.dtype) & KILN_DTF_STORAGE) {
+            /* the caller passes it widened: narrow it into a storage temp first */
+            int32_t t = add_buf(m, g, g->inputs[i], KILN_LBUF_TEMP, d);
+            KILN_ASSERT(t >= 0);
+            storage_in[i] = b;
+            m->value_buf[g->inputs[i]] = t;
+        }
     }
     bool *captured = kiln_arena_array(a, (size_t)g->n_values + 1, sizeof *captured);
     KILN_ASSERT(captured);
@@ -1188,10 +1210,15 @@ kiln_lower_graph(const struct kiln_graph *g, struct kiln_lmodule **out, struct k
         out_of[i] = -1;
     for (int32_t j = 0; j < g->n_outputs; j++) {
         int32_t v = g->outputs[j];
-        if (g->values[v]->kind == KILN_VALUE_NODE && out_of[v] < 0)
+        /* a storage-type result is widened by a copy at the end instead */
+        if (g->values[v]->kind == KILN_VALUE_NODE && out_of[v] < 0 &&
+            !(kiln_dtype_flags(g->values[v]->type.dtype) & KILN_DTF_STORAGE))
             out_of[v] = j;
     }
     struct kiln_lower_ctx lc = {.m = m, .g = g, .d = d};
+    for (int32_t i = 0; i < g->n_inputs; i++)
+        if (storage_in[i] >= 0)
+            copy_kernel(&lc, storage_in[i], m->value_buf[g->inputs[i]]);
     st = lower_nodes(&lc, g, out_of);
     /* a graph output that is not a node result (an input, a constant, an output
      * listed twice) gets its own buffer and a copy kernel */

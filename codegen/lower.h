@@ -28,7 +28,11 @@
  * Expressions are typed by enum kiln_dtype. Index arithmetic is i64; a
  * comparison yields bool (an i1 in LLVM). Loads and stores move elements of
  * the buffer's dtype; f16 and bf16 values are computed in f32 (the lowering
- * inserts the casts: kiln_lx_load_f/kiln_lx_store_f do it).
+ * inserts the casts: kiln_lx_load_f/kiln_lx_store_f do it). The storage-only
+ * dtypes (float8 kinds, float4, int4/uint4, int2/uint2) load as their code or
+ * value and compute as f32 / i8 / u8 after a cast; sub-byte elements are packed
+ * low bits first. Inputs and outputs of such a type cross the model's
+ * interface widened to that compute type.
  *
  * Everything lives in the module's arena; kiln_lmodule_free releases it.
  */

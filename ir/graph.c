@@ -166,6 +166,16 @@ kiln_graph_find_value(const struct kiln_graph *g, const char *name)
 
 /* ---------------------------------------------------------------- values */
 
+void
+kiln_graph_swap_names(struct kiln_graph *g, int32_t a, int32_t b)
+{
+    KILN_ASSERT(a >= 0 && a < g->n_values && b >= 0 && b < g->n_values);
+    const char *t = g->values[a]->name;
+    g->values[a]->name = g->values[b]->name;
+    g->values[b]->name = t;
+    name_index_rehash(g, g->name_cap); /* same names, other slots: rebuild */
+}
+
 int32_t
 kiln_graph_add_value(struct kiln_graph *g, const char *name, enum kiln_value_kind kind)
 {

@@ -470,6 +470,9 @@ const char *kiln_graph_intern_n(struct kiln_graph *g, const char *s, size_t n);
  */
 int32_t kiln_graph_add_value(struct kiln_graph *g, const char *name, enum kiln_value_kind kind);
 int32_t kiln_graph_find_value(const struct kiln_graph *g, const char *name); /* -1 if absent */
+/* Exchange the names of values a and b (a rewrite that replaces a graph output keeps
+ * the output's name, which is part of the model's interface). O(values). */
+void kiln_graph_swap_names(struct kiln_graph *g, int32_t a, int32_t b);
 /* Value id in g for name, looking through enclosing graphs: a name found in an
  * ancestor becomes (once) a KILN_VALUE_CAPTURE in g. -1 if no graph has it. */
 int32_t kiln_graph_resolve_value(struct kiln_graph *g, const char *name);

@@ -39,6 +39,14 @@ forward(struct kiln_rewriter *rw, struct kiln_node *n, int slot, int32_t by)
         if (i != slot && o >= 0 && (g->values[o]->n_uses > 0 || g->values[o]->is_output))
             return false; /* another result is still needed */
     }
+    if (g->values[out]->is_output && !g->parent) {
+        /* a graph output's name is the model's interface: `by` takes it over, which
+         * only a node result that is not itself an output or captured can do */
+        const struct kiln_value *bv = g->values[by];
+        if (bv->kind != KILN_VALUE_NODE || bv->is_output || !kiln_rewrite_replaceable(rw, by))
+            return false;
+        kiln_graph_swap_names(g, out, by);
+    }
     kiln_rewrite_replace(rw, out, by);
     kiln_rewrite_erase(rw, n);
     return true;

@@ -100,6 +100,16 @@ same_node(const struct kiln_node *a, const struct kiln_node *b)
     return true;
 }
 
+/* Whether a result of n is a graph output (its name is the interface: keep n). */
+static bool
+has_output(const struct kiln_graph *g, const struct kiln_node *n)
+{
+    for (int32_t k = 0; k < n->n_out; k++)
+        if (n->out[k] >= 0 && g->values[n->out[k]]->is_output)
+            return true;
+    return false;
+}
+
 static uint64_t
 node_hash(const struct kiln_node *n)
 {
@@ -162,7 +172,7 @@ cse_graph(struct kiln_pass_ctx *pc, struct kiln_graph *g)
                 break;
             }
             struct kiln_value *w = g->values[table[s]];
-            if (tensor_eq(w->data, v->data)) {
+            if (tensor_eq(w->data, v->data) && !(v->is_output && !g->parent)) {
                 kiln_value_replace_uses(g, i, w->id);
                 v->dead = !v->is_output;
                 merged_consts += v->dead;
@@ -188,7 +198,7 @@ cse_graph(struct kiln_pass_ctx *pc, struct kiln_graph *g)
                 break;
             }
             struct kiln_node *m = g->nodes[table[s]];
-            if (!m->dead && same_node(m, n)) {
+            if (!m->dead && same_node(m, n) && !(has_output(g, n) && !g->parent)) {
                 for (int32_t k = 0; k < n->n_out; k++)
                     if (n->out[k] >= 0)
                         kiln_value_replace_uses(g, n->out[k], m->out[k]);

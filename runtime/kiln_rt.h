@@ -55,7 +55,27 @@ enum kiln_rt_dtype {
     KILN_RT_U32 = 12,
     KILN_RT_U64 = 13,
     KILN_RT_BF16 = 16,
+    /* storage-only types: compiled models take and return them widened (f32 for
+     * the float ones, i8/u8 for the integer ones), but their constants and
+     * intermediates are stored packed and converted by the functions below */
+    KILN_RT_F8E4M3FN = 17,
+    KILN_RT_F8E4M3FNUZ = 18,
+    KILN_RT_F8E5M2 = 19,
+    KILN_RT_F8E5M2FNUZ = 20,
+    KILN_RT_U4 = 21,
+    KILN_RT_I4 = 22,
+    KILN_RT_F4E2M1 = 23,
+    KILN_RT_F8E8M0 = 24,
+    KILN_RT_U2 = 25,
+    KILN_RT_I2 = 26,
 };
+
+/* The 8- and 4-bit float formats to and from f32 (runtime/convert.c). Decoding is
+ * exact; encoding rounds to nearest even and, on overflow, gives the largest finite
+ * value when saturate is set, else infinity (e5m2) or NaN. For F4E2M1 the code is
+ * in the low 4 bits. */
+float kiln_rt_fp8_to_f32(int dtype, uint8_t code);
+uint8_t kiln_rt_f32_to_fp8(int dtype, float x, int saturate);
 
 size_t kiln_rt_dtype_size(int dtype);      /* bytes per element; 0 if unknown */
 const char *kiln_rt_dtype_name(int dtype); /* "f32", ... (the IR's spelling); "?" if unknown */

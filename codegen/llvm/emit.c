@@ -60,9 +60,23 @@ struct emitter {
 
 /* ---------------------------------------------------------------- types */
 
+static bool
+is_storage(enum kiln_dtype t)
+{
+    return (kiln_dtype_flags(t) & KILN_DTF_STORAGE) != 0;
+}
+
+static bool
+is_subbyte(enum kiln_dtype t)
+{
+    return kiln_dtype_bits(t) < 8;
+}
+
 static LLVMTypeRef
 dtype_type(struct emitter *e, enum kiln_dtype t)
 {
+    if (is_storage(t)) /* the code (float kinds) or the value (int4/int2), in a byte */
+        return e->t_i8;
     switch (t) {
     case KILN_DT_BOOL:
         return e->t_i1;
@@ -204,9 +218,57 @@ cache_put(struct emitter *e, const struct kiln_lx *x, LLVMValueRef v)
 
 static LLVMValueRef emit_lx(struct emitter *e, const struct kiln_lx *x);
 
+static LLVMValueRef emit_cast(struct emitter *e, LLVMValueRef v, enum kiln_dtype from,
+                              enum kiln_dtype to);
+
+/* A runtime conversion of the float8/float4 formats (runtime/convert.c). */
+static LLVMValueRef
+fp8_call(struct emitter *e, bool decode, enum kiln_dtype t, LLVMValueRef v)
+{
+    LLVMTypeRef f32 = LLVMFloatTypeInContext(e->ctx);
+    LLVMTypeRef params[3] = {e->t_i32, decode ? e->t_i8 : f32, e->t_i32};
+    LLVMTypeRef ft = LLVMFunctionType(decode ? f32 : e->t_i8, params, decode ? 2 : 3, 0);
+    const char *name = decode ? "kiln_rt_fp8_to_f32" : "kiln_rt_f32_to_fp8";
+    LLVMValueRef f = LLVMGetNamedFunction(e->mod, name);
+    if (!f)
+        f = LLVMAddFunction(e->mod, name, ft);
+    LLVMValueRef args[3] = {LLVMConstInt(e->t_i32, (unsigned long long)kiln_dtype_to_onnx(t), 0), v,
+                            LLVMConstInt(e->t_i32, 1, 0)}; /* saturate, Cast's default */
+    return LLVMBuildCall2(e->b, ft, f, args, decode ? 2 : 3, "");
+}
+
+/* Casts that involve a storage-only type: through f32 (float kinds) or i8/u8. */
+static LLVMValueRef
+storage_cast(struct emitter *e, LLVMValueRef v, enum kiln_dtype from, enum kiln_dtype to)
+{
+    if (is_storage(from)) {
+        if (kiln_dtype_is_float(from)) {
+            v = fp8_call(e, true, from, v);
+            from = KILN_DT_F32;
+        } else {
+            from = (kiln_dtype_flags(from) & KILN_DTF_SIGNED) ? KILN_DT_I8 : KILN_DT_U8;
+        }
+        if (from == to)
+            return v;
+        if (!is_storage(to))
+            return emit_cast(e, v, from, to);
+    }
+    if (kiln_dtype_is_float(to)) {
+        v = emit_cast(e, v, from, KILN_DT_F32);
+        return fp8_call(e, false, to, v);
+    }
+    /* int4/int2: the byte value; stores keep the low bits */
+    enum kiln_dtype mid = (kiln_dtype_flags(to) & KILN_DTF_SIGNED) ? KILN_DT_I8 : KILN_DT_U8;
+    return from == mid ? v : emit_cast(e, v, from, mid);
+}
+
 static LLVMValueRef
 emit_cast(struct emitter *e, LLVMValueRef v, enum kiln_dtype from, enum kiln_dtype to)
 {
+    if (from == to)
+        return v;
+    if (is_storage(from) || is_storage(to))
+        return storage_cast(e, v, from, to);
     LLVMTypeRef tt = dtype_type(e, to);
     bool ff = kiln_dtype_is_float(from), tf = kiln_dtype_is_float(to);
     if (to == KILN_DT_BOOL) {
@@ -418,6 +480,49 @@ emit_binary(struct emitter *e, const struct kiln_lx *x, LLVMValueRef a, LLVMValu
     return LLVMBuildICmp(e->b, (sgn ? sp : up)[x->op - KILN_LX_EQ], a, b, "");
 }
 
+/* Sub-byte elements: element i is bits [(i % per) * w, +w) of byte i / per, low first. */
+static void
+subbyte_addr(struct emitter *e, enum kiln_dtype t, LLVMValueRef base, LLVMValueRef idx,
+             LLVMValueRef *ptr, LLVMValueRef *shift)
+{
+    int w = kiln_dtype_bits(t), per = 8 / w;
+    LLVMValueRef byte = LLVMBuildSDiv(e->b, idx, LLVMConstInt(e->t_i64, (unsigned)per, 0), "");
+    LLVMValueRef pos = LLVMBuildSRem(e->b, idx, LLVMConstInt(e->t_i64, (unsigned)per, 0), "");
+    *ptr = LLVMBuildGEP2(e->b, e->t_i8, base, &byte, 1, "");
+    *shift = LLVMBuildTrunc(
+        e->b, LLVMBuildMul(e->b, pos, LLVMConstInt(e->t_i64, (unsigned)w, 0), ""), e->t_i8, "");
+}
+
+static LLVMValueRef
+load_subbyte(struct emitter *e, enum kiln_dtype t, LLVMValueRef base, LLVMValueRef idx)
+{
+    LLVMValueRef p, sh;
+    subbyte_addr(e, t, base, idx, &p, &sh);
+    int w = kiln_dtype_bits(t);
+    LLVMValueRef v = LLVMBuildLShr(e->b, LLVMBuildLoad2(e->b, e->t_i8, p, ""), sh, "");
+    v = LLVMBuildAnd(e->b, v, LLVMConstInt(e->t_i8, (1u << w) - 1, 0), "");
+    if ((kiln_dtype_flags(t) & KILN_DTF_SIGNED) && !kiln_dtype_is_float(t)) {
+        LLVMValueRef up = LLVMConstInt(e->t_i8, (unsigned)(8 - w), 0);
+        v = LLVMBuildAShr(e->b, LLVMBuildShl(e->b, v, up, ""), up, "");
+    }
+    return v;
+}
+
+/* Two atomic read-modify-writes, so neighbours stored by other threads survive. */
+static void
+store_subbyte(struct emitter *e, enum kiln_dtype t, LLVMValueRef base, LLVMValueRef idx,
+              LLVMValueRef v)
+{
+    LLVMValueRef p, sh;
+    subbyte_addr(e, t, base, idx, &p, &sh);
+    int w = kiln_dtype_bits(t);
+    LLVMValueRef mask = LLVMConstInt(e->t_i8, (1u << w) - 1, 0);
+    LLVMValueRef bits = LLVMBuildShl(e->b, LLVMBuildAnd(e->b, v, mask, ""), sh, "");
+    LLVMValueRef clear = LLVMBuildNot(e->b, LLVMBuildShl(e->b, mask, sh, ""), "");
+    LLVMBuildAtomicRMW(e->b, LLVMAtomicRMWBinOpAnd, p, clear, LLVMAtomicOrderingMonotonic, 0);
+    LLVMBuildAtomicRMW(e->b, LLVMAtomicRMWBinOpOr, p, bits, LLVMAtomicOrderingMonotonic, 0);
+}
+
 static LLVMValueRef
 emit_lx(struct emitter *e, const struct kiln_lx *x)
 {
@@ -441,6 +546,10 @@ emit_lx(struct emitter *e, const struct kiln_lx *x)
     case KILN_LX_LOAD: {
         LLVMTypeRef mt = mem_type(e, x->type);
         LLVMValueRef idx = emit_lx(e, x->a);
+        if (is_subbyte(x->type)) {
+            v = load_subbyte(e, x->type, e->bases[x->buf], idx);
+            break;
+        }
         LLVMValueRef p = LLVMBuildGEP2(e->b, mt, e->bases[x->buf], &idx, 1, "");
         v = LLVMBuildLoad2(e->b, mt, p, "");
         if (x->type == KILN_DT_BOOL)
@@ -510,6 +619,10 @@ emit_stmt(struct emitter *e, const struct kiln_ls *s)
         const struct kiln_lbuf *buf = &e->m->bufs[e->k->bufs[s->buf]];
         LLVMTypeRef mt = mem_type(e, buf->dtype);
         LLVMValueRef idx = emit_lx(e, s->idx), val = emit_lx(e, s->val);
+        if (is_subbyte(buf->dtype)) {
+            store_subbyte(e, buf->dtype, e->bases[s->buf], idx, val);
+            break;
+        }
         if (buf->dtype == KILN_DT_BOOL)
             val = LLVMBuildZExt(e->b, val, e->t_i8, "");
         LLVMValueRef p = LLVMBuildGEP2(e->b, mt, e->bases[s->buf], &idx, 1, "");

@@ -88,11 +88,19 @@ def tolerance(dtype):
 
 
 def to_numpy_standard(a):
-    """bf16 (an ml_dtypes type numpy's .npy cannot name) travels as f32, as the
-    runtime's .npy policy says (runtime/kiln_rt.h)."""
+    """The ml_dtypes types numpy's .npy cannot name travel widened, as compiled
+    models take and return them (runtime/kiln_rt.h): bf16, float8 and float4 as
+    f32, int4/int2 as int8, uint4/uint2 as uint8."""
     import numpy as np
 
-    return a.astype(np.float32) if str(a.dtype) == "bfloat16" else a
+    name = str(a.dtype)
+    if name == "bfloat16" or name.startswith("float8") or name.startswith("float4"):
+        return a.astype(np.float32)
+    if name in ("int4", "int2"):
+        return a.astype(np.int8)
+    if name in ("uint4", "uint2"):
+        return a.astype(np.uint8)
+    return a
 
 
 def compare(name, got, want):
@@ -101,7 +109,14 @@ def compare(name, got, want):
 
     if got.shape != want.shape:
         return "%s: shape %s, want %s" % (name, list(got.shape), list(want.shape))
-    if want.dtype.kind in "fc" or str(want.dtype) == "bfloat16":
+    narrow = str(want.dtype)
+    want = to_numpy_standard(want)
+    if narrow.startswith("float8") or narrow.startswith("float4"):
+        # the stored codes, decoded, are exact: compare exactly (NaN where NaN)
+        g, w = got.astype(np.float64), want.astype(np.float64)
+        bad = ~((g == w) | (np.isnan(g) & np.isnan(w)))
+        return "%s: %d elements differ" % (name, int(bad.sum())) if bad.any() else None
+    if want.dtype.kind in "fc" or narrow == "bfloat16":
         rtol, atol = tolerance(want.dtype)
         g = got.astype(np.float64)
         w = want.astype(np.float64)
