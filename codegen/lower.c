@@ -231,6 +231,7 @@ kiln_lx_cast(struct kiln_lower_ctx *lc, enum kiln_dtype t, struct kiln_lx *a)
         return lx_imm_i(lc->m->arena, t, a->i);
     struct kiln_lx *x = lx_new(lc->m->arena, KILN_LX_CAST, t);
     x->a = a;
+    x->i = 1; /* saturate (float8 targets) */
     return x;
 }
 

@@ -708,7 +708,10 @@ kiln_lower_cast(struct kiln_lower_ctx *lc)
     int32_t x = kiln_lower_in(lc, 0), y = kiln_lower_out(lc, 0);
     struct kiln_lx *idx[KILN_MAX_RANK], *flat;
     struct kiln_lblock *b = kiln_lower_loop_over(lc, y, idx, &flat);
-    store_cast(lc, b, y, flat, kiln_lx_load(lc, x, flat));
+    struct kiln_lx *c = kiln_lx_cast(lc, kiln_lower_buf(lc, y)->dtype, kiln_lx_load(lc, x, flat));
+    if (c->kind == KILN_LX_CAST) /* float8 overflow: largest finite, or inf/NaN */
+        c->i = kiln_node_attr_int(lc->n, "saturate", 1) != 0;
+    kiln_lb_store(lc, b, y, flat, c);
     return KILN_OK;
 }
 

@@ -4,12 +4,13 @@
  *
  * Compiled kernels call these for every element of such a tensor (kiln keeps
  * them as storage types and computes in f32). Decoding is exact. Encoding
- * rounds to nearest, ties to the even code, by a binary search over the
+ * rounds to nearest, ties to the even code (e8m0: up, ONNX's default for it),
+ * by a binary search over the
  * format's (at most 255) positive finite values, which is obviously right
  * for every format at once. Overflow follows ONNX's Cast: with saturate the
  * largest finite value of the sign, without it infinity where the format has
  * one (e5m2) and NaN otherwise. NaN maps to the format's NaN (float4 e2m1,
- * which has none, saturates it to its largest value, as ml_dtypes does).
+ * which has none, gives -0, as ONNX's reference implementation does).
  */
 #include <math.h>
 #include <pthread.h>
@@ -134,8 +135,8 @@ kiln_rt_f32_to_fp8(int dtype, float x, int saturate)
     unsigned nan_code = f->fnuz ? 0x80 : f->ebits == 8 ? 0xff : f->ieee ? 0x7f : 0x7f;
     const float *v = f->vals;
     int n = f->n_vals;
-    if (isnan(x))
-        return (uint8_t)(f->no_nan ? f->codes[n - 1] : nan_code);
+    if (isnan(x)) /* float4 e2m1 has no NaN: ONNX's reference gives -0 */
+        return (uint8_t)(f->no_nan ? sign_bit : nan_code);
     bool neg = signbit(x) && f->has_sign;
     float a = fabsf(x);
     if (!f->has_sign && signbit(x) && a != 0)
@@ -164,6 +165,8 @@ kiln_rt_f32_to_fp8(int dtype, float x, int saturate)
         }
         if (a <= v[lo])
             code = f->codes[lo];
+        else if (f->ebits == 8)
+            code = f->codes[hi]; /* e8m0 rounds up, as ONNX's Cast does by default */
         else {
             float dl = a - v[lo], dh = v[hi] - a;
             code = dl < dh                   ? f->codes[lo]

@@ -220,10 +220,11 @@ static LLVMValueRef emit_lx(struct emitter *e, const struct kiln_lx *x);
 
 static LLVMValueRef emit_cast(struct emitter *e, LLVMValueRef v, enum kiln_dtype from,
                               enum kiln_dtype to);
+static LLVMValueRef intrinsic1(struct emitter *e, const char *name, LLVMValueRef x);
 
 /* A runtime conversion of the float8/float4 formats (runtime/convert.c). */
 static LLVMValueRef
-fp8_call(struct emitter *e, bool decode, enum kiln_dtype t, LLVMValueRef v)
+fp8_call(struct emitter *e, bool decode, enum kiln_dtype t, LLVMValueRef v, bool saturate)
 {
     LLVMTypeRef f32 = LLVMFloatTypeInContext(e->ctx);
     LLVMTypeRef params[3] = {e->t_i32, decode ? e->t_i8 : f32, e->t_i32};
@@ -233,17 +234,18 @@ fp8_call(struct emitter *e, bool decode, enum kiln_dtype t, LLVMValueRef v)
     if (!f)
         f = LLVMAddFunction(e->mod, name, ft);
     LLVMValueRef args[3] = {LLVMConstInt(e->t_i32, (unsigned long long)kiln_dtype_to_onnx(t), 0), v,
-                            LLVMConstInt(e->t_i32, 1, 0)}; /* saturate, Cast's default */
+                            LLVMConstInt(e->t_i32, saturate, 0)};
     return LLVMBuildCall2(e->b, ft, f, args, decode ? 2 : 3, "");
 }
 
 /* Casts that involve a storage-only type: through f32 (float kinds) or i8/u8. */
 static LLVMValueRef
-storage_cast(struct emitter *e, LLVMValueRef v, enum kiln_dtype from, enum kiln_dtype to)
+storage_cast(struct emitter *e, LLVMValueRef v, enum kiln_dtype from, enum kiln_dtype to,
+             bool saturate)
 {
     if (is_storage(from)) {
         if (kiln_dtype_is_float(from)) {
-            v = fp8_call(e, true, from, v);
+            v = fp8_call(e, true, from, v, true);
             from = KILN_DT_F32;
         } else {
             from = (kiln_dtype_flags(from) & KILN_DTF_SIGNED) ? KILN_DT_I8 : KILN_DT_U8;
@@ -255,10 +257,18 @@ storage_cast(struct emitter *e, LLVMValueRef v, enum kiln_dtype from, enum kiln_
     }
     if (kiln_dtype_is_float(to)) {
         v = emit_cast(e, v, from, KILN_DT_F32);
-        return fp8_call(e, false, to, v);
+        return fp8_call(e, false, to, v, saturate);
     }
-    /* int4/int2: the byte value; stores keep the low bits */
+    /* int4/int2: the byte value; stores keep the low bits. From floats as
+     * ml_dtypes does: truncate toward zero, wrap, NaN and infinities give 0. */
     enum kiln_dtype mid = (kiln_dtype_flags(to) & KILN_DTF_SIGNED) ? KILN_DT_I8 : KILN_DT_U8;
+    if (kiln_dtype_is_float(from)) {
+        LLVMValueRef w = emit_cast(e, v, from, KILN_DT_I64);
+        LLVMValueRef bad = LLVMBuildFCmp(e->b, LLVMRealOEQ, intrinsic1(e, "llvm.fabs", v),
+                                         LLVMConstReal(LLVMTypeOf(v), __builtin_inf()), "");
+        w = LLVMBuildSelect(e->b, bad, LLVMConstInt(e->t_i64, 0, 0), w, "");
+        return LLVMBuildTrunc(e->b, w, e->t_i8, "");
+    }
     return from == mid ? v : emit_cast(e, v, from, mid);
 }
 
@@ -268,7 +278,7 @@ emit_cast(struct emitter *e, LLVMValueRef v, enum kiln_dtype from, enum kiln_dty
     if (from == to)
         return v;
     if (is_storage(from) || is_storage(to))
-        return storage_cast(e, v, from, to);
+        return storage_cast(e, v, from, to, true);
     LLVMTypeRef tt = dtype_type(e, to);
     bool ff = kiln_dtype_is_float(from), tf = kiln_dtype_is_float(to);
     if (to == KILN_DT_BOOL) {
@@ -570,7 +580,10 @@ emit_lx(struct emitter *e, const struct kiln_lx *x)
         break;
     }
     case KILN_LX_CAST:
-        v = emit_cast(e, emit_lx(e, x->a), x->a->type, x->type);
+        if (is_storage(x->type) && x->a->type != x->type)
+            v = storage_cast(e, emit_lx(e, x->a), x->a->type, x->type, x->i != 0);
+        else
+            v = emit_cast(e, emit_lx(e, x->a), x->a->type, x->type);
         break;
     case KILN_LX_BITCAST:
         v = LLVMBuildBitCast(e->b, emit_lx(e, x->a), dtype_type(e, x->type), "");
