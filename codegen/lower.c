@@ -426,6 +426,35 @@ kiln_lower_out(struct kiln_lower_ctx *lc, int i)
     return kernel_slot(lc, b);
 }
 
+int32_t
+kiln_lower_slot(struct kiln_lower_ctx *lc, int32_t buf)
+{
+    KILN_ASSERT(buf >= 0 && buf < lc->m->n_bufs);
+    return kernel_slot(lc, buf);
+}
+
+int32_t
+kiln_lower_scratch(struct kiln_lower_ctx *lc, enum kiln_dtype t, struct kiln_lx *numel)
+{
+    struct kiln_lmodule *m = lc->m;
+    m->bufs = grow(m->arena, m->bufs, m->n_bufs, &m->cap_bufs, sizeof *m->bufs);
+    struct kiln_lbuf *b = &m->bufs[m->n_bufs];
+    memset(b, 0, sizeof *b);
+    char name[160];
+    snprintf(name, sizeof name, "%.100s_scratch%d", lc->n && lc->n->name[0] ? lc->n->name : "node",
+             (int)m->n_bufs);
+    b->name = kiln_arena_strdup(m->arena, name);
+    b->kind = KILN_LBUF_TEMP;
+    b->dtype = t;
+    b->rank = 1;
+    b->value = -1;
+    b->io = -1;
+    b->dims = kiln_arena_array(m->arena, 1, sizeof *b->dims);
+    KILN_ASSERT(b->name && b->dims && numel->type == KILN_DT_I64);
+    b->dims[0] = numel;
+    return m->n_bufs++;
+}
+
 const struct kiln_lbuf *
 kiln_lower_buf(const struct kiln_lower_ctx *lc, int32_t slot)
 {

@@ -260,6 +260,11 @@ struct kiln_lkernel *kiln_lower_kernel(struct kiln_lower_ctx *lc, const char *su
  * -1 when that input/output is absent. */
 int32_t kiln_lower_in(struct kiln_lower_ctx *lc, int i);
 int32_t kiln_lower_out(struct kiln_lower_ctx *lc, int i);
+/* A scratch buffer of numel elements of type t in the workspace, private to the node
+ * (kernels of one node pass partial results through it); returns its module buffer id. */
+int32_t kiln_lower_scratch(struct kiln_lower_ctx *lc, enum kiln_dtype t, struct kiln_lx *numel);
+/* Kernel slot of module buffer `buf` in lc->k (added on first use). */
+int32_t kiln_lower_slot(struct kiln_lower_ctx *lc, int32_t buf);
 /* Module buffer behind a kernel slot. */
 const struct kiln_lbuf *kiln_lower_buf(const struct kiln_lower_ctx *lc, int32_t slot);
 /* Error naming the node: "node 'x' (Op): error: ..."; returns KILN_ERR_UNSUPPORTED. */

@@ -271,60 +271,6 @@ round_to(struct kiln_lower_ctx *lc, enum kiln_dtype t, struct kiln_lx *x)
 }
 
 /*
- * A scratch buffer of numel elements of type t, private to this node: a
- * workspace slice like an intermediate value's. numel may use only runtime
- * dims and immediates. Returns the module buffer id (see buf_slot).
- */
-static int32_t
-scratch_buf(struct kiln_lower_ctx *lc, enum kiln_dtype t, struct kiln_lx *numel)
-{
-    struct kiln_lmodule *m = lc->m;
-    if (m->n_bufs >= m->cap_bufs) {
-        int32_t c = m->cap_bufs ? m->cap_bufs * 2 : 8;
-        void *nb =
-            kiln_arena_grow(m->arena, m->bufs, (size_t)m->n_bufs, (size_t)c, sizeof *m->bufs);
-        KILN_ASSERT(nb);
-        m->bufs = nb;
-        m->cap_bufs = c;
-    }
-    struct kiln_lbuf *b = &m->bufs[m->n_bufs];
-    memset(b, 0, sizeof *b);
-    char name[160];
-    snprintf(name, sizeof name, "%s_scratch%d", lc->n->name[0] ? lc->n->name : "node",
-             (int)m->n_bufs);
-    b->name = kiln_arena_strdup(m->arena, name);
-    b->kind = KILN_LBUF_TEMP;
-    b->dtype = t;
-    b->rank = 1;
-    b->value = -1;
-    b->io = -1;
-    b->dims = kiln_arena_array(m->arena, 1, sizeof *b->dims);
-    KILN_ASSERT(b->name && b->dims);
-    b->dims[0] = numel;
-    return m->n_bufs++;
-}
-
-/* Kernel slot of module buffer buf in lc->k (added on first use). */
-static int32_t
-buf_slot(struct kiln_lower_ctx *lc, int32_t buf)
-{
-    struct kiln_lkernel *k = lc->k;
-    for (int32_t i = 0; i < k->n_bufs; i++)
-        if (k->bufs[i] == buf)
-            return i;
-    if (k->n_bufs >= k->cap_bufs) {
-        int32_t c = k->cap_bufs ? k->cap_bufs * 2 : 8;
-        void *nb =
-            kiln_arena_grow(lc->m->arena, k->bufs, (size_t)k->n_bufs, (size_t)c, sizeof *k->bufs);
-        KILN_ASSERT(nb);
-        k->bufs = nb;
-        k->cap_bufs = c;
-    }
-    k->bufs[k->n_bufs] = buf;
-    return k->n_bufs++;
-}
-
-/*
  * An axis of a tensor seen as [outer, len, inner]: the loop over outer*inner
  * positions (one variable p), and the flat index of element i along the axis.
  */
@@ -2191,8 +2137,8 @@ kiln_lower_det(struct kiln_lower_ctx *lc)
     enum kiln_dtype ft = KILN_DT_F64;
     struct kiln_lx *M = kiln_lower_dim(lc, x, r - 1), *MM = mul_i(lc, M, M);
     struct kiln_lx *batch = dims_prod(lc, x, 0, r - 2);
-    int32_t sb = scratch_buf(lc, ft, kiln_lower_numel(lc, x));
-    int32_t s = buf_slot(lc, sb);
+    int32_t sb = kiln_lower_scratch(lc, ft, kiln_lower_numel(lc, x));
+    int32_t s = kiln_lower_slot(lc, sb);
     int32_t b, i, j, k;
     struct kiln_lblock *body = kiln_lk_parallel(lc, batch, &b);
     struct kiln_lx *base = mul_i(lc, V(lc, b), MM);
@@ -2422,14 +2368,14 @@ kiln_lower_attention(struct kiln_lower_ctx *lc)
     if (ok_ >= 0)
         kb = lc->k->bufs[ok_];
     else
-        kb = scratch_buf(lc, kiln_lower_buf(lc, k)->dtype, mul_i(lc, kvn, D));
+        kb = kiln_lower_scratch(lc, kiln_lower_buf(lc, k)->dtype, mul_i(lc, kvn, D));
     if (ov >= 0)
         vb = lc->k->bufs[ov];
     else
-        vb = scratch_buf(lc, kiln_lower_buf(lc, v)->dtype, mul_i(lc, kvn, Dv));
-    int32_t sb = scratch_buf(lc, ct, mul_i(lc, mul_i(lc, mul_i(lc, B, Hq), Sq), T));
+        vb = kiln_lower_scratch(lc, kiln_lower_buf(lc, v)->dtype, mul_i(lc, kvn, Dv));
+    int32_t sb = kiln_lower_scratch(lc, ct, mul_i(lc, mul_i(lc, mul_i(lc, B, Hq), Sq), T));
     {
-        int32_t kc = buf_slot(lc, kb), vc = buf_slot(lc, vb);
+        int32_t kc = kiln_lower_slot(lc, kb), vc = kiln_lower_slot(lc, vb);
         int32_t p, d;
         struct kiln_lblock *body = kiln_lk_parallel(lc, kvn, &p);
         struct kiln_lx *t = rem_i(lc, V(lc, p), T), *bh = div_i(lc, V(lc, p), T);
@@ -2458,7 +2404,8 @@ kiln_lower_attention(struct kiln_lower_ctx *lc)
     y = kiln_lower_out(lc, 0);
     oqk = kiln_lower_out(lc, 3);
     hq.slot = q;
-    int32_t kc = buf_slot(lc, kb), vc = buf_slot(lc, vb), sc = buf_slot(lc, sb);
+    int32_t kc = kiln_lower_slot(lc, kb), vc = kiln_lower_slot(lc, vb),
+            sc = kiln_lower_slot(lc, sb);
     int32_t p, t, d;
     struct kiln_lblock *body = kiln_lk_parallel(lc, mul_i(lc, mul_i(lc, B, Hq), Sq), &p);
     struct kiln_lx *s = rem_i(lc, V(lc, p), Sq), *bh = div_i(lc, V(lc, p), Sq);
@@ -2710,9 +2657,9 @@ kiln_lower_rnn(struct kiln_lower_ctx *lc)
     struct kiln_lx *I = kiln_lower_dim(lc, x, 2), *H = kiln_lower_dim(lc, r, 2);
     struct kiln_lx *ND = IX(lc, dirs), *GH = mul_i(lc, IX(lc, G), H);
     struct kiln_lx *states = mul_i(lc, ND, Bn);
-    int32_t hs = buf_slot(lc, scratch_buf(lc, ct, mul_i(lc, states, H)));
-    int32_t cs = lstm ? buf_slot(lc, scratch_buf(lc, ct, mul_i(lc, states, H))) : -1;
-    int32_t gs = buf_slot(lc, scratch_buf(lc, ct, mul_i(lc, states, GH)));
+    int32_t hs = kiln_lower_slot(lc, kiln_lower_scratch(lc, ct, mul_i(lc, states, H)));
+    int32_t cs = lstm ? kiln_lower_slot(lc, kiln_lower_scratch(lc, ct, mul_i(lc, states, H))) : -1;
+    int32_t gs = kiln_lower_slot(lc, kiln_lower_scratch(lc, ct, mul_i(lc, states, GH)));
     int32_t p, i, j, k;
     struct kiln_lblock *body = kiln_lk_parallel(lc, states, &p);
     struct kiln_lx *d = div_i(lc, V(lc, p), Bn), *b = rem_i(lc, V(lc, p), Bn);
@@ -3148,8 +3095,8 @@ kiln_lower_linear_attention(struct kiln_lower_ctx *lc)
     struct kiln_lx *Dv = div_i(lc, kiln_lower_dim(lc, v, 2), IX(lc, kvh));
     struct kiln_lx *Hkv = IX(lc, kvh), *G = IX(lc, qh / kvh), *Hq = IX(lc, qh);
     struct kiln_lx *heads = mul_i(lc, B, Hkv), *SS = mul_i(lc, Dk, Dv);
-    int32_t ss = buf_slot(lc, scratch_buf(lc, ft, mul_i(lc, heads, SS)));
-    int32_t vs = buf_slot(lc, scratch_buf(lc, ft, mul_i(lc, heads, Dv)));
+    int32_t ss = kiln_lower_slot(lc, kiln_lower_scratch(lc, ft, mul_i(lc, heads, SS)));
+    int32_t vs = kiln_lower_slot(lc, kiln_lower_scratch(lc, ft, mul_i(lc, heads, Dv)));
     int32_t p, t, d, m, g;
     struct kiln_lblock *body = kiln_lk_parallel(lc, heads, &p);
     struct kiln_lx *b = div_i(lc, V(lc, p), Hkv), *hk = rem_i(lc, V(lc, p), Hkv);
