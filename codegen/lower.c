@@ -500,21 +500,72 @@ kiln_lower_numel(struct kiln_lower_ctx *lc, int32_t slot)
     return n;
 }
 
-struct kiln_lx *
-kiln_lower_offset(struct kiln_lower_ctx *lc, int32_t slot, struct kiln_lx *const *idx,
-                  int bcast_rank)
+/* Structural equality of index expressions (dims built separately per buffer). */
+static bool
+lx_equal(const struct kiln_lx *x, const struct kiln_lx *y)
+{
+    if (x == y)
+        return true;
+    if (!x || !y || x->kind != y->kind || x->type != y->type)
+        return false;
+    switch (x->kind) {
+    case KILN_LX_IMM:
+        return x->i == y->i && x->f == y->f;
+    case KILN_LX_DIM:
+        return x->dim == y->dim;
+    case KILN_LX_BINARY:
+        return x->op == y->op && lx_equal(x->a, y->a) && lx_equal(x->b, y->b);
+    default:
+        return false;
+    }
+}
+
+static struct kiln_lx *
+offset_of(struct kiln_lower_ctx *lc, int32_t slot, struct kiln_lx *const *idx, int bcast_rank,
+          const struct kiln_lbuf *out)
 {
     const struct kiln_lbuf *b = kiln_lower_buf(lc, slot);
     int shift = bcast_rank > b->rank ? bcast_rank - b->rank : 0;
+    int out_shift = out && bcast_rank > out->rank ? bcast_rank - out->rank : 0;
     struct kiln_arena *a = lc->m->arena;
     struct kiln_lx *off = lx_imm_i(a, KILN_DT_I64, 0);
     for (int i = 0; i < b->rank; i++) {
         off = idx_bin(a, KILN_LX_MUL, off, b->dims[i]);
         struct kiln_lx *ix = idx[i + shift];
-        if (ix && !is_imm(b->dims[i], 1))
-            off = idx_bin(a, KILN_LX_ADD, off, ix);
+        if (!ix || is_imm(b->dims[i], 1))
+            continue;
+        if (out && b->dims[i]->kind != KILN_LX_IMM &&
+            !lx_equal(b->dims[i], out->dims[i + shift - out_shift])) {
+            /* a runtime dim that may be 1 where the output's is larger: then every
+             * index reads element 0 (the test is loop-invariant; LLVM hoists it) */
+            struct kiln_lx *one = lx_new(a, KILN_LX_BINARY, KILN_DT_BOOL);
+            one->op = KILN_LX_EQ;
+            one->a = b->dims[i];
+            one->b = lx_imm_i(a, KILN_DT_I64, 1);
+            struct kiln_lx *sel = lx_new(a, KILN_LX_SELECT, KILN_DT_I64);
+            sel->a = one;
+            sel->b = lx_imm_i(a, KILN_DT_I64, 0);
+            sel->c = ix;
+            ix = sel;
+        }
+        off = idx_bin(a, KILN_LX_ADD, off, ix);
     }
     return off;
+}
+
+struct kiln_lx *
+kiln_lower_offset(struct kiln_lower_ctx *lc, int32_t slot, struct kiln_lx *const *idx,
+                  int bcast_rank)
+{
+    return offset_of(lc, slot, idx, bcast_rank, NULL);
+}
+
+struct kiln_lx *
+kiln_lower_offset_bcast(struct kiln_lower_ctx *lc, int32_t slot, struct kiln_lx *const *idx,
+                        int32_t out_slot)
+{
+    const struct kiln_lbuf *out = kiln_lower_buf(lc, out_slot);
+    return offset_of(lc, slot, idx, out->rank, out);
 }
 
 void
@@ -671,9 +722,10 @@ add_buf(struct kiln_lmodule *m, const struct kiln_graph *g, int32_t value, enum 
                                 v->name, i, dim);
             else
                 kiln_diag_error(d,
-                                "value '%s': dim %d depends on the values of the data "
-                                "(a data-dependent shape); kiln compiles static and "
-                                "symbolic shapes only",
+                                "value '%s': dim %d is not known at compile time: it depends "
+                                "on the values of the data, or on shape arithmetic that is not "
+                                "a product of the inputs' dims; kiln compiles static and "
+                                "symbolic (monomial) shapes only",
                                 v->name, i);
             return -1;
         }

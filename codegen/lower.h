@@ -321,6 +321,13 @@ struct kiln_lx *kiln_lower_numel(struct kiln_lower_ctx *lc, int32_t slot);
 struct kiln_lx *kiln_lower_offset(struct kiln_lower_ctx *lc, int32_t slot,
                                   struct kiln_lx *const *idx, int bcast_rank);
 /*
+ * The same for an operand broadcast to the shape of out_slot (idx has its
+ * rank): a runtime dim of the operand that differs from the output's there
+ * may be 1 at run time, so it reads element 0 when it is.
+ */
+struct kiln_lx *kiln_lower_offset_bcast(struct kiln_lower_ctx *lc, int32_t slot,
+                                        struct kiln_lx *const *idx, int32_t out_slot);
+/*
  * The loop nest over every element of slot's shape: parallel over all axes but
  * the last, an inner loop (vectorization hint) over the last. Returns the
  * innermost block; idx[rank] receives per-axis index expressions and *flat the

@@ -161,9 +161,9 @@ store_cast(struct kiln_lower_ctx *lc, struct kiln_lblock *b, int32_t slot, struc
 
 /* Load input slot `in` broadcast against the output's per-axis indices. */
 static struct kiln_lx *
-load_bcast(struct kiln_lower_ctx *lc, int32_t in, struct kiln_lx **idx, int out_rank)
+load_bcast(struct kiln_lower_ctx *lc, int32_t in, struct kiln_lx **idx, int32_t out)
 {
-    return kiln_lx_load_f(lc, in, kiln_lower_offset(lc, in, idx, out_rank));
+    return kiln_lx_load_f(lc, in, kiln_lower_offset_bcast(lc, in, idx, out));
 }
 
 /* The constant tensor behind node input i, or NULL. */
@@ -422,8 +422,9 @@ kiln_lower_unary(struct kiln_lower_ctx *lc)
  * otherwise numpy broadcasting, which also covers equal shapes.
  */
 static struct kiln_lx *
-second_offset(struct kiln_lower_ctx *lc, int32_t b, struct kiln_lx **idx, int out_rank)
+second_offset(struct kiln_lower_ctx *lc, int32_t b, struct kiln_lx **idx, int32_t out)
 {
+    int out_rank = kiln_lower_rank(lc, out);
     int br = kiln_lower_rank(lc, b);
     if (lc->g->opset < 7 && kiln_node_attr_int(lc->n, "broadcast", 0) != 0 && br <= out_rank) {
         int64_t axis = kiln_node_attr_int(lc->n, "axis", out_rank - br);
@@ -432,7 +433,7 @@ second_offset(struct kiln_lower_ctx *lc, int32_t b, struct kiln_lx **idx, int ou
         if (axis >= 0 && axis + br <= out_rank)
             return kiln_lower_offset(lc, b, idx + axis, br);
     }
-    return kiln_lower_offset(lc, b, idx, out_rank);
+    return kiln_lower_offset_bcast(lc, b, idx, out);
 }
 
 /*
@@ -521,11 +522,10 @@ enum kiln_status
 kiln_lower_binary(struct kiln_lower_ctx *lc)
 {
     int32_t a = kiln_lower_in(lc, 0), bb = kiln_lower_in(lc, 1), y = kiln_lower_out(lc, 0);
-    int r = kiln_lower_rank(lc, y);
     struct kiln_lx *idx[KILN_MAX_RANK], *flat;
     struct kiln_lblock *blk = kiln_lower_loop_over(lc, y, idx, &flat);
-    struct kiln_lx *va = load_bcast(lc, a, idx, r);
-    struct kiln_lx *vb = kiln_lx_load_f(lc, bb, second_offset(lc, bb, idx, r));
+    struct kiln_lx *va = load_bcast(lc, a, idx, y);
+    struct kiln_lx *vb = kiln_lx_load_f(lc, bb, second_offset(lc, bb, idx, y));
     enum kiln_op op = lc->n->op;
     struct kiln_lx *v = NULL;
     static const struct {
@@ -575,7 +575,6 @@ enum kiln_status
 kiln_lower_variadic(struct kiln_lower_ctx *lc)
 {
     int32_t y = kiln_lower_out(lc, 0);
-    int r = kiln_lower_rank(lc, y);
     enum kiln_op op = lc->n->op;
     enum kiln_lx_op lx = op == KILN_OP_MAX   ? KILN_LX_MAX
                          : op == KILN_OP_MIN ? KILN_LX_MIN
@@ -588,7 +587,7 @@ kiln_lower_variadic(struct kiln_lower_ctx *lc)
         int32_t s = kiln_lower_in(lc, i);
         if (s < 0)
             continue;
-        struct kiln_lx *v = load_bcast(lc, s, idx, r);
+        struct kiln_lx *v = load_bcast(lc, s, idx, y);
         acc = acc ? ex_bin(lc, lx, acc, v) : v;
         count++;
     }
@@ -605,12 +604,11 @@ kiln_lower_where(struct kiln_lower_ctx *lc)
 {
     int32_t c = kiln_lower_in(lc, 0), a = kiln_lower_in(lc, 1), b = kiln_lower_in(lc, 2);
     int32_t y = kiln_lower_out(lc, 0);
-    int r = kiln_lower_rank(lc, y);
     struct kiln_lx *idx[KILN_MAX_RANK], *flat;
     struct kiln_lblock *blk = kiln_lower_loop_over(lc, y, idx, &flat);
-    struct kiln_lx *vc = kiln_lx_load(lc, c, kiln_lower_offset(lc, c, idx, r));
-    struct kiln_lx *va = kiln_lx_load(lc, a, kiln_lower_offset(lc, a, idx, r));
-    struct kiln_lx *vb = kiln_lx_load(lc, b, kiln_lower_offset(lc, b, idx, r));
+    struct kiln_lx *vc = kiln_lx_load(lc, c, kiln_lower_offset_bcast(lc, c, idx, y));
+    struct kiln_lx *va = kiln_lx_load(lc, a, kiln_lower_offset_bcast(lc, a, idx, y));
+    struct kiln_lx *vb = kiln_lx_load(lc, b, kiln_lower_offset_bcast(lc, b, idx, y));
     kiln_lb_store(lc, blk, y, flat, ex_sel(lc, kiln_lx_cast(lc, KILN_DT_BOOL, vc), va, vb));
     return KILN_OK;
 }
@@ -659,7 +657,7 @@ kiln_lower_prelu(struct kiln_lower_ctx *lc)
     struct kiln_lx *vx = kiln_lx_load_f(lc, x, flat);
     struct kiln_lx *soff = axis >= 0               ? idx[axis]
                            : is_one_element(lc, s) ? kiln_lx_idx(lc, 0)
-                                                   : kiln_lower_offset(lc, s, idx, r);
+                                                   : kiln_lower_offset_bcast(lc, s, idx, y);
     struct kiln_lx *vs = kiln_lx_load_f(lc, s, soff);
     store_cast(lc, blk, y, flat,
                ex_sel(lc, ex_bin(lc, KILN_LX_GT, vx, ex_imm(lc, vx, 0)), vx, ex_mul(lc, vx, vs)));

@@ -542,7 +542,10 @@ emit_lx(struct emitter *e, const struct kiln_lx *x)
     LLVMValueRef v = NULL;
     switch (x->kind) {
     case KILN_LX_IMM:
-        if (kiln_dtype_is_float(x->type))
+        if (is_storage(x->type) && kiln_dtype_is_float(x->type))
+            v = fp8_call(e, false, x->type, LLVMConstReal(LLVMFloatTypeInContext(e->ctx), x->f),
+                         true);
+        else if (kiln_dtype_is_float(x->type))
             v = LLVMConstReal(dtype_type(e, x->type), x->f);
         else
             v = LLVMConstInt(dtype_type(e, x->type), (unsigned long long)x->i, is_signed(x->type));
