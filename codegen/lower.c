@@ -235,6 +235,19 @@ kiln_lx_cast(struct kiln_lower_ctx *lc, enum kiln_dtype t, struct kiln_lx *a)
     return x;
 }
 
+struct kiln_lx *
+kiln_lx_bitcast(struct kiln_lower_ctx *lc, enum kiln_dtype t, struct kiln_lx *a)
+{
+    if (a->type == t)
+        return a;
+    if (t == KILN_DT_BOOL || a->type == KILN_DT_BOOL) /* bytes of 0 or 1 */
+        return kiln_lx_cast(lc, t, a);
+    KILN_ASSERT(kiln_dtype_bits(t) == kiln_dtype_bits(a->type));
+    struct kiln_lx *x = lx_new(lc->m->arena, KILN_LX_BITCAST, t);
+    x->a = a;
+    return x;
+}
+
 enum kiln_dtype
 kiln_lower_compute_type(enum kiln_dtype t)
 {

@@ -301,6 +301,8 @@ struct kiln_lx *kiln_lx_binary(struct kiln_lower_ctx *lc, enum kiln_lx_op op, st
 struct kiln_lx *kiln_lx_select(struct kiln_lower_ctx *lc, struct kiln_lx *c, struct kiln_lx *a,
                                struct kiln_lx *b);
 struct kiln_lx *kiln_lx_cast(struct kiln_lower_ctx *lc, enum kiln_dtype t, struct kiln_lx *a);
+/* The same bits read as type t (equal widths; bool counts as a byte holding 0 or 1). */
+struct kiln_lx *kiln_lx_bitcast(struct kiln_lower_ctx *lc, enum kiln_dtype t, struct kiln_lx *a);
 /* Load as the compute type (f16/bf16 widened to f32), store narrowing back. */
 struct kiln_lx *kiln_lx_load_f(struct kiln_lower_ctx *lc, int32_t slot, struct kiln_lx *idx);
 void kiln_lb_store_f(struct kiln_lower_ctx *lc, struct kiln_lblock *b, int32_t slot,

@@ -713,6 +713,22 @@ kiln_lower_cast(struct kiln_lower_ctx *lc)
     return KILN_OK;
 }
 
+/* BitCast (opset 26): the same bits, another type of the same width. */
+enum kiln_status
+kiln_lower_bitcast(struct kiln_lower_ctx *lc)
+{
+    int32_t x = kiln_lower_in(lc, 0), y = kiln_lower_out(lc, 0);
+    enum kiln_dtype from = kiln_lower_buf(lc, x)->dtype, to = kiln_lower_buf(lc, y)->dtype;
+    if (kiln_dtype_bits(from) != kiln_dtype_bits(to) || kiln_dtype_bits(from) < 8)
+        return kiln_lower_unsupported(lc,
+                                      "BitCast from %s to %s (widths differ or are below a byte)",
+                                      kiln_dtype_name(from), kiln_dtype_name(to));
+    struct kiln_lx *idx[KILN_MAX_RANK], *flat;
+    struct kiln_lblock *b = kiln_lower_loop_over(lc, y, idx, &flat);
+    kiln_lb_store(lc, b, y, flat, kiln_lx_bitcast(lc, to, kiln_lx_load(lc, x, flat)));
+    return KILN_OK;
+}
+
 /*
  * Dropout. Inference (every opset before 12, and training_mode absent or a
  * constant false) copies the input and sets the mask to true (ones before
