@@ -468,6 +468,17 @@ kiln_lower_scratch(struct kiln_lower_ctx *lc, enum kiln_dtype t, struct kiln_lx 
     return m->n_bufs++;
 }
 
+void
+kiln_lower_check(struct kiln_lower_ctx *lc, struct kiln_lx *ok)
+{
+    KILN_ASSERT(!lc->k->trip && ok->type == KILN_DT_BOOL);
+    int32_t buf = kiln_lower_scratch(lc, KILN_DT_BOOL, kiln_lx_idx(lc, 1));
+    kiln_lb_store(lc, &lc->k->body, kiln_lower_slot(lc, buf), kiln_lx_idx(lc, 0), ok);
+    struct kiln_lkernel *k = kiln_lower_kernel(lc, "check");
+    k->step = KILN_LSTEP_CHECK;
+    k->cond_buf = buf;
+}
+
 const struct kiln_lbuf *
 kiln_lower_buf(const struct kiln_lower_ctx *lc, int32_t slot)
 {
@@ -1496,6 +1507,11 @@ kiln_lmodule_print(const struct kiln_lmodule *m, FILE *f)
         if (k->step == KILN_LSTEP_IF) {
             fprintf(f, "\nif %s  // then: the next %d steps, else: the %d after them\n",
                     m->bufs[k->cond_buf].name, (int)k->n_then, (int)k->n_else);
+            continue;
+        }
+        if (k->step == KILN_LSTEP_CHECK) {
+            fprintf(f, "\ncheck %s[0]  // else stop: a data-dependent size differs\n",
+                    m->bufs[k->cond_buf].name);
             continue;
         }
         if (k->step == KILN_LSTEP_LOOP) {

@@ -169,6 +169,8 @@ enum kiln_lstep {
     KILN_LSTEP_IF,     /* cond_buf[0] ? the next n_then steps : the n_else after them */
     KILN_LSTEP_LOOP,   /* for iter in [0, trip) while cond_buf[0]: iter_buf[0] = iter; the next
                           n_body steps */
+    KILN_LSTEP_CHECK,  /* unless cond_buf[0]: stop, run returns KILN_RT_ERR_SHAPE (a size that
+                          depends on the data differs from the one compiled) */
 };
 
 struct kiln_lkernel {
@@ -260,6 +262,13 @@ struct kiln_lkernel *kiln_lower_kernel(struct kiln_lower_ctx *lc, const char *su
  * -1 when that input/output is absent. */
 int32_t kiln_lower_in(struct kiln_lower_ctx *lc, int i);
 int32_t kiln_lower_out(struct kiln_lower_ctx *lc, int i);
+/*
+ * A run-time check that `ok` (a bool expression, evaluated at the end of the
+ * current kernel, which must be serial) holds; when it does not, the model's
+ * run function stops and returns KILN_RT_ERR_SHAPE. For ops compiled for a
+ * size the model declares but the data decides (NonZero, Compress).
+ */
+void kiln_lower_check(struct kiln_lower_ctx *lc, struct kiln_lx *ok);
 /* A scratch buffer of numel elements of type t in the workspace, private to the node
  * (kernels of one node pass partial results through it); returns its module buffer id. */
 int32_t kiln_lower_scratch(struct kiln_lower_ctx *lc, enum kiln_dtype t, struct kiln_lx *numel);

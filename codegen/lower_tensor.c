@@ -1146,8 +1146,8 @@ kiln_lower_data_dependent(struct kiln_lower_ctx *lc)
  * Compress: the slices of x along axis (of the flattened x without one) whose
  * condition is true, in order. Compiled when the output's size is known (a
  * constant condition, or a size the model declares): one serial pass with a
- * counter fills it, and zeros fill what a declared size has beyond the
- * selected slices.
+ * counter fills it; a run whose data selects another number of slices than
+ * compiled fails with KILN_RT_ERR_SHAPE (kiln_lower_check).
  */
 enum kiln_status
 kiln_lower_compress(struct kiln_lower_ctx *lc)
@@ -1178,19 +1178,21 @@ kiln_lower_compress(struct kiln_lower_ctx *lc)
     struct kiln_ls *fi =
         kiln_lb_for(lc, body, "i", imm(lc, 0), min_x(lc, d, kiln_lower_numel(lc, c)), &i);
     struct kiln_lx *vi = kiln_lx_var(lc, i), *vc = kiln_lx_var(lc, cnt);
-    struct kiln_lx *take = and_c(lc, kiln_lx_cast(lc, KILN_DT_BOOL, kiln_lx_load(lc, c, vi)),
-                                 cmp(lc, KILN_LX_LT, vc, dout));
-    struct kiln_ls *iff = kiln_lb_if(lc, &fi->body, take);
+    /* every selected slice is counted; those that fit the compiled size are copied */
+    struct kiln_ls *sel =
+        kiln_lb_if(lc, &fi->body, kiln_lx_cast(lc, KILN_DT_BOOL, kiln_lx_load(lc, c, vi)));
+    struct kiln_ls *iff = kiln_lb_if(lc, &sel->body, cmp(lc, KILN_LX_LT, vc, dout));
     struct kiln_ls *fo = kiln_lb_for(lc, &iff->body, "o", imm(lc, 0), outer, &o);
     struct kiln_ls *fe = kiln_lb_for(lc, &fo->body, "e", imm(lc, 0), inner, &e);
     struct kiln_lx *vo = kiln_lx_var(lc, o), *ve = kiln_lx_var(lc, e);
     kiln_lb_store(
         lc, &fe->body, y, add_i(lc, mul_i(lc, add_i(lc, mul_i(lc, vo, dout), vc), inner), ve),
         kiln_lx_load(lc, x, add_i(lc, mul_i(lc, add_i(lc, mul_i(lc, vo, d), vi), inner), ve)));
-    kiln_lb_set(lc, &iff->body, cnt, add_i(lc, kiln_lx_var(lc, cnt), imm(lc, 1)));
-    /* a declared size larger than what the data selects: zeros past the end */
+    kiln_lb_set(lc, &sel->body, cnt, add_i(lc, kiln_lx_var(lc, cnt), imm(lc, 1)));
+    /* fewer than compiled: zeros past the end (and the check below fails the run) */
     struct kiln_ls *tz = kiln_lb_for(lc, body, "o", imm(lc, 0), outer, &o);
-    struct kiln_ls *tj = kiln_lb_for(lc, &tz->body, "i", kiln_lx_var(lc, cnt), dout, &i);
+    struct kiln_ls *tj =
+        kiln_lb_for(lc, &tz->body, "i", min_x(lc, kiln_lx_var(lc, cnt), dout), dout, &i);
     struct kiln_ls *te = kiln_lb_for(lc, &tj->body, "e", imm(lc, 0), inner, &e);
     kiln_lb_store(
         lc, &te->body, y,
@@ -1198,13 +1200,15 @@ kiln_lower_compress(struct kiln_lower_ctx *lc)
               mul_i(lc, add_i(lc, mul_i(lc, kiln_lx_var(lc, o), dout), kiln_lx_var(lc, i)), inner),
               kiln_lx_var(lc, e)),
         zero_of(lc, kiln_lower_buf(lc, y)->dtype));
+    kiln_lower_check(lc, cmp(lc, KILN_LX_EQ, kiln_lx_var(lc, cnt), dout));
     return KILN_OK;
 }
 
 /*
  * NonZero: the indices [rank, nnz] of the non-zero elements in row-major
  * order. Compiled when nnz is known (a constant input, or declared): one
- * serial pass, zeros past the elements found.
+ * serial pass; when the data has another number of non-zeros than compiled,
+ * the run fails with KILN_RT_ERR_SHAPE (kiln_lower_check).
  */
 enum kiln_status
 kiln_lower_nonzero(struct kiln_lower_ctx *lc)
@@ -1218,17 +1222,20 @@ kiln_lower_nonzero(struct kiln_lower_ctx *lc)
     struct kiln_lblock *b = serial_loops(lc, &lc->k->body, x, idx, &flat);
     struct kiln_lx *vc = kiln_lx_var(lc, cnt);
     struct kiln_lx *v = kiln_lx_load(lc, x, flat);
-    struct kiln_ls *iff = kiln_lb_if(
-        lc, b, and_c(lc, kiln_lx_cast(lc, KILN_DT_BOOL, v), cmp(lc, KILN_LX_LT, vc, nnz)));
+    /* every non-zero is counted; those that fit the compiled nnz are written */
+    struct kiln_ls *nz = kiln_lb_if(lc, b, kiln_lx_cast(lc, KILN_DT_BOOL, v));
+    struct kiln_ls *iff = kiln_lb_if(lc, &nz->body, cmp(lc, KILN_LX_LT, vc, nnz));
     for (int a = 0; a < r; a++)
         kiln_lb_store(lc, &iff->body, y, add_i(lc, mul_i(lc, imm(lc, a), nnz), vc), idx[a]);
-    kiln_lb_set(lc, &iff->body, cnt, add_i(lc, kiln_lx_var(lc, cnt), imm(lc, 1)));
-    for (int a = 0; a < r; a++) { /* a declared nnz larger than the data's: zeros */
+    kiln_lb_set(lc, &nz->body, cnt, add_i(lc, kiln_lx_var(lc, cnt), imm(lc, 1)));
+    for (int a = 0; a < r; a++) { /* fewer than compiled: zeros (and the check fails) */
         int32_t j;
-        struct kiln_ls *fj = kiln_lb_for(lc, &lc->k->body, "j", kiln_lx_var(lc, cnt), nnz, &j);
+        struct kiln_ls *fj =
+            kiln_lb_for(lc, &lc->k->body, "j", min_x(lc, kiln_lx_var(lc, cnt), nnz), nnz, &j);
         kiln_lb_store(lc, &fj->body, y, add_i(lc, mul_i(lc, imm(lc, a), nnz), kiln_lx_var(lc, j)),
                       imm(lc, 0));
     }
+    kiln_lower_check(lc, cmp(lc, KILN_LX_EQ, kiln_lx_var(lc, cnt), nnz));
     return KILN_OK;
 }
 

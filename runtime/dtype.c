@@ -28,6 +28,8 @@ kiln_rt_status_name(int status)
         return "out of memory";
     case KILN_RT_ERR_DTYPE:
         return "wrong dtype";
+    case KILN_RT_ERR_SHAPE:
+        return "a data-dependent size differs from the compiled one";
     default:
         return "unknown status";
     }

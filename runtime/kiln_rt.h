@@ -35,6 +35,8 @@ enum kiln_rt_status {
     KILN_RT_ERR_FORMAT = 3, /* a malformed or unsupported .npy file */
     KILN_RT_ERR_NOMEM = 4,
     KILN_RT_ERR_DTYPE = 5, /* a well-formed .npy file of another dtype than asked for */
+    KILN_RT_ERR_SHAPE = 6, /* a size that depends on the data (NonZero, Compress) differs from
+                              the one the model was compiled for */
 };
 
 /* "ok", "bad argument", ...; "unknown status" for anything else. */

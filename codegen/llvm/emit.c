@@ -899,6 +899,15 @@ emit_steps(struct emitter *e, struct run_ctx *rc, int32_t from, int32_t to)
             emit_kernel_call(e, rc, i);
             continue;
         }
+        if (k->step == KILN_LSTEP_CHECK) {
+            LLVMBasicBlockRef fail = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "check.fail");
+            LLVMBasicBlockRef ok = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "check.ok");
+            LLVMBuildCondBr(e->b, load_scalar(e, rc, k->cond_buf, true), ok, fail);
+            LLVMPositionBuilderAtEnd(e->b, fail);
+            LLVMBuildRet(e->b, LLVMConstInt(e->t_i32, 6, 0)); /* KILN_RT_ERR_SHAPE */
+            LLVMPositionBuilderAtEnd(e->b, ok);
+            continue;
+        }
         if (k->step == KILN_LSTEP_IF) {
             LLVMBasicBlockRef then = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "if.then");
             LLVMBasicBlockRef els = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "if.else");
