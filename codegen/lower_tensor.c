@@ -28,8 +28,10 @@
  *
  * Ops whose output size depends on the data (Compress, NonZero,
  * NonMaxSuppression) compile when that size is nevertheless known (constant
- * inputs, or a shape the model declares); their kernel is serial, and zeros
- * fill what the data leaves of a declared size. Unique does not compile.
+ * inputs, or a shape the model declares); their kernel is serial. Compress
+ * and NonZero check at run time that the data selects the compiled number of
+ * elements (kiln_lower_check), NonMaxSuppression the number of boxes it keeps.
+ * Unique does not compile.
  * Scatter ops write in index order, so that duplicate indices and reductions
  * give the reference's result: their scatter kernel is serial too (trip NULL).
  */
@@ -1129,17 +1131,6 @@ kiln_lower_reverse_sequence(struct kiln_lower_ctx *lc)
     xi[ta] = sel(lc, cmp(lc, KILN_LX_LT, t, len), sub_i(lc, sub_i(lc, len, imm(lc, 1)), t), t);
     kiln_lb_store(lc, b, y, flat, kiln_lx_load(lc, x, kiln_lower_offset(lc, x, xi, r)));
     return KILN_OK;
-}
-
-/* ---------------------------------------------------------------- data-dependent shapes */
-
-enum kiln_status
-kiln_lower_data_dependent(struct kiln_lower_ctx *lc)
-{
-    return kiln_lower_unsupported(lc,
-                                  "the output shape of %s depends on the data (the values of "
-                                  "its inputs); kiln does not compile it",
-                                  kiln_op_name(lc->n->op));
 }
 
 /*
@@ -2527,7 +2518,8 @@ nms_suppress(struct kiln_lower_ctx *lc, int32_t boxes, struct kiln_lx *base_i,
  * than iou_threshold, up to max_output_boxes_per_class. One serial kernel
  * without scratch memory: the next candidate is found by a scan for the best
  * one after the previous, and the kept boxes are read back from the output.
- * Rows the data does not fill are zeros.
+ * A run that keeps another number of boxes than compiled fails with
+ * KILN_RT_ERR_SHAPE (kiln_lower_check).
  */
 enum kiln_status
 kiln_lower_nms(struct kiln_lower_ctx *lc)
@@ -2598,7 +2590,9 @@ kiln_lower_nms(struct kiln_lower_ctx *lc)
     kiln_lb_set(lc, got, keep, kiln_lx_imm_i(lc, KILN_DT_BOOL, 1));
     struct kiln_lx *nb = kiln_lower_dim(lc, boxes, 1);
     struct kiln_lx *bbase = mul_i(lc, b, mul_i(lc, nb, imm(lc, 4)));
-    struct kiln_ls *fr = kiln_lb_for(lc, got, "r", first, kiln_lx_var(lc, total), &vr);
+    /* kept rows past the compiled count were not written (the run fails after) */
+    struct kiln_ls *fr =
+        kiln_lb_for(lc, got, "r", first, min_x(lc, kiln_lx_var(lc, total), M), &vr);
     struct kiln_lx *j = clamp_index(
         lc, kiln_lx_load(lc, y, add_i(lc, mul_i(lc, kiln_lx_var(lc, vr), imm(lc, 3)), imm(lc, 2))),
         nb);
@@ -2608,17 +2602,20 @@ kiln_lower_nms(struct kiln_lower_ctx *lc)
     kiln_lb_set(lc, &kiln_lb_if(lc, &fr->body, sup)->body, keep,
                 kiln_lx_imm_i(lc, KILN_DT_BOOL, 0));
     struct kiln_lx *vt = kiln_lx_var(lc, total);
-    struct kiln_lblock *put =
-        &kiln_lb_if(lc, got, and_c(lc, kiln_lx_var(lc, keep), cmp(lc, KILN_LX_LT, vt, M)))->body;
+    /* every kept box is counted; those within the compiled row count are written */
+    struct kiln_lblock *kept = &kiln_lb_if(lc, got, kiln_lx_var(lc, keep))->body;
+    struct kiln_lblock *put = &kiln_lb_if(lc, kept, cmp(lc, KILN_LX_LT, vt, M))->body;
     struct kiln_lx *row = mul_i(lc, vt, imm(lc, 3));
     kiln_lb_store(lc, put, y, row, b);
     kiln_lb_store(lc, put, y, add_i(lc, row, imm(lc, 1)), c);
     kiln_lb_store(lc, put, y, add_i(lc, row, imm(lc, 2)), kiln_lx_var(lc, bi));
-    kiln_lb_set(lc, put, total, add_i(lc, kiln_lx_var(lc, total), imm(lc, 1)));
-    kiln_lb_set(lc, put, nsel, add_i(lc, kiln_lx_var(lc, nsel), imm(lc, 1)));
-    /* rows a declared size has beyond the boxes kept */
-    struct kiln_ls *fz = kiln_lb_for(lc, body, "r", mul_i(lc, kiln_lx_var(lc, total), imm(lc, 3)),
-                                     mul_i(lc, M, imm(lc, 3)), &vr);
+    kiln_lb_set(lc, kept, total, add_i(lc, kiln_lx_var(lc, total), imm(lc, 1)));
+    kiln_lb_set(lc, kept, nsel, add_i(lc, kiln_lx_var(lc, nsel), imm(lc, 1)));
+    /* fewer than compiled: zero rows (and the check below fails the run) */
+    struct kiln_ls *fz =
+        kiln_lb_for(lc, body, "r", mul_i(lc, min_x(lc, kiln_lx_var(lc, total), M), imm(lc, 3)),
+                    mul_i(lc, M, imm(lc, 3)), &vr);
     kiln_lb_store(lc, &fz->body, y, kiln_lx_var(lc, vr), imm(lc, 0));
+    kiln_lower_check(lc, cmp(lc, KILN_LX_EQ, kiln_lx_var(lc, total), M));
     return KILN_OK;
 }
