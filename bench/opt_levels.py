@@ -1,0 +1,120 @@
+#!/usr/bin/env python3
+"""What kiln's graph optimizations do to real models: nodes, kernels and latency
+at -O0 and -O3, and ONNX Runtime's latency on the same machine in the same run.
+
+For each model (ResNet-50, MobileNetV2, the MiniLM-class encoder built by
+tests/models/make_models.py with seeded weights): compile at -O0 and -O3, count
+graph nodes after the pipeline (--stats) and kernels in the lowered module
+(--emit=loops), then time the executables (--bench, median of N runs after a
+warm-up) interleaved with ONNX Runtime (same thread count, all its graph
+optimizations on), so that machine drift hits all of them alike.
+
+Usage: bench/opt_levels.py --kiln build/kiln [--runs 20] [--threads 1] [--md OUT.md]
+"""
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+MODELS = [("resnet50", {"N": 1}), ("mobilenetv2", {"N": 1}), ("minilm", {"N": 1, "S": 128})]
+
+
+def kiln_latency(exe, dims, runs, threads):
+    cmd = [exe, "--bench", str(runs), "--threads", str(threads)]
+    for k, v in dims.items():
+        cmd += ["--dim", "%s=%d" % (k, v)]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    m = re.search(r"latency_ms median=([0-9.]+)", out)
+    return float(m.group(1))
+
+
+def ort_latency(path, dims, runs, threads):
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = threads
+    so.inter_op_num_threads = 1
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    s = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
+    m = onnx.load(path, load_external_data=False)
+    rng = np.random.default_rng(0)
+    feeds = {}
+    for i in m.graph.input:
+        tt = i.type.tensor_type
+        shape = [d.dim_value if d.HasField("dim_value") else dims.get(d.dim_param, 1)
+                 for d in tt.shape.dim]
+        if tt.elem_type == onnx.TensorProto.INT64:
+            feeds[i.name] = (np.ones(shape, np.int64) if "mask" in i.name
+                             else rng.integers(0, 1000, shape).astype(np.int64))
+        else:
+            feeds[i.name] = rng.uniform(-1, 1, shape).astype(np.float32)
+    s.run(None, feeds)
+    t = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        s.run(None, feeds)
+        t.append((time.perf_counter() - t0) * 1e3)
+    return float(np.median(t))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--kiln", required=True)
+    ap.add_argument("--runs", type=int, default=20)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--work", default=os.path.join(tempfile.gettempdir(), "kiln-bench"))
+    ap.add_argument("--md", help="append the markdown table here")
+    args = ap.parse_args()
+    built = os.path.join(args.work, "models")
+    subprocess.run([sys.executable, os.path.join(HERE, "..", "tests", "models", "make_models.py"),
+                    built], check=True)
+    rows = []
+    for name, dims in MODELS:
+        path = os.path.join(built, name + ".onnx")
+        r = {"model": name}
+        for lvl in ("0", "3"):
+            exe = os.path.join(args.work, "%s-O%s" % (name, lvl))
+            t0 = time.time()
+            p = subprocess.run([args.kiln, "compile", path, "-O" + lvl, "--stats", "-o", exe],
+                               capture_output=True, text=True, check=True)
+            r["compile" + lvl] = time.time() - t0
+            counts = re.findall(r"^// \S+\s+(\d+)\s+(\d+)", p.stderr, re.M)
+            r["nodes" + lvl] = int(counts[-1][1]) if counts else len(onnx.load(path).graph.node)
+            loops = subprocess.run([args.kiln, "compile", path, "-O" + lvl, "--emit=loops", "-o", "-"],
+                                   capture_output=True, text=True, check=True).stdout
+            r["kernels" + lvl] = len(re.findall(r"^kernel ", loops, re.M))
+        # interleave the timings: kiln -O0, kiln -O3, ORT, twice, keep the best median
+        lat = {"0": [], "3": [], "ort": []}
+        for _ in range(2):
+            for lvl in ("0", "3"):
+                lat[lvl].append(kiln_latency(os.path.join(args.work, "%s-O%s" % (name, lvl)), dims,
+                                             args.runs, args.threads))
+            lat["ort"].append(ort_latency(path, dims, args.runs, args.threads))
+        r.update({"lat0": min(lat["0"]), "lat3": min(lat["3"]), "ort": min(lat["ort"])})
+        rows.append(r)
+        print(r, flush=True)
+    dimtxt = ", ".join("%s %s" % (n, ",".join("%s=%d" % kv for kv in d.items())) for n, d in MODELS)
+    lines = ["| model | nodes -O0 | nodes -O3 | kernels -O0 | kernels -O3 | compile -O3 (s) "
+             "| kiln -O0 (ms) | kiln -O3 (ms) | ORT (ms) | kiln -O3 / ORT |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for r in rows:
+        lines.append("| %s | %d | %d | %d | %d | %.1f | %.2f | %.2f | %.2f | %.2f |" % (
+            r["model"], r["nodes0"], r["nodes3"], r["kernels0"], r["kernels3"], r["compile3"],
+            r["lat0"], r["lat3"], r["ort"], r["lat3"] / r["ort"]))
+    table = "\n".join(lines)
+    print(table)
+    if args.md:
+        with open(args.md, "a") as f:
+            f.write("\n%s threads=%d, %d runs, median; %s\n\n%s\n" % (
+                time.strftime("%Y-%m-%d"), args.threads, args.runs, dimtxt, table))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
