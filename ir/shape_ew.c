@@ -306,11 +306,20 @@ kiln_shape_unary(struct kiln_infer_ctx *ic)
     if ((s = unary_extra(ic, x)) != KILN_OK)
         return s;
     set_like(ic, 0, x, x->dtype);
+    const struct kiln_dim *v;
+    int64_t nv;
     if (ic->n->op == KILN_OP_IDENTITY) {
-        const struct kiln_dim *v;
-        int64_t nv;
         if (kiln_infer_in_known(ic, 0, &v, &nv) && nv <= KNOWN_MAX)
             kiln_infer_set_out_known(ic, 0, v, nv);
+    } else if (ic->n->op == KILN_OP_NOT && x->dtype == KILN_DT_BOOL &&
+               kiln_infer_in_known(ic, 0, &v, &nv) && nv <= KNOWN_MAX) {
+        struct kiln_dim out[KNOWN_MAX];
+        for (int64_t i = 0; i < nv; i++) {
+            if (!kiln_dim_is_int(v[i]))
+                return KILN_OK;
+            out[i] = kiln_dim_const(!v[i].n);
+        }
+        kiln_infer_set_out_known(ic, 0, out, nv);
     }
     return KILN_OK;
 }
@@ -544,6 +553,34 @@ known_arith(const struct kiln_node *n, struct kiln_dim a, struct kiln_dim b, str
             *r = kiln_dim_unknown();
         }
         return true;
+    case KILN_OP_AND:
+    case KILN_OP_OR:
+    case KILN_OP_XOR: /* bools as 0/1 */
+        if (!ia || !ib)
+            return false;
+        *r = kiln_dim_const(n->op == KILN_OP_AND  ? (a.n && b.n)
+                            : n->op == KILN_OP_OR ? (a.n || b.n)
+                                                  : (!a.n != !b.n));
+        return true;
+    case KILN_OP_EQUAL:
+        if (ia && ib)
+            *r = kiln_dim_const(a.n == b.n);
+        else if (kiln_dim_eq(a, b))
+            *r = kiln_dim_const(1); /* the same symbol: equal whatever its value */
+        else
+            return false;
+        return true;
+    case KILN_OP_LESS:
+    case KILN_OP_LESS_OR_EQUAL:
+    case KILN_OP_GREATER:
+    case KILN_OP_GREATER_OR_EQUAL:
+        if (!ia || !ib)
+            return false;
+        *r = kiln_dim_const(n->op == KILN_OP_LESS            ? a.n < b.n
+                            : n->op == KILN_OP_LESS_OR_EQUAL ? a.n <= b.n
+                            : n->op == KILN_OP_GREATER       ? a.n > b.n
+                                                             : a.n >= b.n);
+        return true;
     case KILN_OP_MAX:
     case KILN_OP_MIN:
         if (ia && ib)
@@ -567,8 +604,14 @@ static void
 propagate_known(struct kiln_infer_ctx *ic, int n_in)
 {
     const struct kiln_type *t0 = kiln_infer_in(ic, 0);
-    if (!t0 || !kiln_dtype_is_int(t0->dtype) || kiln_dtype_flags(t0->dtype) & KILN_DTF_STORAGE)
+    if (!t0 || !(kiln_dtype_is_int(t0->dtype) || t0->dtype == KILN_DT_BOOL) ||
+        kiln_dtype_flags(t0->dtype) & KILN_DTF_STORAGE)
         return;
+    /* comparisons and logic ops give bools: their results always fit */
+    enum kiln_op op = ic->n->op;
+    bool to_bool = op == KILN_OP_EQUAL || op == KILN_OP_LESS || op == KILN_OP_LESS_OR_EQUAL ||
+                   op == KILN_OP_GREATER || op == KILN_OP_GREATER_OR_EQUAL ||
+                   t0->dtype == KILN_DT_BOOL;
     struct kiln_dim acc[KNOWN_MAX], res[KNOWN_MAX];
     int64_t n_acc = 0;
     for (int i = 0; i < n_in; i++) {
@@ -589,7 +632,7 @@ propagate_known(struct kiln_infer_ctx *ic, int n_in)
         for (int64_t j = 0; j < n_res; j++) {
             if (!known_arith(ic->n, acc[n_acc == 1 ? 0 : j], v[nv == 1 ? 0 : j], &res[j]))
                 return;
-            if (kiln_dim_is_int(res[j]) && !int_fits(res[j].n, t0->dtype))
+            if (!to_bool && kiln_dim_is_int(res[j]) && !int_fits(res[j].n, t0->dtype))
                 return; /* the tensor's own arithmetic would wrap */
         }
         memcpy(acc, res, (size_t)n_res * sizeof *acc);
@@ -651,7 +694,7 @@ kiln_shape_binary(struct kiln_infer_ctx *ic)
     if ((s = broadcast2(ic, out_dt)) != KILN_OK)
         return s;
     if (op == KILN_OP_ADD || op == KILN_OP_SUB || op == KILN_OP_MUL || op == KILN_OP_DIV ||
-        op == KILN_OP_MOD)
+        op == KILN_OP_MOD || op == KILN_OP_AND || op == KILN_OP_OR || op == KILN_OP_XOR)
         propagate_known(ic, 2);
     return KILN_OK;
 }
@@ -775,7 +818,10 @@ kiln_shape_compare(struct kiln_infer_ctx *ic)
         s = kiln_infer_same_dtype(ic, 0, 1);
     if (s != KILN_OK)
         return s;
-    return broadcast2(ic, KILN_DT_BOOL);
+    if ((s = broadcast2(ic, KILN_DT_BOOL)) != KILN_OK)
+        return s;
+    propagate_known(ic, 2); /* shape arithmetic: Equal(num_heads, kv_num_heads) */
+    return KILN_OK;
 }
 
 enum kiln_status
@@ -829,6 +875,25 @@ kiln_shape_where(struct kiln_infer_ctx *ic)
         return s;
     kiln_infer_set_out(ic, 0, kiln_infer_in(ic, 1)->dtype, abc.rank,
                        abc.rank > 0 ? abc.dims : NULL);
+    /* known condition and operands (at most 1-D): the selected elements */
+    const struct kiln_dim *c, *x, *y;
+    int64_t nc, nx, ny;
+    if (abc.rank <= 1 && kiln_infer_in_known(ic, 0, &c, &nc) &&
+        kiln_infer_in_known(ic, 1, &x, &nx) && kiln_infer_in_known(ic, 2, &y, &ny)) {
+        int64_t n = nc > nx ? nc : nx;
+        n = ny > n ? ny : n;
+        if (n >= 1 && n <= KNOWN_MAX && (nc == n || nc == 1) && (nx == n || nx == 1) &&
+            (ny == n || ny == 1) && kiln_type_numel(&abc) == n) {
+            struct kiln_dim out[KNOWN_MAX];
+            for (int64_t j = 0; j < n; j++) {
+                struct kiln_dim cj = c[nc == 1 ? 0 : j];
+                if (!kiln_dim_is_int(cj))
+                    return KILN_OK;
+                out[j] = cj.n ? x[nx == 1 ? 0 : j] : y[ny == 1 ? 0 : j];
+            }
+            kiln_infer_set_out_known(ic, 0, out, n);
+        }
+    }
     return KILN_OK;
 }
 
