@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pass.h"
+#include "rewrite.h"
 
 static uint64_t
 mix(uint64_t h, uint64_t x)
@@ -119,39 +119,10 @@ node_hash(const struct kiln_node *n)
     return h;
 }
 
-/* Values captured by direct sub-graphs of g (left alone). */
-static bool *
-captured_by_subgraphs(const struct kiln_graph *g)
-{
-    bool *cap = calloc((size_t)g->n_values + 1, sizeof *cap);
-    KILN_ASSERT(cap);
-    for (int32_t i = 0; i < g->n_nodes; i++) {
-        const struct kiln_node *n = g->nodes[i];
-        for (int32_t a = 0; a <= n->n_attrs; a++) {
-            const struct kiln_attr *at = a < n->n_attrs ? &n->attrs[a] : NULL;
-            int64_t cnt = !at                            ? (n->body != NULL)
-                          : at->kind == KILN_ATTR_GRAPH  ? 1
-                          : at->kind == KILN_ATTR_GRAPHS ? at->n
-                                                         : 0;
-            for (int64_t k = 0; k < cnt; k++) {
-                const struct kiln_graph *sg = !at                           ? n->body
-                                              : at->kind == KILN_ATTR_GRAPH ? at->g
-                                                                            : at->graphs[k];
-                for (int32_t c = 0; sg && c < sg->n_captures; c++) {
-                    int32_t o = sg->values[sg->captures[c]]->outer;
-                    if (o >= 0 && o < g->n_values)
-                        cap[o] = true;
-                }
-            }
-        }
-    }
-    return cap;
-}
-
 static void
 cse_graph(struct kiln_pass_ctx *pc, struct kiln_graph *g)
 {
-    bool *captured = captured_by_subgraphs(g);
+    bool *captured = kiln_rewrite_captured(g);
     uint32_t cap = 64;
     while (cap < (uint32_t)(g->n_nodes + g->n_values) * 2)
         cap *= 2;

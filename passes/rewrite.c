@@ -69,8 +69,8 @@ kiln_rewrite_producer(const struct kiln_graph *g, int32_t v)
 
 /* Mark the values of g that a direct sub-graph captures (deeper ones capture
  * through their parent's captures). */
-static bool *
-captured_values(const struct kiln_graph *g)
+bool *
+kiln_rewrite_captured(const struct kiln_graph *g)
 {
     bool *cap = calloc((size_t)g->n_values + 1, sizeof *cap);
     KILN_ASSERT(cap);
@@ -184,7 +184,7 @@ rewrite_graph(struct kiln_pass_ctx *pc, struct kiln_graph *g, const struct kiln_
         }
     }
     struct kiln_rewriter rw = {
-        .pc = pc, .g = g, .captured = captured_values(g), .n_captured = g->n_values};
+        .pc = pc, .g = g, .captured = kiln_rewrite_captured(g), .n_captured = g->n_values};
     /* reverse order so that the first node is looked at first */
     for (int32_t i = g->n_nodes - 1; i >= 0; i--)
         kiln_rewrite_push(&rw, g->nodes[i]);

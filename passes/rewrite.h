@@ -48,6 +48,9 @@ void kiln_rewrite_push(struct kiln_rewriter *rw, struct kiln_node *n);
 const struct kiln_tensor *kiln_rewrite_const(const struct kiln_graph *g, int32_t v);
 /* Whether every element of constant tensor t equals x (numeric dtypes). */
 bool kiln_tensor_all_equal(const struct kiln_tensor *t, double x);
+/* Per value of g (malloc'd, g->n_values entries; free it): whether a direct
+ * sub-graph captures it (deeper ones capture through their parent's captures). */
+bool *kiln_rewrite_captured(const struct kiln_graph *g);
 /* The node producing value v, or NULL. */
 struct kiln_node *kiln_rewrite_producer(const struct kiln_graph *g, int32_t v);
 
