@@ -342,6 +342,22 @@ kiln_dim_monomial(int64_t coef, const char *const *factors, int n, struct kiln_a
     return dim_build(coef, f, n, a);
 }
 
+bool
+kiln_dim_merge(struct kiln_dim a, struct kiln_dim b, struct kiln_dim *out)
+{
+    if (kiln_dim_is_const(a) && kiln_dim_is_const(b)) {
+        *out = a;
+        return a.n == b.n;
+    }
+    if (kiln_dim_is_const(a) || kiln_dim_is_unknown(b))
+        *out = a;
+    else if (kiln_dim_is_const(b) || kiln_dim_is_unknown(a))
+        *out = b;
+    else
+        *out = kiln_dim_eq(a, b) ? a : kiln_dim_unknown();
+    return true;
+}
+
 struct kiln_dim
 kiln_dim_mul(struct kiln_dim a, struct kiln_dim b)
 {

@@ -168,6 +168,10 @@ bool kiln_type_eq(const struct kiln_type *a, const struct kiln_type *b);
  * a negative integer meets a monomial, the coefficient overflows, the result
  * would pass KILN_DIM_MAX_FACTORS or KILN_DIM_MAX_SYM, or the intern table is full. */
 struct kiln_dim kiln_dim_mul(struct kiln_dim a, struct kiln_dim b);
+/* Merge two dims that must be equal (broadcast-free axes, Concat's other axes):
+ * a constant wins over a symbol or unknown, a symbol over unknown, two different
+ * symbols give unknown. False when both are constants that differ. */
+bool kiln_dim_merge(struct kiln_dim a, struct kiln_dim b, struct kiln_dim *out);
 /* a + b: integers add (overflow or a negative sum: unknown); x + 0 is x; like
  * terms add their coefficients (N + 2*N is 3*N). Anything else is unknown:
  * a sum of unlike terms is not a monomial. */

@@ -757,23 +757,6 @@ kiln_shape_prelu(struct kiln_infer_ctx *ic)
     return KILN_OK;
 }
 
-/* Merge two dims that must be equal: a constant wins over a symbol or unknown. */
-static bool
-merge_equal_dim(struct kiln_dim a, struct kiln_dim b, struct kiln_dim *out)
-{
-    if (kiln_dim_is_const(a) && kiln_dim_is_const(b)) {
-        *out = a;
-        return a.n == b.n;
-    }
-    if (kiln_dim_is_const(a) || kiln_dim_is_unknown(b))
-        *out = a;
-    else if (kiln_dim_is_const(b) || kiln_dim_is_unknown(a))
-        *out = b;
-    else
-        *out = kiln_dim_eq(a, b) ? a : kiln_dim_unknown();
-    return true;
-}
-
 enum kiln_status
 kiln_shape_swiglu(struct kiln_infer_ctx *ic)
 {
@@ -797,7 +780,7 @@ kiln_shape_swiglu(struct kiln_infer_ctx *ic)
     if (!d)
         return KILN_ERR_NOMEM;
     for (int i = 0; i < a->rank; i++)
-        if (!merge_equal_dim(a->dims[i], b->dims[i], &d[i]))
+        if (!kiln_dim_merge(a->dims[i], b->dims[i], &d[i]))
             return kiln_infer_fail(ic, "A and B differ in dim %d (%lld vs %lld)", i,
                                    (long long)a->dims[i].n, (long long)b->dims[i].n);
     kiln_infer_set_out(ic, 0, a->dtype, a->rank, d);
@@ -1290,7 +1273,7 @@ kiln_shape_batch_norm(struct kiln_infer_ctx *ic)
                                    "rank %d",
                                    i, names[i], in[i]->rank);
         struct kiln_dim m;
-        if (!merge_equal_dim(c, in[i]->dims[0], &m))
+        if (!kiln_dim_merge(c, in[i]->dims[0], &m))
             return kiln_infer_fail(ic,
                                    "input %d (%s) has %lld values but there are %lld "
                                    "channels",

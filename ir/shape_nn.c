@@ -70,33 +70,12 @@ dim_of(const struct kiln_type *t, int d)
     return t->dims[d];
 }
 
-/*
- * Merge two dims that must be equal: a constant wins over a symbol or unknown,
- * a symbol over unknown; two different symbols give unknown. False when both
- * are constants that differ.
- */
-static bool
-merge_dim(struct kiln_dim a, struct kiln_dim b, struct kiln_dim *out)
-{
-    if (kiln_dim_is_const(a) && kiln_dim_is_const(b)) {
-        *out = a;
-        return a.n == b.n;
-    }
-    if (kiln_dim_is_const(a) || kiln_dim_is_unknown(b))
-        *out = a;
-    else if (kiln_dim_is_const(b) || kiln_dim_is_unknown(a))
-        *out = b;
-    else
-        *out = kiln_dim_eq(a, b) ? a : kiln_dim_unknown();
-    return true;
-}
-
 /* Merge *acc with d (which must be equal) or fail naming what disagrees. */
 static enum kiln_status
 unify(struct kiln_infer_ctx *ic, struct kiln_dim *acc, struct kiln_dim d, const char *what)
 {
     struct kiln_dim m;
-    if (!merge_dim(*acc, d, &m))
+    if (!kiln_dim_merge(*acc, d, &m))
         return kiln_infer_fail(ic, "%s: %lld vs %lld", what, (long long)acc->n, (long long)d.n);
     *acc = m;
     return KILN_OK;
@@ -437,7 +416,7 @@ kiln_shape_einsum(struct kiln_infer_ctx *ic)
                 /* a 1 broadcasts against the label's other occurrences */
             } else if (kiln_dim_is_const(label_dim[l]) && label_dim[l].n == 1) {
                 label_dim[l] = d;
-            } else if (!merge_dim(label_dim[l], d, &label_dim[l])) {
+            } else if (!kiln_dim_merge(label_dim[l], d, &label_dim[l])) {
                 return kiln_infer_fail(ic,
                                        "label '%c' has size %lld in one place and %lld in "
                                        "input %d",

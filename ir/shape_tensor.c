@@ -163,27 +163,6 @@ join_type(struct kiln_infer_ctx *ic, const struct kiln_type *a, const struct kil
         out->dims[i] = join_dim(a->dims[i], b->dims[i]);
 }
 
-/*
- * Merge two dims that must be equal (Concat's other axes, Scan's sequence
- * lengths): a constant wins over a symbol or unknown, a symbol over unknown, two
- * different symbols give unknown. False when both are constants that differ.
- */
-static bool
-merge_dim(struct kiln_dim a, struct kiln_dim b, struct kiln_dim *out)
-{
-    if (kiln_dim_is_const(a) && kiln_dim_is_const(b)) {
-        *out = a;
-        return a.n == b.n;
-    }
-    if (kiln_dim_is_const(a) || kiln_dim_is_unknown(b))
-        *out = a;
-    else if (kiln_dim_is_const(b) || kiln_dim_is_unknown(a))
-        *out = b;
-    else
-        *out = kiln_dim_eq(a, b) ? a : kiln_dim_unknown();
-    return true;
-}
-
 /* A dim times a non-negative constant: exact (N*2 is 2*N); false when a
  * constant product overflows or passes DIM_MAX. */
 static bool
@@ -770,7 +749,7 @@ kiln_shape_concat(struct kiln_infer_ctx *ic)
         for (int d = 0; d < rank; d++) {
             if (d == a)
                 continue;
-            if (!merge_dim(out[d], t->dims[d], &out[d]))
+            if (!kiln_dim_merge(out[d], t->dims[d], &out[d]))
                 return kiln_infer_fail(ic,
                                        "input %d has size %lld on axis %d but an earlier "
                                        "input has %lld",
@@ -1141,7 +1120,7 @@ kiln_shape_gather_nd(struct kiln_infer_ctx *ic)
     int o = 0;
     for (int i = 0; i < idx->rank - 1; i++) {
         out[o] = idx->dims[i];
-        if (i < b && !merge_dim(x->dims[i], idx->dims[i], &out[o]))
+        if (i < b && !kiln_dim_merge(x->dims[i], idx->dims[i], &out[o]))
             return kiln_infer_fail(ic, "batch dim %d differs: data has %lld, indices %lld", i,
                                    (long long)x->dims[i].n, (long long)idx->dims[i].n);
         o++;
@@ -2503,7 +2482,7 @@ kiln_shape_scan(struct kiln_infer_ctx *ic)
                                        "input %d has rank %d; Scan-8 inputs lead with the "
                                        "batch axis (and scan inputs the sequence axis)",
                                        i, t->rank);
-            if (!merge_dim(batch, t->dims[0], &batch))
+            if (!kiln_dim_merge(batch, t->dims[0], &batch))
                 return kiln_infer_fail(ic, "inputs disagree on the batch size: %lld vs %lld",
                                        (long long)batch.n, (long long)t->dims[0].n);
         }
@@ -2517,7 +2496,7 @@ kiln_shape_scan(struct kiln_infer_ctx *ic)
             if ((st = kiln_infer_axis(ic, ax, t->rank, &a)) != KILN_OK)
                 return st;
         }
-        if (!merge_dim(seq, t->dims[a], &seq))
+        if (!kiln_dim_merge(seq, t->dims[a], &seq))
             return kiln_infer_fail(ic,
                                    "scan inputs disagree on the sequence length: %lld vs "
                                    "%lld",
