@@ -806,8 +806,18 @@ infer_node(struct kiln_infer_ctx *ic, int depth)
     return KILN_OK;
 }
 
+static enum kiln_status infer_graph_known(struct kiln_graph *g, struct kiln_diag *d, int depth,
+                                          kiln_known_fn fn, void *user);
+
 static enum kiln_status
 infer_graph(struct kiln_graph *g, struct kiln_diag *d, int depth)
+{
+    return infer_graph_known(g, d, depth, NULL, NULL);
+}
+
+static enum kiln_status
+infer_graph_known(struct kiln_graph *g, struct kiln_diag *d, int depth, kiln_known_fn fn,
+                  void *user)
 {
     if (depth > 64) {
         kiln_diag_error(d, "sub-graphs nest deeper than 64 levels");
@@ -837,8 +847,25 @@ infer_graph(struct kiln_graph *g, struct kiln_diag *d, int depth)
         ic.n = g->nodes[i];
         st = infer_node(&ic, depth);
     }
+    /* node results whose contents are known integers (no symbols) */
+    for (int32_t i = 0; fn && st == KILN_OK && i < ic.n_known; i++) {
+        const struct kiln_known *k = &ic.known[i];
+        if (!k->set || g->values[i]->kind != KILN_VALUE_NODE)
+            continue;
+        bool ints = true;
+        for (int64_t j = 0; j < k->n && ints; j++)
+            ints = kiln_dim_is_int(k->vals[j]);
+        if (ints)
+            fn(g, i, k->vals, k->n, user);
+    }
     free(ic.known);
     return st;
+}
+
+enum kiln_status
+kiln_graph_infer_known(struct kiln_graph *g, struct kiln_diag *d, kiln_known_fn fn, void *user)
+{
+    return infer_graph_known(g, d, 0, fn, user);
 }
 
 enum kiln_status

@@ -625,6 +625,17 @@ struct kiln_dim *kiln_infer_dims(struct kiln_infer_ctx *ic, int n);
  * reporting it; returns its status.
  */
 enum kiln_status kiln_graph_infer_shapes(struct kiln_graph *g, struct kiln_diag *d);
+/*
+ * The same, then fn(g, value, vals, n, user) for every node result of the top
+ * graph whose integer contents inference knows exactly (Shape of a static
+ * tensor and the arithmetic on it): vals[0..n) are plain integers (d.n), in
+ * row-major order. fn must not change g while inference runs; it is called
+ * after, with the inference's data still valid.
+ */
+typedef void (*kiln_known_fn)(struct kiln_graph *g, int32_t value, const struct kiln_dim *vals,
+                              int64_t n, void *user);
+enum kiln_status kiln_graph_infer_known(struct kiln_graph *g, struct kiln_diag *d, kiln_known_fn fn,
+                                        void *user);
 
 /* ---------------------------------------------------------------- verifier */
 

@@ -21,6 +21,8 @@ const struct kiln_pass_info kiln_pass_table[] = {
     {"canonicalize", kiln_pass_canonicalize,
      "local simplifications to a fixed point: no-op removal, cancelling pairs, x*1, x+0"},
     {"cse", kiln_pass_cse, "merge identical nodes and identical constants"},
+    {"fold-shapes", kiln_pass_fold_shapes,
+     "replace results whose integer contents inference knows (shape arithmetic) by constants"},
     {"fuse-conv-bn", kiln_pass_fuse_conv_bn,
      "fold an inference BatchNormalization into the Conv/ConvTranspose before it"},
     {"dce", kiln_pass_dce, "remove nodes and constants nothing uses"},
@@ -28,10 +30,10 @@ const struct kiln_pass_info kiln_pass_table[] = {
 };
 
 static const char *const level_pipelines[4] = {
-    "",                                                               /* -O0 */
-    "inline-defaults,infer-shapes",                                   /* -O1 */
-    "inline-defaults,infer-shapes,canonicalize,cse,fuse-conv-bn,dce", /* -O2 */
-    "inline-defaults,infer-shapes,canonicalize,cse,fuse-conv-bn,dce", /* -O3 */
+    "",                                                                           /* -O0 */
+    "inline-defaults,infer-shapes",                                               /* -O1 */
+    "inline-defaults,infer-shapes,fold-shapes,canonicalize,cse,fuse-conv-bn,dce", /* -O2 */
+    "inline-defaults,infer-shapes,fold-shapes,canonicalize,cse,fuse-conv-bn,dce", /* -O3 */
 };
 
 const char *
