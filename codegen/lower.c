@@ -515,18 +515,24 @@ kiln_lower_dim(struct kiln_lower_ctx *lc, int32_t slot, int i)
 }
 
 struct kiln_lx *
-kiln_lower_numel(struct kiln_lower_ctx *lc, int32_t slot)
+kiln_lower_dims_prod(struct kiln_lower_ctx *lc, int32_t slot, int from, int to)
 {
     const struct kiln_lbuf *b = kiln_lower_buf(lc, slot);
+    KILN_ASSERT(from >= 0 && to <= b->rank);
     struct kiln_lx *n = kiln_lx_idx(lc, 1);
-    for (int i = 0; i < b->rank; i++)
+    for (int i = from; i < to; i++)
         n = idx_bin(lc->m->arena, KILN_LX_MUL, n, b->dims[i]);
     return n;
 }
 
-/* Structural equality of index expressions (dims built separately per buffer). */
-static bool
-lx_equal(const struct kiln_lx *x, const struct kiln_lx *y)
+struct kiln_lx *
+kiln_lower_numel(struct kiln_lower_ctx *lc, int32_t slot)
+{
+    return kiln_lower_dims_prod(lc, slot, 0, kiln_lower_buf(lc, slot)->rank);
+}
+
+bool
+kiln_lx_equal(const struct kiln_lx *x, const struct kiln_lx *y)
 {
     if (x == y)
         return true;
@@ -538,7 +544,7 @@ lx_equal(const struct kiln_lx *x, const struct kiln_lx *y)
     case KILN_LX_DIM:
         return x->dim == y->dim;
     case KILN_LX_BINARY:
-        return x->op == y->op && lx_equal(x->a, y->a) && lx_equal(x->b, y->b);
+        return x->op == y->op && kiln_lx_equal(x->a, y->a) && kiln_lx_equal(x->b, y->b);
     default:
         return false;
     }
@@ -559,7 +565,7 @@ offset_of(struct kiln_lower_ctx *lc, int32_t slot, struct kiln_lx *const *idx, i
         if (!ix || is_imm(b->dims[i], 1))
             continue;
         if (out && b->dims[i]->kind != KILN_LX_IMM &&
-            !lx_equal(b->dims[i], out->dims[i + shift - out_shift])) {
+            !kiln_lx_equal(b->dims[i], out->dims[i + shift - out_shift])) {
             /* a runtime dim that may be 1 where the output's is larger: then every
              * index reads element 0 (the test is loop-invariant; LLVM hoists it) */
             struct kiln_lx *one = lx_new(a, KILN_LX_BINARY, KILN_DT_BOOL);
@@ -955,6 +961,43 @@ lower_if(struct kiln_lower_ctx *lc)
 }
 
 /*
+ * A kernel moving the slice at position iter[0] along `axis` of buffer
+ * `whole` (counted from the far end when `reverse`) to or from buffer `slice`,
+ * which has whole's shape without that axis: Scan's inputs and outputs, and
+ * Loop's scan outputs. `what` and `j` name the operand in a diagnostic.
+ */
+static enum kiln_status
+slice_kernel(struct kiln_lower_ctx *lc, int32_t whole, int32_t slice, int32_t iter, int64_t axis,
+             bool reverse, bool into_slice, const char *what, int j)
+{
+    struct kiln_lmodule *m = lc->m;
+    int r = m->bufs[whole].rank;
+    if (axis < 0)
+        axis += r;
+    if (axis < 0 || axis >= r || m->bufs[slice].rank != r - 1)
+        return kiln_lower_unsupported(lc, "%s %d: axis or rank mismatch", what, j);
+    kiln_lower_kernel(lc, into_slice ? "scan_in" : "scan_out");
+    int32_t s_whole = kernel_slot(lc, whole), s_slice = kernel_slot(lc, slice);
+    int32_t s_it = kernel_slot(lc, iter);
+    struct kiln_lx *idx[KILN_MAX_RANK], *full[KILN_MAX_RANK], *flat;
+    struct kiln_lblock *b = kiln_lower_loop_over(lc, s_slice, idx, &flat);
+    struct kiln_lx *pos = kiln_lx_load(lc, s_it, kiln_lx_idx(lc, 0));
+    if (reverse)
+        pos = kiln_lx_binary(lc, KILN_LX_SUB,
+                             kiln_lx_binary(lc, KILN_LX_SUB, kiln_lower_dim(lc, s_whole, (int)axis),
+                                            kiln_lx_idx(lc, 1)),
+                             pos);
+    for (int a = 0, k = 0; a < r; a++)
+        full[a] = a == axis ? pos : idx[k++];
+    struct kiln_lx *at = kiln_lower_offset(lc, s_whole, full, r);
+    if (into_slice)
+        kiln_lb_store(lc, b, s_slice, flat, kiln_lx_load(lc, s_whole, at));
+    else
+        kiln_lb_store(lc, b, s_whole, at, kiln_lx_load(lc, s_slice, flat));
+    return KILN_OK;
+}
+
+/*
  * Loop: the carried values live in the node's output buffers (initialized from
  * the initial values), the body's cond and iteration number in scalar temps;
  * each iteration ends copying the body's results back and appending its scan
@@ -1016,16 +1059,9 @@ lower_loop(struct kiln_lower_ctx *lc)
         if (out < 0)
             continue;
         int32_t from = value_buf(m, body, body->outputs[1 + n_carried + j]);
-        kiln_lower_kernel(lc, "scan_out");
-        int32_t s_from = kernel_slot(lc, from), s_to = kernel_slot(lc, out);
-        int32_t s_it = kernel_slot(lc, iter);
-        struct kiln_lx *idx[KILN_MAX_RANK], *flat;
-        struct kiln_lblock *b = kiln_lower_loop_over(lc, s_from, idx, &flat);
-        struct kiln_lx *row = kiln_lx_load(lc, s_it, kiln_lx_idx(lc, 0));
-        struct kiln_lx *at = kiln_lx_binary(
-            lc, KILN_LX_ADD, kiln_lx_binary(lc, KILN_LX_MUL, row, kiln_lower_numel(lc, s_from)),
-            flat);
-        kiln_lb_store(lc, b, s_to, at, kiln_lx_load(lc, s_from, flat));
+        st = slice_kernel(lc, out, from, iter, 0, false, false, "scan output", j);
+        if (st != KILN_OK)
+            return st;
     }
     lc->g = g;
     m->kernels[mk]->n_body = m->n_kernels - first;
@@ -1052,6 +1088,7 @@ lower_scan(struct kiln_lower_ctx *lc)
     if (!body || n_scan_in < 1 || n_state < 0 || n_scan_out < 0 || body->n_inputs != n->n_in ||
         body->n_outputs != n->n_out)
         return kiln_lower_unsupported(lc, "Scan body arity does not match the node");
+    enum kiln_status st;
     int64_t len;
     const int64_t *in_axes = kiln_node_attr_ints(n, "scan_input_axes", &len);
     const int64_t *in_dirs = kiln_node_attr_ints(n, "scan_input_directions", &len);
@@ -1082,31 +1119,12 @@ lower_scan(struct kiln_lower_ctx *lc)
         int32_t dst = value_temp(lc, body, body->inputs[n_state + j]);
         if (dst < 0)
             return KILN_ERR_UNSUPPORTED;
-        int r = m->bufs[src].rank;
-        int64_t ax = in_axes ? in_axes[j] : 0;
-        if (ax < 0)
-            ax += r;
-        if (ax < 0 || ax >= r || m->bufs[dst].rank != r - 1)
-            return kiln_lower_unsupported(lc, "scan input %d: axis or rank mismatch", j);
-        bool rev = in_dirs && in_dirs[j];
-        kiln_lower_kernel(lc, "scan_in");
-        int32_t s_src = kernel_slot(lc, src), s_dst = kernel_slot(lc, dst);
-        int32_t s_it = kernel_slot(lc, iter);
-        struct kiln_lx *idx[KILN_MAX_RANK], *full[KILN_MAX_RANK], *flat;
-        struct kiln_lblock *b = kiln_lower_loop_over(lc, s_dst, idx, &flat);
-        struct kiln_lx *pos = kiln_lx_load(lc, s_it, kiln_lx_idx(lc, 0));
-        if (rev)
-            pos = kiln_lx_binary(lc, KILN_LX_SUB,
-                                 kiln_lx_binary(lc, KILN_LX_SUB, kiln_lower_dim(lc, s_src, (int)ax),
-                                                kiln_lx_idx(lc, 1)),
-                                 pos);
-        for (int a = 0, k = 0; a < r; a++)
-            full[a] = a == ax ? pos : idx[k++];
-        kiln_lb_store(lc, b, s_dst, flat,
-                      kiln_lx_load(lc, s_src, kiln_lower_offset(lc, s_src, full, r)));
+        st = slice_kernel(lc, src, dst, iter, in_axes ? in_axes[j] : 0, in_dirs && in_dirs[j], true,
+                          "scan input", j);
+        if (st != KILN_OK)
+            return st;
     }
-    enum kiln_status st = lower_body(lc, body);
-    if (st != KILN_OK)
+    if ((st = lower_body(lc, body)) != KILN_OK)
         return st;
     lc->g = body;
     lc->n = n;
@@ -1120,28 +1138,10 @@ lower_scan(struct kiln_lower_ctx *lc)
         if (dst < 0)
             continue;
         int32_t src = value_buf(m, body, body->outputs[n_state + j]);
-        int r = m->bufs[dst].rank;
-        int64_t ax = out_axes ? out_axes[j] : 0;
-        if (ax < 0)
-            ax += r;
-        if (ax < 0 || ax >= r || m->bufs[src].rank != r - 1)
-            return kiln_lower_unsupported(lc, "scan output %d: axis or rank mismatch", j);
-        bool rev = out_dirs && out_dirs[j];
-        kiln_lower_kernel(lc, "scan_out");
-        int32_t s_src = kernel_slot(lc, src), s_dst = kernel_slot(lc, dst);
-        int32_t s_it = kernel_slot(lc, iter);
-        struct kiln_lx *idx[KILN_MAX_RANK], *full[KILN_MAX_RANK], *flat;
-        struct kiln_lblock *b = kiln_lower_loop_over(lc, s_src, idx, &flat);
-        struct kiln_lx *pos = kiln_lx_load(lc, s_it, kiln_lx_idx(lc, 0));
-        if (rev)
-            pos = kiln_lx_binary(lc, KILN_LX_SUB,
-                                 kiln_lx_binary(lc, KILN_LX_SUB, kiln_lower_dim(lc, s_dst, (int)ax),
-                                                kiln_lx_idx(lc, 1)),
-                                 pos);
-        for (int a = 0, k = 0; a < r; a++)
-            full[a] = a == ax ? pos : idx[k++];
-        kiln_lb_store(lc, b, s_dst, kiln_lower_offset(lc, s_dst, full, r),
-                      kiln_lx_load(lc, s_src, flat));
+        st = slice_kernel(lc, dst, src, iter, out_axes ? out_axes[j] : 0, out_dirs && out_dirs[j],
+                          false, "scan output", j);
+        if (st != KILN_OK)
+            return st;
     }
     lc->g = g;
     m->kernels[mk]->n_body = m->n_kernels - first;

@@ -323,6 +323,11 @@ enum kiln_dtype kiln_lower_compute_type(enum kiln_dtype t);
 int kiln_lower_rank(const struct kiln_lower_ctx *lc, int32_t slot);
 struct kiln_lx *kiln_lower_dim(struct kiln_lower_ctx *lc, int32_t slot, int i);
 struct kiln_lx *kiln_lower_numel(struct kiln_lower_ctx *lc, int32_t slot);
+/* Product of dims [from, to) of slot (1 when the range is empty). */
+struct kiln_lx *kiln_lower_dims_prod(struct kiln_lower_ctx *lc, int32_t slot, int from, int to);
+/* Structural equality of index expressions (immediates, runtime dims and
+ * arithmetic on them: dims are built separately per buffer). */
+bool kiln_lx_equal(const struct kiln_lx *a, const struct kiln_lx *b);
 /*
  * Row-major flat index into slot's buffer from per-axis indices idx[rank]
  * (NULL entries count as 0). With bcast_rank > rank, idx has bcast_rank

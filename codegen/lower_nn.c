@@ -117,16 +117,6 @@ accum(struct kiln_lower_ctx *lc, struct kiln_lblock *b, int32_t var, enum kiln_l
     kiln_lb_set(lc, b, var, kiln_lx_binary(lc, op, V(lc, var), v));
 }
 
-/* Product of dims [from, to) of slot. */
-static struct kiln_lx *
-dims_prod(struct kiln_lower_ctx *lc, int32_t slot, int from, int to)
-{
-    struct kiln_lx *p = IX(lc, 1);
-    for (int i = from; i < to; i++)
-        p = mul_i(lc, p, kiln_lower_dim(lc, slot, i));
-    return p;
-}
-
 /* Whether expression x is the i64 immediate v. */
 static bool
 is_imm(const struct kiln_lx *x, int64_t v)
@@ -284,9 +274,9 @@ axis_view(struct kiln_lower_ctx *lc, int32_t slot, int axis, struct kiln_lx *p,
           struct axis_view *av)
 {
     int r = kiln_lower_rank(lc, slot);
-    av->outer = dims_prod(lc, slot, 0, axis);
+    av->outer = kiln_lower_dims_prod(lc, slot, 0, axis);
     av->len = r > 0 ? kiln_lower_dim(lc, slot, axis) : IX(lc, 1);
-    av->inner = dims_prod(lc, slot, axis + 1, r > 0 ? r : 0);
+    av->inner = kiln_lower_dims_prod(lc, slot, axis + 1, r > 0 ? r : 0);
     if (p) {
         struct kiln_lx *po = div_i(lc, p, av->inner), *pi = rem_i(lc, p, av->inner);
         av->base = add_i(lc, mul_i(lc, mul_i(lc, po, av->len), av->inner), pi);
@@ -436,7 +426,7 @@ kiln_lower_matmul(struct kiln_lower_ctx *lc)
     struct kiln_lx *bdims[KILN_MAX_RANK], *bi[KILN_MAX_RANK + 2];
     for (int d = 0; d < nb; d++)
         bdims[d] = kiln_lower_dim(lc, y, d);
-    struct kiln_lx *batches = dims_prod(lc, y, 0, nb);
+    struct kiln_lx *batches = kiln_lower_dims_prod(lc, y, 0, nb);
     int32_t p, j, k;
     struct kiln_lblock *body = kiln_lk_parallel(lc, mul_i(lc, batches, M), &p);
     struct kiln_lx *vi = rem_i(lc, V(lc, p), M);
@@ -656,7 +646,7 @@ kiln_lower_conv(struct kiln_lower_ctx *lc)
     yi[0] = yi[1] = NULL;
     for (int i = 0; i < sp; i++)
         yi[i + 2] = o[i];
-    struct kiln_lx *yat = add_i(lc, mul_i(lc, V(lc, p), dims_prod(lc, y, 2, sp + 2)),
+    struct kiln_lx *yat = add_i(lc, mul_i(lc, V(lc, p), kiln_lower_dims_prod(lc, y, 2, sp + 2)),
                                 kiln_lower_offset(lc, y, yi, sp + 2));
     struct kiln_lx *res = V(lc, acc);
     if (q) {
@@ -782,7 +772,7 @@ kiln_lower_conv_transpose(struct kiln_lower_ctx *lc)
     yi[0] = yi[1] = NULL;
     for (int i = 0; i < sp; i++)
         yi[i + 2] = o[i];
-    struct kiln_lx *yat = add_i(lc, mul_i(lc, V(lc, p), dims_prod(lc, y, 2, sp + 2)),
+    struct kiln_lx *yat = add_i(lc, mul_i(lc, V(lc, p), kiln_lower_dims_prod(lc, y, 2, sp + 2)),
                                 kiln_lower_offset(lc, y, yi, sp + 2));
     kiln_lb_store_f(lc, blk, y, yat, V(lc, acc));
     return KILN_OK;
@@ -860,7 +850,7 @@ kiln_lower_pool(struct kiln_lower_ctx *lc)
     int32_t ind = mx ? kiln_lower_out(lc, 1) : -1;
     enum kiln_dtype ct = kiln_lower_compute_type(kiln_lower_buf(lc, y)->dtype);
     int32_t p;
-    struct kiln_lblock *body = kiln_lk_parallel(lc, dims_prod(lc, y, 0, 2), &p);
+    struct kiln_lblock *body = kiln_lk_parallel(lc, kiln_lower_dims_prod(lc, y, 0, 2), &p);
     struct kiln_lx *o[KILN_MAX_RANK];
     struct kiln_lblock *blk = body;
     for (int i = 0; i < sp; i++) {
@@ -899,7 +889,7 @@ kiln_lower_pool(struct kiln_lower_ctx *lc)
     xi[1] = NULL;
     for (int i = 0; i < sp; i++)
         xi[i + 2] = ix[i];
-    struct kiln_lx *S = dims_prod(lc, x, 2, sp + 2);
+    struct kiln_lx *S = kiln_lower_dims_prod(lc, x, 2, sp + 2);
     struct kiln_lx *at = add_i(lc, mul_i(lc, V(lc, p), S), kiln_lower_offset(lc, x, xi, sp + 2));
     struct kiln_lx *v = kiln_lx_cast(lc, ct, kiln_lx_load_f(lc, x, at));
     if (mx) {
@@ -932,7 +922,7 @@ kiln_lower_pool(struct kiln_lower_ctx *lc)
     yi[1] = NULL;
     for (int i = 0; i < sp; i++)
         yi[i + 2] = o[i];
-    struct kiln_lx *yat = add_i(lc, mul_i(lc, V(lc, p), dims_prod(lc, y, 2, sp + 2)),
+    struct kiln_lx *yat = add_i(lc, mul_i(lc, V(lc, p), kiln_lower_dims_prod(lc, y, 2, sp + 2)),
                                 kiln_lower_offset(lc, y, yi, sp + 2));
     struct kiln_lx *res = V(lc, acc);
     if (avg)
@@ -956,9 +946,9 @@ kiln_lower_global_pool(struct kiln_lower_ctx *lc)
     double pp = attr_p(lc->n, 2.0);
     int r = kiln_lower_rank(lc, x);
     enum kiln_dtype ct = kiln_lower_compute_type(kiln_lower_buf(lc, y)->dtype);
-    struct kiln_lx *S = dims_prod(lc, x, 2, r);
+    struct kiln_lx *S = kiln_lower_dims_prod(lc, x, 2, r);
     int32_t p, s;
-    struct kiln_lblock *body = kiln_lk_parallel(lc, dims_prod(lc, x, 0, 2), &p);
+    struct kiln_lblock *body = kiln_lk_parallel(lc, kiln_lower_dims_prod(lc, x, 0, 2), &p);
     int32_t acc = kiln_lk_var(lc, ct, "acc");
     kiln_lb_set(lc, body, acc, avg || lp ? fimm(lc, ct, 0) : lowest(lc, ct));
     struct kiln_ls *fs = loop(lc, body, "s", S, &s);
@@ -1319,9 +1309,10 @@ softmax_view(struct kiln_lower_ctx *lc, int32_t x, struct kiln_lx **outer, struc
     int axis = norm_axis(kiln_node_attr_int(lc->n, "axis", v13 ? -1 : 1), r);
     if (r == 0)
         axis = 0;
-    *outer = dims_prod(lc, x, 0, axis);
-    *len = v13 ? dims_prod(lc, x, axis, axis + (r > 0)) : dims_prod(lc, x, axis, r);
-    *inner = v13 ? dims_prod(lc, x, axis + (r > 0), r) : IX(lc, 1);
+    *outer = kiln_lower_dims_prod(lc, x, 0, axis);
+    *len = v13 ? kiln_lower_dims_prod(lc, x, axis, axis + (r > 0))
+               : kiln_lower_dims_prod(lc, x, axis, r);
+    *inner = v13 ? kiln_lower_dims_prod(lc, x, axis + (r > 0), r) : IX(lc, 1);
 }
 
 enum kiln_status
@@ -1520,7 +1511,7 @@ kiln_lower_batch_norm(struct kiln_lower_ctx *lc)
     int r = kiln_lower_rank(lc, x);
     enum kiln_dtype ct = kiln_lower_compute_type(kiln_lower_buf(lc, y)->dtype);
     struct kiln_lx *N = kiln_lower_dim(lc, x, 0), *C = kiln_lower_dim(lc, x, 1);
-    struct kiln_lx *S = dims_prod(lc, x, 2, r);
+    struct kiln_lx *S = kiln_lower_dims_prod(lc, x, 2, r);
     int32_t c, in, is;
     struct kiln_lblock *body = kiln_lk_parallel(lc, C, &c);
     int32_t sum = kiln_lk_var(lc, ct, "sum"), sq = kiln_lk_var(lc, ct, "sq");
@@ -1605,7 +1596,8 @@ kiln_lower_layer_norm(struct kiln_lower_ctx *lc)
     int axis = norm_axis(kiln_node_attr_int(lc->n, "axis", -1), r);
     float eps = kiln_node_attr_float(lc->n, "epsilon", 1e-5f);
     enum kiln_dtype ct = kiln_lower_compute_type(kiln_lower_buf(lc, x)->dtype);
-    struct kiln_lx *outer = dims_prod(lc, x, 0, axis), *inner = dims_prod(lc, x, axis, r);
+    struct kiln_lx *outer = kiln_lower_dims_prod(lc, x, 0, axis),
+                   *inner = kiln_lower_dims_prod(lc, x, axis, r);
     struct kiln_lx *cnt = kiln_lx_cast(lc, ct, inner);
     int32_t p, j;
     struct kiln_lblock *body = kiln_lk_parallel(lc, outer, &p);
@@ -1664,7 +1656,7 @@ kiln_lower_group_norm(struct kiln_lower_ctx *lc)
     int r = kiln_lower_rank(lc, x);
     float eps = kiln_node_attr_float(lc->n, "epsilon", 1e-5f);
     enum kiln_dtype ct = kiln_lower_compute_type(kiln_lower_buf(lc, x)->dtype);
-    struct kiln_lx *C = kiln_lower_dim(lc, x, 1), *S = dims_prod(lc, x, 2, r);
+    struct kiln_lx *C = kiln_lower_dim(lc, x, 1), *S = kiln_lower_dims_prod(lc, x, 2, r);
     struct kiln_lx *G = inst ? C : IX(lc, kiln_node_attr_int(lc->n, "num_groups", 1));
     struct kiln_lx *Cg = div_i(lc, C, G);
     struct kiln_lx *len = mul_i(lc, Cg, S);
@@ -1707,10 +1699,10 @@ kiln_lower_lrn(struct kiln_lower_ctx *lc)
     double beta = kiln_node_attr_float(lc->n, "beta", 0.75f);
     double bias = kiln_node_attr_float(lc->n, "bias", 1.0f);
     enum kiln_dtype ct = kiln_lower_compute_type(kiln_lower_buf(lc, y)->dtype);
-    struct kiln_lx *C = kiln_lower_dim(lc, x, 1), *S = dims_prod(lc, x, 2, r);
+    struct kiln_lx *C = kiln_lower_dim(lc, x, 1), *S = kiln_lower_dims_prod(lc, x, 2, r);
     int64_t c1 = (size - 1) / 2, c2 = (size - 1) - c1 + 1;
     int32_t p, s, cc;
-    struct kiln_lblock *body = kiln_lk_parallel(lc, dims_prod(lc, x, 0, 2), &p);
+    struct kiln_lblock *body = kiln_lk_parallel(lc, kiln_lower_dims_prod(lc, x, 0, 2), &p);
     struct kiln_lx *vn = div_i(lc, V(lc, p), C), *vc = rem_i(lc, V(lc, p), C);
     struct kiln_ls *fs = loop(lc, body, "s", S, &s);
     int32_t acc = kiln_lk_var(lc, ct, "sq");
@@ -1901,7 +1893,7 @@ kiln_lower_loss(struct kiln_lower_ctx *lc)
     l.ii = l.has_ii ? ia->i : 0;
     int r = kiln_lower_rank(lc, l.x);
     l.C = kiln_lower_dim(lc, l.x, 1);
-    l.D = dims_prod(lc, l.x, 2, r);
+    l.D = kiln_lower_dims_prod(lc, l.x, 2, r);
     l.ct = kiln_lower_compute_type(kiln_lower_buf(lc, l.x)->dtype);
     struct kiln_lx *N = kiln_lower_dim(lc, l.x, 0);
     logp_fn lp = sce ? logp_softmax : logp_input;
@@ -2136,7 +2128,7 @@ kiln_lower_det(struct kiln_lower_ctx *lc)
     int r = kiln_lower_rank(lc, x);
     enum kiln_dtype ft = KILN_DT_F64;
     struct kiln_lx *M = kiln_lower_dim(lc, x, r - 1), *MM = mul_i(lc, M, M);
-    struct kiln_lx *batch = dims_prod(lc, x, 0, r - 2);
+    struct kiln_lx *batch = kiln_lower_dims_prod(lc, x, 0, r - 2);
     int32_t sb = kiln_lower_scratch(lc, ft, kiln_lower_numel(lc, x));
     int32_t s = kiln_lower_slot(lc, sb);
     int32_t b, i, j, k;
@@ -2877,7 +2869,7 @@ kiln_lower_causal_conv(struct kiln_lower_ctx *lc)
     struct kiln_lx *C = kiln_lower_dim(lc, x, 1), *L = kiln_lower_dim(lc, x, 2);
     struct kiln_lx *K = kiln_lower_dim(lc, w, 2), *K1 = sub_i(lc, K, IX(lc, 1));
     int32_t p, t, k;
-    struct kiln_lblock *body = kiln_lk_parallel(lc, dims_prod(lc, x, 0, 2), &p);
+    struct kiln_lblock *body = kiln_lk_parallel(lc, kiln_lower_dims_prod(lc, x, 0, 2), &p);
     struct kiln_lx *c = rem_i(lc, V(lc, p), C);
     int32_t tp = kiln_lk_var(lc, KILN_DT_I64, "tp"), v = kiln_lk_var(lc, ct, "v");
     /* padded[tp]: past (or 0) before k - 1, the input after */
@@ -2956,8 +2948,9 @@ kiln_lower_deform_conv(struct kiln_lower_ctx *lc)
     struct kiln_lx *M = kiln_lower_dim(lc, y, 1), *Cg = kiln_lower_dim(lc, w, 1);
     struct kiln_lx *Mg = div_i(lc, M, IX(lc, groups));
     struct kiln_lx *Cog = div_i(lc, kiln_lower_dim(lc, x, 1), IX(lc, ogroups));
-    struct kiln_lx *Ktot = dims_prod(lc, w, 2, sp + 2), *So = dims_prod(lc, y, 2, sp + 2);
-    struct kiln_lx *Si = dims_prod(lc, x, 2, sp + 2);
+    struct kiln_lx *Ktot = kiln_lower_dims_prod(lc, w, 2, sp + 2),
+                   *So = kiln_lower_dims_prod(lc, y, 2, sp + 2);
+    struct kiln_lx *Si = kiln_lower_dims_prod(lc, x, 2, sp + 2);
     int32_t p;
     struct kiln_lblock *body = kiln_lk_parallel(lc, mul_i(lc, kiln_lower_dim(lc, y, 0), M), &p);
     struct kiln_lx *vn = div_i(lc, V(lc, p), M), *vm = rem_i(lc, V(lc, p), M);

@@ -131,26 +131,6 @@ imm_positive(const struct kiln_lx *x)
     return imm_value(x, &v) && v > 0;
 }
 
-/* Structural equality of two i64 dim expressions (constants, runtime dims, products). */
-static bool
-lx_same(const struct kiln_lx *a, const struct kiln_lx *b)
-{
-    if (a == b)
-        return true;
-    if (a->kind != b->kind || a->type != b->type)
-        return false;
-    switch (a->kind) {
-    case KILN_LX_IMM:
-        return a->i == b->i && a->f == b->f;
-    case KILN_LX_DIM:
-        return a->dim == b->dim;
-    case KILN_LX_BINARY:
-        return a->op == b->op && lx_same(a->a, b->a) && lx_same(a->b, b->b);
-    default:
-        return false;
-    }
-}
-
 /* A new local set to v in block b; returns the variable's expression (v itself
  * when it is a constant or a dim). */
 static struct kiln_lx *
@@ -208,16 +188,6 @@ static struct kiln_lx *
 zero_of(struct kiln_lower_ctx *lc, enum kiln_dtype t)
 {
     return const_of(lc, t, 0.0);
-}
-
-/* Product of dims [from, to) of slot. */
-static struct kiln_lx *
-dims_prod(struct kiln_lower_ctx *lc, int32_t slot, int from, int to)
-{
-    struct kiln_lx *p = imm(lc, 1);
-    for (int i = from; i < to; i++)
-        p = mul_i(lc, p, kiln_lower_dim(lc, slot, i));
-    return p;
 }
 
 /*
@@ -780,7 +750,8 @@ kiln_lower_scatter_nd(struct kiln_lower_ctx *lc)
         return kiln_lower_unsupported(lc, "indices' last dim must be a constant <= rank");
     scatter_copy(lc);
     int32_t ind = kiln_lower_in(lc, 1), u = kiln_lower_in(lc, 2), y = kiln_lower_out(lc, 0);
-    struct kiln_lx *rows = dims_prod(lc, ind, 0, q - 1), *slice = dims_prod(lc, y, (int)k, r);
+    struct kiln_lx *rows = kiln_lower_dims_prod(lc, ind, 0, q - 1),
+                   *slice = kiln_lower_dims_prod(lc, y, (int)k, r);
     int32_t j, e;
     struct kiln_ls *fr = kiln_lb_for(lc, &lc->k->body, "j", imm(lc, 0), rows, &j);
     struct kiln_lx *vj = kiln_lx_var(lc, j), *base = imm(lc, 0), *ok = NULL;
@@ -858,7 +829,7 @@ kiln_lower_expand(struct kiln_lower_ctx *lc)
         int64_t v;
         if (imm_value(d, &v) && v == 1)
             xi[i] = NULL;
-        else if (lx_same(d, kiln_lower_dim(lc, y, i + r - rx)))
+        else if (kiln_lx_equal(d, kiln_lower_dim(lc, y, i + r - rx)))
             xi[i] = o;
         else
             xi[i] = min_x(lc, o, sub_i(lc, d, imm(lc, 1)));
@@ -977,7 +948,7 @@ kiln_lower_center_crop_pad(struct kiln_lower_ctx *lc)
          * one expression covers both */
         xi[a] = add_i(lc, idx[a], div_i(lc, sub_i(lc, d, s), imm(lc, 2)));
         int64_t dv, sv;
-        if (lx_same(d, s) || (imm_value(d, &dv) && imm_value(s, &sv) && sv <= dv))
+        if (kiln_lx_equal(d, s) || (imm_value(d, &dv) && imm_value(s, &sv) && sv <= dv))
             continue; /* a crop (or nothing) stays inside */
         inside = and_c(lc, inside, in_range(lc, xi[a], imm(lc, 0), d));
         checked |= UINT64_C(1) << a;
@@ -1154,9 +1125,9 @@ kiln_lower_compress(struct kiln_lower_ctx *lc)
         if (axis < 0 || axis >= r)
             return kiln_lower_unsupported(lc, "axis %lld is out of range for rank %d",
                                           (long long)axis, r);
-        outer = dims_prod(lc, x, 0, (int)axis);
+        outer = kiln_lower_dims_prod(lc, x, 0, (int)axis);
         d = kiln_lower_dim(lc, x, (int)axis);
-        inner = dims_prod(lc, x, (int)axis + 1, r);
+        inner = kiln_lower_dims_prod(lc, x, (int)axis + 1, r);
         dout = kiln_lower_dim(lc, y, (int)axis);
     } else {
         outer = inner = imm(lc, 1);
@@ -1431,7 +1402,7 @@ resize_params(struct kiln_lower_ctx *lc, int32_t x, int32_t y, struct rz_params 
                 struct kiln_lx *od = kiln_lower_dim(lc, y, (int)axes[k]);
                 if (imm_value(id, &iv) && imm_value(od, &ov)) {
                     ra->scale = (double)ov / (double)iv;
-                } else if (lx_same(id, od)) {
+                } else if (kiln_lx_equal(id, od)) {
                     ra->scale = 1.0;
                 } else {
                     ra->known = false; /* out / in at run time */
@@ -1486,7 +1457,7 @@ resize_params(struct kiln_lower_ctx *lc, int32_t x, int32_t y, struct rz_params 
     }
     for (int a = 0; a < r; a++) {
         struct rz_axis *ra = &p->ax[a];
-        bool same = lx_same(kiln_lower_dim(lc, x, a), kiln_lower_dim(lc, y, a));
+        bool same = kiln_lx_equal(kiln_lower_dim(lc, x, a), kiln_lower_dim(lc, y, a));
         bool roi_default = ra->roi_k < 0 || p->ctm != CTM_TF_CROP_AND_RESIZE;
         if (ra->known && ra->scale <= 0)
             return kiln_lower_unsupported(lc, "scale of axis %d is %g; it must be > 0", a,
@@ -2211,7 +2182,7 @@ static struct kiln_lblock *
 loop_over_lead(struct kiln_lower_ctx *lc, int32_t slot, int lead, struct kiln_lx **idx)
 {
     int32_t p;
-    struct kiln_lblock *b = kiln_lk_parallel(lc, dims_prod(lc, slot, 0, lead), &p);
+    struct kiln_lblock *b = kiln_lk_parallel(lc, kiln_lower_dims_prod(lc, slot, 0, lead), &p);
     struct kiln_lx *v = kiln_lx_var(lc, p);
     for (int i = lead - 1; i >= 0; i--) {
         if (i == 0) {

@@ -600,27 +600,38 @@ emit_lx(struct emitter *e, const struct kiln_lx *x)
 
 static void emit_block(struct emitter *e, const struct kiln_lblock *blk);
 
+/* for (*var = lo; *var < hi; ++*var) body, at the builder's position. */
+static void
+emit_counted_loop(struct emitter *e, LLVMValueRef var, LLVMValueRef lo, LLVMValueRef hi,
+                  const struct kiln_lblock *body_stmts, const char *name)
+{
+    char label[32];
+    LLVMBuildStore(e->b, lo, var);
+    snprintf(label, sizeof label, "%s.cond", name);
+    LLVMBasicBlockRef cond = LLVMAppendBasicBlockInContext(e->ctx, e->fn, label);
+    snprintf(label, sizeof label, "%s.body", name);
+    LLVMBasicBlockRef body = LLVMAppendBasicBlockInContext(e->ctx, e->fn, label);
+    snprintf(label, sizeof label, "%s.end", name);
+    LLVMBasicBlockRef exit = LLVMAppendBasicBlockInContext(e->ctx, e->fn, label);
+    LLVMBuildBr(e->b, cond);
+    LLVMPositionBuilderAtEnd(e->b, cond);
+    LLVMValueRef iv = LLVMBuildLoad2(e->b, e->t_i64, var, "i");
+    LLVMBuildCondBr(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, iv, hi, ""), body, exit);
+    LLVMPositionBuilderAtEnd(e->b, body);
+    emit_block(e, body_stmts);
+    cache_reset(e);
+    LLVMValueRef cur = LLVMBuildLoad2(e->b, e->t_i64, var, "");
+    LLVMBuildStore(e->b, LLVMBuildNSWAdd(e->b, cur, LLVMConstInt(e->t_i64, 1, 0), ""), var);
+    LLVMBuildBr(e->b, cond);
+    LLVMPositionBuilderAtEnd(e->b, exit);
+}
+
 static void
 emit_for(struct emitter *e, const struct kiln_ls *s)
 {
     cache_reset(e);
     LLVMValueRef lo = emit_lx(e, s->lo), hi = emit_lx(e, s->hi);
-    LLVMBuildStore(e->b, lo, e->vars[s->var]);
-    LLVMBasicBlockRef cond = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "for.cond");
-    LLVMBasicBlockRef body = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "for.body");
-    LLVMBasicBlockRef exit = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "for.end");
-    LLVMBuildBr(e->b, cond);
-    LLVMPositionBuilderAtEnd(e->b, cond);
-    LLVMValueRef iv = LLVMBuildLoad2(e->b, e->t_i64, e->vars[s->var], "i");
-    LLVMBuildCondBr(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, iv, hi, ""), body, exit);
-    LLVMPositionBuilderAtEnd(e->b, body);
-    emit_block(e, &s->body);
-    cache_reset(e);
-    LLVMValueRef cur = LLVMBuildLoad2(e->b, e->t_i64, e->vars[s->var], "");
-    LLVMBuildStore(e->b, LLVMBuildNSWAdd(e->b, cur, LLVMConstInt(e->t_i64, 1, 0), ""),
-                   e->vars[s->var]);
-    LLVMBuildBr(e->b, cond);
-    LLVMPositionBuilderAtEnd(e->b, exit);
+    emit_counted_loop(e, e->vars[s->var], lo, hi, &s->body, "for");
 }
 
 static void
@@ -710,23 +721,9 @@ emit_kernel(struct emitter *e, const struct kiln_lkernel *k)
     load_dims(e, dims);
     cache_reset(e);
     if (k->trip) {
-        /* for (outer = lo; outer < hi; outer++) body */
-        LLVMBuildStore(e->b, LLVMGetParam(fn, 2), e->vars[k->outer]);
-        LLVMBasicBlockRef cond = LLVMAppendBasicBlockInContext(e->ctx, fn, "outer.cond");
-        LLVMBasicBlockRef body = LLVMAppendBasicBlockInContext(e->ctx, fn, "outer.body");
-        LLVMBasicBlockRef exit = LLVMAppendBasicBlockInContext(e->ctx, fn, "outer.end");
-        LLVMBuildBr(e->b, cond);
-        LLVMPositionBuilderAtEnd(e->b, cond);
-        LLVMValueRef iv = LLVMBuildLoad2(e->b, e->t_i64, e->vars[k->outer], "p");
-        LLVMBuildCondBr(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, iv, LLVMGetParam(fn, 3), ""), body,
-                        exit);
-        LLVMPositionBuilderAtEnd(e->b, body);
-        emit_block(e, &k->body);
-        LLVMValueRef cur = LLVMBuildLoad2(e->b, e->t_i64, e->vars[k->outer], "");
-        LLVMBuildStore(e->b, LLVMBuildNSWAdd(e->b, cur, LLVMConstInt(e->t_i64, 1, 0), ""),
-                       e->vars[k->outer]);
-        LLVMBuildBr(e->b, cond);
-        LLVMPositionBuilderAtEnd(e->b, exit);
+        /* the thread's share of the outer loop: [lo, hi) */
+        emit_counted_loop(e, e->vars[k->outer], LLVMGetParam(fn, 2), LLVMGetParam(fn, 3), &k->body,
+                          "outer");
     } else {
         emit_block(e, &k->body);
     }
@@ -796,15 +793,24 @@ emit_weights(struct emitter *e, const struct kiln_llvm_opts *o)
     return KILN_OK;
 }
 
+/* An expression over the runtime dims only (sizes, trip counts), in the run or
+ * workspace-size function, where no kernel's variables or buffers exist. */
+static LLVMValueRef
+emit_dims_expr(struct emitter *e, const struct kiln_lx *x)
+{
+    static const struct kiln_lkernel none;
+    e->k = &none;
+    cache_reset(e);
+    return emit_lx(e, x);
+}
+
 /* Size of a buffer in bytes, rounded up to 64: numel * element size. */
 static LLVMValueRef
 buf_bytes(struct emitter *e, const struct kiln_lbuf *b)
 {
-    struct kiln_lkernel dummy = {0};
-    e->k = &dummy;
     LLVMValueRef n = LLVMConstInt(e->t_i64, 1, 0);
     for (int r = 0; r < b->rank; r++)
-        n = LLVMBuildMul(e->b, n, emit_lx(e, b->dims[r]), "");
+        n = LLVMBuildMul(e->b, n, emit_dims_expr(e, b->dims[r]), "");
     uint64_t bytes = 0;
     kiln_dtype_storage_bytes(b->dtype, 1, &bytes);
     n = LLVMBuildMul(e->b, n, LLVMConstInt(e->t_i64, bytes, 0), "");
@@ -865,10 +871,7 @@ emit_kernel_call(struct emitter *e, struct run_ctx *rc, int32_t i)
                        LLVMBuildGEP2(e->b, rc->arr_t, rc->arr, ix, 2, ""));
     }
     if (k->trip) {
-        struct kiln_lkernel dummy = {0};
-        e->k = &dummy;
-        cache_reset(e);
-        LLVMValueRef args[4] = {emit_lx(e, k->trip), rc->kernels[i], rc->arr, rc->dims_arg};
+        LLVMValueRef args[4] = {emit_dims_expr(e, k->trip), rc->kernels[i], rc->arr, rc->dims_arg};
         LLVMBuildCall2(e->b, rc->pf_t, rc->pf, args, 4, "");
     } else {
         LLVMValueRef args[4] = {rc->arr, rc->dims_arg, LLVMConstInt(e->t_i64, 0, 0),
@@ -926,10 +929,7 @@ emit_steps(struct emitter *e, struct run_ctx *rc, int32_t from, int32_t to)
         /* LOOP: for (it = 0; it < trip && cond; it++) { iter = it; body } */
         LLVMValueRef trip = LLVMConstInt(e->t_i64, (unsigned long long)INT64_MAX, 0);
         if (k->trip_dims) {
-            struct kiln_lkernel dummy = {0};
-            e->k = &dummy;
-            cache_reset(e);
-            trip = emit_lx(e, k->trip_dims);
+            trip = emit_dims_expr(e, k->trip_dims);
         } else if (k->trip_buf >= 0) {
             trip = load_scalar(e, rc, k->trip_buf, false);
         }
