@@ -342,6 +342,22 @@ kiln_dim_monomial(int64_t coef, const char *const *factors, int n, struct kiln_a
     return dim_build(coef, f, n, a);
 }
 
+const struct kiln_type *
+kiln_infer_need_in(struct kiln_infer_ctx *ic, int i, const char *what)
+{
+    const struct kiln_type *t = kiln_infer_in(ic, i);
+    if (!t)
+        kiln_infer_fail(ic, "input %d (%s) is required", i, what);
+    return t;
+}
+
+void
+kiln_infer_set_like(struct kiln_infer_ctx *ic, int out, const struct kiln_type *t,
+                    enum kiln_dtype dt)
+{
+    kiln_infer_set_out(ic, out, dt, t->rank, t->rank > 0 ? t->dims : NULL);
+}
+
 bool
 kiln_dim_merge(struct kiln_dim a, struct kiln_dim b, struct kiln_dim *out)
 {

@@ -573,6 +573,11 @@ const struct kiln_tensor *kiln_infer_in_const(const struct kiln_infer_ctx *ic, i
  * whose contents inference derived. */
 bool kiln_infer_in_known(const struct kiln_infer_ctx *ic, int i, const struct kiln_dim **vals,
                          int64_t *n);
+/* Input i, which the op requires: NULL after recording "input i (what) is required". */
+const struct kiln_type *kiln_infer_need_in(struct kiln_infer_ctx *ic, int i, const char *what);
+/* Output `out` takes t's shape with element type dt (unranked stays unranked). */
+void kiln_infer_set_like(struct kiln_infer_ctx *ic, int out, const struct kiln_type *t,
+                         enum kiln_dtype dt);
 /* Whether output i is present (the node has a value there). */
 bool kiln_infer_has_out(const struct kiln_infer_ctx *ic, int i);
 /* Set output i's type (dims copied). No-op for an absent output. rank < 0: unranked. */

@@ -36,23 +36,6 @@
 
 /* ---------------------------------------------------------------- helpers */
 
-/* Output `out` takes t's shape with element type dt (unranked stays unranked). */
-static void
-set_like(struct kiln_infer_ctx *ic, int out, const struct kiln_type *t, enum kiln_dtype dt)
-{
-    kiln_infer_set_out(ic, out, dt, t->rank, t->rank > 0 ? t->dims : NULL);
-}
-
-/* Input i, which the op requires: NULL after recording a diagnostic if absent. */
-static const struct kiln_type *
-need_in(struct kiln_infer_ctx *ic, int i, const char *what)
-{
-    const struct kiln_type *t = kiln_infer_in(ic, i);
-    if (!t)
-        kiln_infer_fail(ic, "input %d (%s) is required", i, what);
-    return t;
-}
-
 /* Whether t may hold exactly one element: rank 0, or rank 1 whose dim is 1 or not
  * a constant. Unranked passes: nothing contradicts it yet. */
 static bool
@@ -194,12 +177,12 @@ unary_extra(struct kiln_infer_ctx *ic, const struct kiln_type *x)
     case KILN_OP_RMS_NORMALIZATION:
         if ((s = check_axis_attr(ic, x, -1, false)) != KILN_OK)
             return s;
-        if (!need_in(ic, 1, "scale"))
+        if (!kiln_infer_need_in(ic, 1, "scale"))
             return KILN_ERR_INVALID;
         return kiln_infer_require(ic, 1, KILN_DT_MASK_FLOAT);
     case KILN_OP_CUM_SUM:
     case KILN_OP_CUM_PROD: {
-        if (!need_in(ic, 1, "axis"))
+        if (!kiln_infer_need_in(ic, 1, "axis"))
             return KILN_ERR_INVALID;
         if ((s = kiln_infer_require(ic, 1, KILN_DT_MASK_INDEX)) != KILN_OK)
             return s;
@@ -235,7 +218,7 @@ unary_extra(struct kiln_infer_ctx *ic, const struct kiln_type *x)
                                    (long long)b, (long long)t);
         if (x->rank >= 0 && x->rank < 2)
             return kiln_infer_fail(ic, "input 0 must have rank >= 2, got %d", x->rank);
-        if (!need_in(ic, 1, "sequence_lens"))
+        if (!kiln_infer_need_in(ic, 1, "sequence_lens"))
             return KILN_ERR_INVALID;
         if ((s = kiln_infer_require(ic, 1, MASK(I64))) != KILN_OK)
             return s;
@@ -255,7 +238,7 @@ unary_extra(struct kiln_infer_ctx *ic, const struct kiln_type *x)
             return kiln_infer_fail(ic, "input 0 must have rank >= 2 (N x C x ...), got %d",
                                    x->rank);
         for (int i = 1; i <= 2; i++) {
-            if (!need_in(ic, i, i == 1 ? "scale" : "bias"))
+            if (!kiln_infer_need_in(ic, i, i == 1 ? "scale" : "bias"))
                 return KILN_ERR_INVALID;
             if ((s = kiln_infer_require(ic, i, KILN_DT_MASK_FLOAT)) != KILN_OK)
                 return s;
@@ -297,7 +280,7 @@ unary_extra(struct kiln_infer_ctx *ic, const struct kiln_type *x)
 enum kiln_status
 kiln_shape_unary(struct kiln_infer_ctx *ic)
 {
-    const struct kiln_type *x = need_in(ic, 0, "X");
+    const struct kiln_type *x = kiln_infer_need_in(ic, 0, "X");
     if (!x)
         return KILN_ERR_INVALID;
     enum kiln_status s = kiln_infer_require(ic, 0, unary_mask(ic->n->op));
@@ -305,7 +288,7 @@ kiln_shape_unary(struct kiln_infer_ctx *ic)
         return s;
     if ((s = unary_extra(ic, x)) != KILN_OK)
         return s;
-    set_like(ic, 0, x, x->dtype);
+    kiln_infer_set_like(ic, 0, x, x->dtype);
     const struct kiln_dim *v;
     int64_t nv;
     if (ic->n->op == KILN_OP_IDENTITY) {
@@ -327,20 +310,20 @@ kiln_shape_unary(struct kiln_infer_ctx *ic)
 enum kiln_status
 kiln_shape_unary_bool(struct kiln_infer_ctx *ic)
 {
-    const struct kiln_type *x = need_in(ic, 0, "X");
+    const struct kiln_type *x = kiln_infer_need_in(ic, 0, "X");
     if (!x)
         return KILN_ERR_INVALID;
     enum kiln_status s = kiln_infer_require(ic, 0, KILN_DT_MASK_FLOAT | MASK_F8);
     if (s != KILN_OK)
         return s;
-    set_like(ic, 0, x, KILN_DT_BOOL);
+    kiln_infer_set_like(ic, 0, x, KILN_DT_BOOL);
     return KILN_OK;
 }
 
 enum kiln_status
 kiln_shape_clip(struct kiln_infer_ctx *ic)
 {
-    const struct kiln_type *x = need_in(ic, 0, "input");
+    const struct kiln_type *x = kiln_infer_need_in(ic, 0, "input");
     if (!x)
         return KILN_ERR_INVALID;
     /* Clip-6 and older: float tensors, bounds as attributes; Clip-11+: numeric
@@ -363,14 +346,14 @@ kiln_shape_clip(struct kiln_infer_ctx *ic)
                 return s;
         }
     }
-    set_like(ic, 0, x, x->dtype);
+    kiln_infer_set_like(ic, 0, x, x->dtype);
     return KILN_OK;
 }
 
 enum kiln_status
 kiln_shape_dropout(struct kiln_infer_ctx *ic)
 {
-    const struct kiln_type *x = need_in(ic, 0, "data");
+    const struct kiln_type *x = kiln_infer_need_in(ic, 0, "data");
     if (!x)
         return KILN_ERR_INVALID;
     enum kiln_status s = kiln_infer_require(ic, 0, KILN_DT_MASK_FLOAT | MASK_F8);
@@ -396,9 +379,9 @@ kiln_shape_dropout(struct kiln_infer_ctx *ic)
                 return s;
         }
     }
-    set_like(ic, 0, x, x->dtype);
+    kiln_infer_set_like(ic, 0, x, x->dtype);
     /* the mask was of the data's type until Dropout-10 made it bool */
-    set_like(ic, 1, x, ic->opset < 10 ? x->dtype : KILN_DT_BOOL);
+    kiln_infer_set_like(ic, 1, x, ic->opset < 10 ? x->dtype : KILN_DT_BOOL);
     return KILN_OK;
 }
 
@@ -448,7 +431,7 @@ legacy_broadcast(struct kiln_infer_ctx *ic, const struct kiln_type *a, const str
             }
         }
     }
-    set_like(ic, 0, a, dt);
+    kiln_infer_set_like(ic, 0, a, dt);
     return KILN_OK;
 }
 
@@ -651,7 +634,7 @@ kiln_shape_binary(struct kiln_infer_ctx *ic)
     enum kiln_op op = ic->n->op;
     uint64_t mask;
     enum kiln_dtype out_dt = KILN_DT_INVALID;
-    if (!need_in(ic, 0, "A") || !need_in(ic, 1, "B"))
+    if (!kiln_infer_need_in(ic, 0, "A") || !kiln_infer_need_in(ic, 1, "B"))
         return KILN_ERR_INVALID;
     switch (op) {
     case KILN_OP_AND:
@@ -702,7 +685,7 @@ kiln_shape_binary(struct kiln_infer_ctx *ic)
 enum kiln_status
 kiln_shape_pow(struct kiln_infer_ctx *ic)
 {
-    if (!need_in(ic, 0, "X") || !need_in(ic, 1, "Y"))
+    if (!kiln_infer_need_in(ic, 0, "X") || !kiln_infer_need_in(ic, 1, "Y"))
         return KILN_ERR_INVALID;
     enum kiln_status s;
     if (ic->opset < 12) {
@@ -741,7 +724,8 @@ check_unidirectional(struct kiln_infer_ctx *ic, const struct kiln_type *a,
 enum kiln_status
 kiln_shape_prelu(struct kiln_infer_ctx *ic)
 {
-    const struct kiln_type *x = need_in(ic, 0, "X"), *sl = need_in(ic, 1, "slope");
+    const struct kiln_type *x = kiln_infer_need_in(ic, 0, "X"),
+                           *sl = kiln_infer_need_in(ic, 1, "slope");
     if (!x || !sl)
         return KILN_ERR_INVALID;
     enum kiln_status s = kiln_infer_require(ic, 0, KILN_DT_MASK_FLOAT | KILN_DT_MASK_INT);
@@ -753,14 +737,14 @@ kiln_shape_prelu(struct kiln_infer_ctx *ic)
         s = check_unidirectional(ic, x, sl, 1);
     if (s != KILN_OK)
         return s;
-    set_like(ic, 0, x, x->dtype);
+    kiln_infer_set_like(ic, 0, x, x->dtype);
     return KILN_OK;
 }
 
 enum kiln_status
 kiln_shape_swiglu(struct kiln_infer_ctx *ic)
 {
-    const struct kiln_type *a = need_in(ic, 0, "A"), *b = need_in(ic, 1, "B");
+    const struct kiln_type *a = kiln_infer_need_in(ic, 0, "A"), *b = kiln_infer_need_in(ic, 1, "B");
     if (!a || !b)
         return KILN_ERR_INVALID;
     enum kiln_status s = kiln_infer_require(ic, 0, KILN_DT_MASK_FLOAT);
@@ -769,7 +753,7 @@ kiln_shape_swiglu(struct kiln_infer_ctx *ic)
     if (s != KILN_OK)
         return s;
     if (a->rank < 0 || b->rank < 0) {
-        set_like(ic, 0, a->rank >= 0 ? a : b, a->dtype);
+        kiln_infer_set_like(ic, 0, a->rank >= 0 ? a : b, a->dtype);
         return KILN_OK;
     }
     /* no broadcasting: A and B must have one shape */
@@ -790,7 +774,7 @@ kiln_shape_swiglu(struct kiln_infer_ctx *ic)
 enum kiln_status
 kiln_shape_compare(struct kiln_infer_ctx *ic)
 {
-    if (!need_in(ic, 0, "A") || !need_in(ic, 1, "B"))
+    if (!kiln_infer_need_in(ic, 0, "A") || !kiln_infer_need_in(ic, 1, "B"))
         return KILN_ERR_INVALID;
     /* Equal compares bools too (Equal-11+); the ordering comparisons numbers only */
     uint64_t mask = KILN_DT_MASK_NUMERIC;
@@ -819,7 +803,7 @@ kiln_shape_variadic(struct kiln_infer_ctx *ic)
         (op == KILN_OP_MAX || op == KILN_OP_MIN) ? KILN_DT_MASK_NUMERIC : KILN_DT_MASK_FLOAT;
     enum kiln_status s;
     for (int i = 0; i < n_in; i++) {
-        if (!need_in(ic, i, "data"))
+        if (!kiln_infer_need_in(ic, i, "data"))
             return KILN_ERR_INVALID;
         if ((s = kiln_infer_require(ic, i, mask)) != KILN_OK)
             return s;
@@ -844,7 +828,8 @@ kiln_shape_variadic(struct kiln_infer_ctx *ic)
 enum kiln_status
 kiln_shape_where(struct kiln_infer_ctx *ic)
 {
-    if (!need_in(ic, 0, "condition") || !need_in(ic, 1, "X") || !need_in(ic, 2, "Y"))
+    if (!kiln_infer_need_in(ic, 0, "condition") || !kiln_infer_need_in(ic, 1, "X") ||
+        !kiln_infer_need_in(ic, 2, "Y"))
         return KILN_ERR_INVALID;
     enum kiln_status s = kiln_infer_require(ic, 0, MASK_BOOL);
     if (s == KILN_OK)
@@ -922,14 +907,14 @@ cast_target(struct kiln_infer_ctx *ic, enum kiln_dtype *out)
 enum kiln_status
 kiln_shape_cast(struct kiln_infer_ctx *ic)
 {
-    const struct kiln_type *x = need_in(ic, 0, "input");
+    const struct kiln_type *x = kiln_infer_need_in(ic, 0, "input");
     if (!x)
         return KILN_ERR_INVALID;
     enum kiln_dtype to = KILN_DT_INVALID;
     enum kiln_status s = cast_target(ic, &to);
     if (s != KILN_OK)
         return s;
-    set_like(ic, 0, x, to);
+    kiln_infer_set_like(ic, 0, x, to);
     /* integer to integer: known contents survive where the values fit */
     const struct kiln_dim *v;
     int64_t nv;
@@ -954,17 +939,18 @@ kiln_shape_cast(struct kiln_infer_ctx *ic)
 enum kiln_status
 kiln_shape_castlike(struct kiln_infer_ctx *ic)
 {
-    const struct kiln_type *x = need_in(ic, 0, "input"), *like = need_in(ic, 1, "target_type");
+    const struct kiln_type *x = kiln_infer_need_in(ic, 0, "input"),
+                           *like = kiln_infer_need_in(ic, 1, "target_type");
     if (!x || !like)
         return KILN_ERR_INVALID;
-    set_like(ic, 0, x, like->dtype);
+    kiln_infer_set_like(ic, 0, x, like->dtype);
     return KILN_OK;
 }
 
 enum kiln_status
 kiln_shape_bitcast(struct kiln_infer_ctx *ic)
 {
-    const struct kiln_type *x = need_in(ic, 0, "input");
+    const struct kiln_type *x = kiln_infer_need_in(ic, 0, "input");
     if (!x)
         return KILN_ERR_INVALID;
     enum kiln_dtype to = KILN_DT_INVALID;
@@ -975,7 +961,7 @@ kiln_shape_bitcast(struct kiln_infer_ctx *ic)
         return kiln_infer_fail(ic, "BitCast from %s (%d bits) to %s (%d bits): widths differ",
                                kiln_dtype_name(x->dtype), kiln_dtype_bits(x->dtype),
                                kiln_dtype_name(to), kiln_dtype_bits(to));
-    set_like(ic, 0, x, to);
+    kiln_infer_set_like(ic, 0, x, to);
     return KILN_OK;
 }
 
@@ -1051,8 +1037,8 @@ check_quant_params(struct kiln_infer_ctx *ic, const struct kiln_type *x, int si,
 enum kiln_status
 kiln_shape_quantize_linear(struct kiln_infer_ctx *ic)
 {
-    const struct kiln_type *x = need_in(ic, 0, "x");
-    if (!x || !need_in(ic, 1, "y_scale"))
+    const struct kiln_type *x = kiln_infer_need_in(ic, 0, "x");
+    if (!x || !kiln_infer_need_in(ic, 1, "y_scale"))
         return KILN_ERR_INVALID;
     enum kiln_status s = kiln_infer_require(ic, 0, KILN_DT_MASK_FLOAT | MASK(I32));
     if (s == KILN_OK)
@@ -1076,15 +1062,15 @@ kiln_shape_quantize_linear(struct kiln_infer_ctx *ic)
         return kiln_infer_fail(ic, "cannot quantize to %s", kiln_dtype_name(dt));
     if ((s = check_quant_params(ic, x, 1, 2)) != KILN_OK)
         return s;
-    set_like(ic, 0, x, dt);
+    kiln_infer_set_like(ic, 0, x, dt);
     return KILN_OK;
 }
 
 enum kiln_status
 kiln_shape_dequantize_linear(struct kiln_infer_ctx *ic)
 {
-    const struct kiln_type *x = need_in(ic, 0, "x");
-    const struct kiln_type *sc = need_in(ic, 1, "x_scale");
+    const struct kiln_type *x = kiln_infer_need_in(ic, 0, "x");
+    const struct kiln_type *sc = kiln_infer_need_in(ic, 1, "x_scale");
     if (!x || !sc)
         return KILN_ERR_INVALID;
     enum kiln_status s = kiln_infer_require(ic, 0, MASK_QUANT | MASK(I32));
@@ -1104,20 +1090,20 @@ kiln_shape_dequantize_linear(struct kiln_infer_ctx *ic)
                                od == 0 ? " (set output_dtype for this scale type)" : "");
     if ((s = check_quant_params(ic, x, 1, 2)) != KILN_OK)
         return s;
-    set_like(ic, 0, x, dt);
+    kiln_infer_set_like(ic, 0, x, dt);
     return KILN_OK;
 }
 
 enum kiln_status
 kiln_shape_dynamic_quantize_linear(struct kiln_infer_ctx *ic)
 {
-    const struct kiln_type *x = need_in(ic, 0, "x");
+    const struct kiln_type *x = kiln_infer_need_in(ic, 0, "x");
     if (!x)
         return KILN_ERR_INVALID;
     enum kiln_status s = kiln_infer_require(ic, 0, MASK(F32));
     if (s != KILN_OK)
         return s;
-    set_like(ic, 0, x, KILN_DT_U8);
+    kiln_infer_set_like(ic, 0, x, KILN_DT_U8);
     kiln_infer_set_out(ic, 1, KILN_DT_F32, 0, NULL);
     kiln_infer_set_out(ic, 2, KILN_DT_U8, 0, NULL);
     return KILN_OK;
@@ -1172,21 +1158,21 @@ kiln_shape_random(struct kiln_infer_ctx *ic)
 enum kiln_status
 kiln_shape_random_like(struct kiln_infer_ctx *ic)
 {
-    const struct kiln_type *x = need_in(ic, 0, "input");
+    const struct kiln_type *x = kiln_infer_need_in(ic, 0, "input");
     if (!x)
         return KILN_ERR_INVALID;
     enum kiln_dtype dt = KILN_DT_INVALID;
     enum kiln_status s = random_dtype(ic, x->dtype, KILN_DT_MASK_FLOAT, &dt);
     if (s != KILN_OK)
         return s;
-    set_like(ic, 0, x, dt);
+    kiln_infer_set_like(ic, 0, x, dt);
     return KILN_OK;
 }
 
 enum kiln_status
 kiln_shape_bernoulli(struct kiln_infer_ctx *ic)
 {
-    const struct kiln_type *x = need_in(ic, 0, "input");
+    const struct kiln_type *x = kiln_infer_need_in(ic, 0, "input");
     if (!x)
         return KILN_ERR_INVALID;
     enum kiln_status s = kiln_infer_require(ic, 0, KILN_DT_MASK_FLOAT);
@@ -1195,14 +1181,14 @@ kiln_shape_bernoulli(struct kiln_infer_ctx *ic)
         s = random_dtype(ic, x->dtype, KILN_DT_MASK_NUMERIC | MASK_BOOL, &dt);
     if (s != KILN_OK)
         return s;
-    set_like(ic, 0, x, dt);
+    kiln_infer_set_like(ic, 0, x, dt);
     return KILN_OK;
 }
 
 enum kiln_status
 kiln_shape_multinomial(struct kiln_infer_ctx *ic)
 {
-    const struct kiln_type *x = need_in(ic, 0, "input");
+    const struct kiln_type *x = kiln_infer_need_in(ic, 0, "input");
     if (!x)
         return KILN_ERR_INVALID;
     enum kiln_status s = kiln_infer_require(ic, 0, KILN_DT_MASK_FLOAT);
@@ -1231,7 +1217,7 @@ kiln_shape_batch_norm(struct kiln_infer_ctx *ic)
     const struct kiln_type *in[5];
     enum kiln_status s;
     for (int i = 0; i < 5; i++) {
-        if (!(in[i] = need_in(ic, i, names[i])))
+        if (!(in[i] = kiln_infer_need_in(ic, i, names[i])))
             return KILN_ERR_INVALID;
         if ((s = kiln_infer_require(ic, i, KILN_DT_MASK_FLOAT)) != KILN_OK)
             return s;
@@ -1280,13 +1266,13 @@ kiln_shape_batch_norm(struct kiln_infer_ctx *ic)
                                    i, names[i], (long long)in[i]->dims[0].n, (long long)c.n);
         c = m;
     }
-    set_like(ic, 0, x, x->dtype);
+    kiln_infer_set_like(ic, 0, x, x->dtype);
     for (int i = 1; i < kiln_infer_n_out(ic) && i < 5; i++) {
         const struct kiln_type *stat = in[i % 2 ? 3 : 4]; /* mean for 1 and 3, var for 2, 4 */
         if (spatial)
             kiln_infer_set_out(ic, i, stat->dtype, 1, &c);
         else
-            set_like(ic, i, stat, stat->dtype);
+            kiln_infer_set_like(ic, i, stat, stat->dtype);
     }
     return KILN_OK;
 }
@@ -1294,8 +1280,8 @@ kiln_shape_batch_norm(struct kiln_infer_ctx *ic)
 enum kiln_status
 kiln_shape_layer_norm(struct kiln_infer_ctx *ic)
 {
-    const struct kiln_type *x = need_in(ic, 0, "X");
-    if (!x || !need_in(ic, 1, "Scale"))
+    const struct kiln_type *x = kiln_infer_need_in(ic, 0, "X");
+    if (!x || !kiln_infer_need_in(ic, 1, "Scale"))
         return KILN_ERR_INVALID;
     enum kiln_status s = kiln_infer_require(ic, 0, KILN_DT_MASK_FLOAT);
     if (s == KILN_OK)
@@ -1311,7 +1297,7 @@ kiln_shape_layer_norm(struct kiln_infer_ctx *ic)
         return s;
     if (!(KILN_DT_MASK(stash) & KILN_DT_MASK_FLOAT))
         return kiln_infer_fail(ic, "stash_type %s is not a float type", kiln_dtype_name(stash));
-    set_like(ic, 0, x, x->dtype);
+    kiln_infer_set_like(ic, 0, x, x->dtype);
     if (x->rank < 0) {
         kiln_infer_set_out(ic, 1, stash, -1, NULL);
         kiln_infer_set_out(ic, 2, stash, -1, NULL);

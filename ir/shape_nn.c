@@ -29,27 +29,11 @@
 
 /* ---------------------------------------------------------------- helpers */
 
-/* Input i, which the op requires: NULL after recording a diagnostic if absent. */
-static const struct kiln_type *
-need_in(struct kiln_infer_ctx *ic, int i, const char *what)
-{
-    const struct kiln_type *t = kiln_infer_in(ic, i);
-    if (!t)
-        kiln_infer_fail(ic, "input %d (%s) is required", i, what);
-    return t;
-}
-
 /* Scratch dims for an output of rank n (a rank-0 request still gets a valid pointer). */
 static struct kiln_dim *
 new_dims(struct kiln_infer_ctx *ic, int n)
 {
     return kiln_infer_dims(ic, n > 0 ? n : 1);
-}
-
-static void
-set_like(struct kiln_infer_ctx *ic, int out, const struct kiln_type *t, enum kiln_dtype dt)
-{
-    kiln_infer_set_out(ic, out, dt, t->rank, t->rank > 0 ? t->dims : NULL);
 }
 
 /* Fail unless t (input i) is unranked or has rank r. */
@@ -181,7 +165,7 @@ matmul_into(struct kiln_infer_ctx *ic, const struct kiln_type *a, int ai, const 
 enum kiln_status
 kiln_shape_matmul(struct kiln_infer_ctx *ic)
 {
-    const struct kiln_type *a = need_in(ic, 0, "A"), *b = need_in(ic, 1, "B");
+    const struct kiln_type *a = kiln_infer_need_in(ic, 0, "A"), *b = kiln_infer_need_in(ic, 1, "B");
     if (!a || !b)
         return KILN_ERR_INVALID;
     enum kiln_status s = kiln_infer_require(ic, 0, MASK_MATMUL);
@@ -208,7 +192,7 @@ check_zero_point(struct kiln_infer_ctx *ic, int zi, int di)
 enum kiln_status
 kiln_shape_matmul_integer(struct kiln_infer_ctx *ic)
 {
-    const struct kiln_type *a = need_in(ic, 0, "A"), *b = need_in(ic, 1, "B");
+    const struct kiln_type *a = kiln_infer_need_in(ic, 0, "A"), *b = kiln_infer_need_in(ic, 1, "B");
     if (!a || !b)
         return KILN_ERR_INVALID;
     enum kiln_status s = kiln_infer_require(ic, 0, MASK_Q8);
@@ -229,7 +213,7 @@ kiln_shape_qlinear_matmul(struct kiln_infer_ctx *ic)
     static const char *const names[] = {"a",       "a_scale",      "a_zero_point", "b",
                                         "b_scale", "b_zero_point", "y_scale",      "y_zero_point"};
     for (int i = 0; i < 8; i++)
-        if (!need_in(ic, i, names[i]))
+        if (!kiln_infer_need_in(ic, i, names[i]))
             return KILN_ERR_INVALID;
     enum kiln_status s;
     static const int quantized[] = {0, 3, 7}; /* a, b, y_zero_point */
@@ -250,7 +234,7 @@ kiln_shape_qlinear_matmul(struct kiln_infer_ctx *ic)
 enum kiln_status
 kiln_shape_gemm(struct kiln_infer_ctx *ic)
 {
-    const struct kiln_type *a = need_in(ic, 0, "A"), *b = need_in(ic, 1, "B");
+    const struct kiln_type *a = kiln_infer_need_in(ic, 0, "A"), *b = kiln_infer_need_in(ic, 1, "B");
     if (!a || !b)
         return KILN_ERR_INVALID;
     enum kiln_status s = kiln_infer_require(ic, 0, MASK_MATMUL);
@@ -354,7 +338,7 @@ kiln_shape_einsum(struct kiln_infer_ctx *ic)
     int n_in = kiln_infer_n_in(ic);
     enum kiln_status s;
     for (int i = 0; i < n_in; i++) {
-        if (!need_in(ic, i, "Inputs"))
+        if (!kiln_infer_need_in(ic, i, "Inputs"))
             return KILN_ERR_INVALID;
         if ((s = kiln_infer_require(ic, i, KILN_DT_MASK_NUMERIC)) != KILN_OK)
             return s;
@@ -751,7 +735,7 @@ conv_into(struct kiln_infer_ctx *ic, int xi, int wi, int bi, enum kiln_dtype dt,
 enum kiln_status
 kiln_shape_conv(struct kiln_infer_ctx *ic)
 {
-    if (!need_in(ic, 0, "X") || !need_in(ic, 1, "W"))
+    if (!kiln_infer_need_in(ic, 0, "X") || !kiln_infer_need_in(ic, 1, "W"))
         return KILN_ERR_INVALID;
     enum kiln_status s = kiln_infer_require(ic, 0, KILN_DT_MASK_FLOAT);
     if (s == KILN_OK)
@@ -767,7 +751,7 @@ kiln_shape_conv(struct kiln_infer_ctx *ic)
 enum kiln_status
 kiln_shape_conv_integer(struct kiln_infer_ctx *ic)
 {
-    if (!need_in(ic, 0, "x") || !need_in(ic, 1, "w"))
+    if (!kiln_infer_need_in(ic, 0, "x") || !kiln_infer_need_in(ic, 1, "w"))
         return KILN_ERR_INVALID;
     enum kiln_status s = kiln_infer_require(ic, 0, MASK_Q8);
     if (s == KILN_OK)
@@ -788,7 +772,7 @@ kiln_shape_qlinear_conv(struct kiln_infer_ctx *ic)
     static const char *const names[] = {"x",       "x_scale",      "x_zero_point", "w",
                                         "w_scale", "w_zero_point", "y_scale",      "y_zero_point"};
     for (int i = 0; i < 8; i++)
-        if (!need_in(ic, i, names[i]))
+        if (!kiln_infer_need_in(ic, i, names[i]))
             return KILN_ERR_INVALID;
     enum kiln_status s;
     if ((s = kiln_infer_require(ic, 0, MASK_Q8)) != KILN_OK ||
@@ -810,7 +794,8 @@ kiln_shape_qlinear_conv(struct kiln_infer_ctx *ic)
 enum kiln_status
 kiln_shape_deform_conv(struct kiln_infer_ctx *ic)
 {
-    if (!need_in(ic, 0, "X") || !need_in(ic, 1, "W") || !need_in(ic, 2, "offset"))
+    if (!kiln_infer_need_in(ic, 0, "X") || !kiln_infer_need_in(ic, 1, "W") ||
+        !kiln_infer_need_in(ic, 2, "offset"))
         return KILN_ERR_INVALID;
     enum kiln_status s = kiln_infer_require(ic, 0, KILN_DT_MASK_FLOAT);
     for (int i = 1; i < 5 && s == KILN_OK; i++)
@@ -865,7 +850,8 @@ kiln_shape_deform_conv(struct kiln_infer_ctx *ic)
 enum kiln_status
 kiln_shape_conv_transpose(struct kiln_infer_ctx *ic)
 {
-    const struct kiln_type *x = need_in(ic, 0, "X"), *wt = need_in(ic, 1, "W");
+    const struct kiln_type *x = kiln_infer_need_in(ic, 0, "X"),
+                           *wt = kiln_infer_need_in(ic, 1, "W");
     if (!x || !wt)
         return KILN_ERR_INVALID;
     enum kiln_status s = kiln_infer_require(ic, 0, KILN_DT_MASK_FLOAT);
@@ -1010,9 +996,9 @@ known_ints(struct kiln_infer_ctx *ic, int i, int64_t *out, int64_t max, int64_t 
 enum kiln_status
 kiln_shape_col2im(struct kiln_infer_ctx *ic)
 {
-    const struct kiln_type *x = need_in(ic, 0, "input");
-    const struct kiln_type *img = need_in(ic, 1, "image_shape");
-    const struct kiln_type *blk = need_in(ic, 2, "block_shape");
+    const struct kiln_type *x = kiln_infer_need_in(ic, 0, "input");
+    const struct kiln_type *img = kiln_infer_need_in(ic, 1, "image_shape");
+    const struct kiln_type *blk = kiln_infer_need_in(ic, 2, "block_shape");
     if (!x || !img || !blk)
         return KILN_ERR_INVALID;
     enum kiln_status s;
@@ -1089,7 +1075,7 @@ enum kiln_status
 kiln_shape_pool(struct kiln_infer_ctx *ic)
 {
     enum kiln_op op = ic->n->op;
-    const struct kiln_type *x = need_in(ic, 0, "X");
+    const struct kiln_type *x = kiln_infer_need_in(ic, 0, "X");
     if (!x)
         return KILN_ERR_INVALID;
     uint64_t mask = KILN_DT_MASK_FLOAT | (op == KILN_OP_MAX_POOL ? MASK_Q8 : 0);
@@ -1143,7 +1129,7 @@ kiln_shape_pool(struct kiln_infer_ctx *ic)
 enum kiln_status
 kiln_shape_global_pool(struct kiln_infer_ctx *ic)
 {
-    const struct kiln_type *x = need_in(ic, 0, "X");
+    const struct kiln_type *x = kiln_infer_need_in(ic, 0, "X");
     if (!x)
         return KILN_ERR_INVALID;
     enum kiln_status s = kiln_infer_require(ic, 0, KILN_DT_MASK_FLOAT);
@@ -1167,7 +1153,8 @@ kiln_shape_global_pool(struct kiln_infer_ctx *ic)
 enum kiln_status
 kiln_shape_max_unpool(struct kiln_infer_ctx *ic)
 {
-    const struct kiln_type *x = need_in(ic, 0, "X"), *ix = need_in(ic, 1, "I");
+    const struct kiln_type *x = kiln_infer_need_in(ic, 0, "X"),
+                           *ix = kiln_infer_need_in(ic, 1, "I");
     if (!x || !ix)
         return KILN_ERR_INVALID;
     enum kiln_status s = kiln_infer_require(ic, 0, KILN_DT_MASK_FLOAT);
@@ -1258,7 +1245,8 @@ kiln_shape_max_unpool(struct kiln_infer_ctx *ic)
 enum kiln_status
 kiln_shape_max_roi_pool(struct kiln_infer_ctx *ic)
 {
-    const struct kiln_type *x = need_in(ic, 0, "X"), *rois = need_in(ic, 1, "rois");
+    const struct kiln_type *x = kiln_infer_need_in(ic, 0, "X"),
+                           *rois = kiln_infer_need_in(ic, 1, "rois");
     if (!x || !rois)
         return KILN_ERR_INVALID;
     enum kiln_status s = kiln_infer_require(ic, 0, KILN_DT_MASK_FLOAT);
@@ -1292,8 +1280,9 @@ kiln_shape_max_roi_pool(struct kiln_infer_ctx *ic)
 enum kiln_status
 kiln_shape_roi_align(struct kiln_infer_ctx *ic)
 {
-    const struct kiln_type *x = need_in(ic, 0, "X"), *rois = need_in(ic, 1, "rois");
-    const struct kiln_type *bi = need_in(ic, 2, "batch_indices");
+    const struct kiln_type *x = kiln_infer_need_in(ic, 0, "X"),
+                           *rois = kiln_infer_need_in(ic, 1, "rois");
+    const struct kiln_type *bi = kiln_infer_need_in(ic, 2, "batch_indices");
     if (!x || !rois || !bi)
         return KILN_ERR_INVALID;
     enum kiln_status s = kiln_infer_require(ic, 0, KILN_DT_MASK_FLOAT);
@@ -1371,8 +1360,8 @@ enum kiln_status
 kiln_shape_loss(struct kiln_infer_ctx *ic)
 {
     bool sce = ic->n->op == KILN_OP_SOFTMAX_CROSS_ENTROPY_LOSS;
-    const struct kiln_type *x = need_in(ic, 0, sce ? "scores" : "input");
-    const struct kiln_type *t = x ? need_in(ic, 1, sce ? "labels" : "target") : NULL;
+    const struct kiln_type *x = kiln_infer_need_in(ic, 0, sce ? "scores" : "input");
+    const struct kiln_type *t = x ? kiln_infer_need_in(ic, 1, sce ? "labels" : "target") : NULL;
     if (!t)
         return KILN_ERR_INVALID;
     enum kiln_status st = kiln_infer_require(ic, 0, KILN_DT_MASK_FLOAT);
@@ -1412,7 +1401,7 @@ kiln_shape_loss(struct kiln_infer_ctx *ic)
     else
         kiln_infer_set_out(ic, 0, dt, 0, NULL);
     if (sce)
-        set_like(ic, 1, x, dt);
+        kiln_infer_set_like(ic, 1, x, dt);
     return KILN_OK;
 }
 
@@ -1433,7 +1422,7 @@ enum kiln_status
 kiln_shape_reduce(struct kiln_infer_ctx *ic)
 {
     enum kiln_op op = ic->n->op;
-    const struct kiln_type *x = need_in(ic, 0, "data");
+    const struct kiln_type *x = kiln_infer_need_in(ic, 0, "data");
     if (!x)
         return KILN_ERR_INVALID;
     uint64_t mask = KILN_DT_MASK_NUMERIC;
@@ -1491,7 +1480,7 @@ kiln_shape_reduce(struct kiln_infer_ctx *ic)
         }
     }
     if (axes_known && n_axes == 0 && noop) {
-        set_like(ic, 0, x, x->dtype);
+        kiln_infer_set_like(ic, 0, x, x->dtype);
         return KILN_OK;
     }
     if (x->rank < 0) {
@@ -1530,7 +1519,7 @@ kiln_shape_reduce(struct kiln_infer_ctx *ic)
 enum kiln_status
 kiln_shape_arg_reduce(struct kiln_infer_ctx *ic)
 {
-    const struct kiln_type *x = need_in(ic, 0, "data");
+    const struct kiln_type *x = kiln_infer_need_in(ic, 0, "data");
     if (!x)
         return KILN_ERR_INVALID;
     enum kiln_status s = kiln_infer_require(ic, 0, KILN_DT_MASK_NUMERIC);
@@ -1554,7 +1543,7 @@ kiln_shape_arg_reduce(struct kiln_infer_ctx *ic)
 enum kiln_status
 kiln_shape_topk(struct kiln_infer_ctx *ic)
 {
-    const struct kiln_type *x = need_in(ic, 0, "X");
+    const struct kiln_type *x = kiln_infer_need_in(ic, 0, "X");
     if (!x)
         return KILN_ERR_INVALID;
     enum kiln_status s = kiln_infer_require(ic, 0, KILN_DT_MASK_NUMERIC);
@@ -1571,7 +1560,7 @@ kiln_shape_topk(struct kiln_infer_ctx *ic)
             return kiln_infer_fail(ic, "k must be >= 0, got %lld", (long long)kv);
         k = kiln_dim_const(kv);
     } else {
-        const struct kiln_type *kt = need_in(ic, 1, "K");
+        const struct kiln_type *kt = kiln_infer_need_in(ic, 1, "K");
         if (!kt)
             return KILN_ERR_INVALID;
         if ((s = kiln_infer_require(ic, 1, MASK(I64))) != KILN_OK)
@@ -1621,8 +1610,8 @@ enum kiln_status
 kiln_shape_rnn(struct kiln_infer_ctx *ic)
 {
     enum kiln_op op = ic->n->op;
-    const struct kiln_type *x = need_in(ic, 0, "X"), *w = need_in(ic, 1, "W");
-    const struct kiln_type *r = need_in(ic, 2, "R");
+    const struct kiln_type *x = kiln_infer_need_in(ic, 0, "X"), *w = kiln_infer_need_in(ic, 1, "W");
+    const struct kiln_type *r = kiln_infer_need_in(ic, 2, "R");
     if (!x || !w || !r)
         return KILN_ERR_INVALID;
     enum kiln_status s = kiln_infer_require(ic, 0, KILN_DT_MASK_FLOAT);
@@ -1778,8 +1767,8 @@ attention_operand(struct kiln_infer_ctx *ic, const struct kiln_type *t, int i, c
 enum kiln_status
 kiln_shape_attention(struct kiln_infer_ctx *ic)
 {
-    const struct kiln_type *q = need_in(ic, 0, "Q"), *k = need_in(ic, 1, "K");
-    const struct kiln_type *v = need_in(ic, 2, "V");
+    const struct kiln_type *q = kiln_infer_need_in(ic, 0, "Q"), *k = kiln_infer_need_in(ic, 1, "K");
+    const struct kiln_type *v = kiln_infer_need_in(ic, 2, "V");
     if (!q || !k || !v)
         return KILN_ERR_INVALID;
     enum kiln_status s = kiln_infer_require(ic, 0, KILN_DT_MASK_FLOAT);
@@ -1861,8 +1850,8 @@ kiln_shape_attention(struct kiln_infer_ctx *ic)
 enum kiln_status
 kiln_shape_rotary_embedding(struct kiln_infer_ctx *ic)
 {
-    const struct kiln_type *x = need_in(ic, 0, "X");
-    if (!x || !need_in(ic, 1, "cos_cache") || !need_in(ic, 2, "sin_cache"))
+    const struct kiln_type *x = kiln_infer_need_in(ic, 0, "X");
+    if (!x || !kiln_infer_need_in(ic, 1, "cos_cache") || !kiln_infer_need_in(ic, 2, "sin_cache"))
         return KILN_ERR_INVALID;
     enum kiln_status s = kiln_infer_require(ic, 0, KILN_DT_MASK_FLOAT);
     if (s == KILN_OK)
@@ -1891,15 +1880,16 @@ kiln_shape_rotary_embedding(struct kiln_infer_ctx *ic)
     if ((s = want_rank(ic, kiln_infer_in(ic, 1), 1, cache_rank, "cos_cache")) != KILN_OK ||
         (s = want_rank(ic, kiln_infer_in(ic, 2), 2, cache_rank, "sin_cache")) != KILN_OK)
         return s;
-    set_like(ic, 0, x, x->dtype);
+    kiln_infer_set_like(ic, 0, x, x->dtype);
     return KILN_OK;
 }
 
 enum kiln_status
 kiln_shape_linear_attention(struct kiln_infer_ctx *ic)
 {
-    const struct kiln_type *q = need_in(ic, 0, "query"), *k = need_in(ic, 1, "key");
-    const struct kiln_type *v = need_in(ic, 2, "value");
+    const struct kiln_type *q = kiln_infer_need_in(ic, 0, "query"),
+                           *k = kiln_infer_need_in(ic, 1, "key");
+    const struct kiln_type *v = kiln_infer_need_in(ic, 2, "value");
     if (!q || !k || !v)
         return KILN_ERR_INVALID;
     enum kiln_status s = kiln_infer_require(ic, 0, KILN_DT_MASK_FLOAT);
@@ -1959,7 +1949,8 @@ kiln_shape_linear_attention(struct kiln_infer_ctx *ic)
 enum kiln_status
 kiln_shape_causal_conv_with_state(struct kiln_infer_ctx *ic)
 {
-    const struct kiln_type *x = need_in(ic, 0, "input"), *w = need_in(ic, 1, "weight");
+    const struct kiln_type *x = kiln_infer_need_in(ic, 0, "input"),
+                           *w = kiln_infer_need_in(ic, 1, "weight");
     if (!x || !w)
         return KILN_ERR_INVALID;
     enum kiln_status s = kiln_infer_require(ic, 0, KILN_DT_MASK_FLOAT);
@@ -2007,7 +1998,8 @@ kiln_shape_causal_conv_with_state(struct kiln_infer_ctx *ic)
 enum kiln_status
 kiln_shape_nms(struct kiln_infer_ctx *ic)
 {
-    const struct kiln_type *boxes = need_in(ic, 0, "boxes"), *scores = need_in(ic, 1, "scores");
+    const struct kiln_type *boxes = kiln_infer_need_in(ic, 0, "boxes"),
+                           *scores = kiln_infer_need_in(ic, 1, "scores");
     if (!boxes || !scores)
         return KILN_ERR_INVALID;
     enum kiln_status s = kiln_infer_require(ic, 0, MASK(F32));
@@ -2045,7 +2037,7 @@ kiln_shape_nms(struct kiln_infer_ctx *ic)
 enum kiln_status
 kiln_shape_det(struct kiln_infer_ctx *ic)
 {
-    const struct kiln_type *x = need_in(ic, 0, "X");
+    const struct kiln_type *x = kiln_infer_need_in(ic, 0, "X");
     if (!x)
         return KILN_ERR_INVALID;
     enum kiln_status s = kiln_infer_require(ic, 0, KILN_DT_MASK_FLOAT);
@@ -2067,7 +2059,8 @@ kiln_shape_det(struct kiln_infer_ctx *ic)
 enum kiln_status
 kiln_shape_grid_sample(struct kiln_infer_ctx *ic)
 {
-    const struct kiln_type *x = need_in(ic, 0, "X"), *grid = need_in(ic, 1, "grid");
+    const struct kiln_type *x = kiln_infer_need_in(ic, 0, "X"),
+                           *grid = kiln_infer_need_in(ic, 1, "grid");
     if (!x || !grid)
         return KILN_ERR_INVALID;
     enum kiln_status s = kiln_infer_require(ic, 1, KILN_DT_MASK_FLOAT);
@@ -2122,7 +2115,8 @@ kiln_shape_grid_sample(struct kiln_infer_ctx *ic)
 enum kiln_status
 kiln_shape_affine_grid(struct kiln_infer_ctx *ic)
 {
-    const struct kiln_type *theta = need_in(ic, 0, "theta"), *size = need_in(ic, 1, "size");
+    const struct kiln_type *theta = kiln_infer_need_in(ic, 0, "theta"),
+                           *size = kiln_infer_need_in(ic, 1, "size");
     if (!theta || !size)
         return KILN_ERR_INVALID;
     enum kiln_status s = kiln_infer_require(ic, 0, KILN_DT_MASK_FLOAT);

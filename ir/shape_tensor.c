@@ -51,16 +51,6 @@
 
 /* ---------------------------------------------------------------- small helpers */
 
-/* Input i, which the op requires: NULL after recording a diagnostic if absent. */
-static const struct kiln_type *
-need_in(struct kiln_infer_ctx *ic, int i, const char *what)
-{
-    const struct kiln_type *t = kiln_infer_in(ic, i);
-    if (!t)
-        kiln_infer_fail(ic, "input %d (%s) is required", i, what);
-    return t;
-}
-
 static bool
 has_in(const struct kiln_infer_ctx *ic, int i)
 {
@@ -354,7 +344,7 @@ read_scalar(struct kiln_infer_ctx *ic, int i, const char *what, uint64_t mask, b
             struct kiln_dim *out)
 {
     *out = kiln_dim_unknown();
-    const struct kiln_type *t = need_in(ic, i, what);
+    const struct kiln_type *t = kiln_infer_need_in(ic, i, what);
     if (!t)
         return KILN_ERR_INVALID;
     if (!(mask & KILN_DT_MASK(t->dtype)))
@@ -423,7 +413,7 @@ small_known(const struct kiln_infer_ctx *ic, int i, const struct kiln_dim **v, i
 enum kiln_status
 kiln_shape_reshape(struct kiln_infer_ctx *ic)
 {
-    const struct kiln_type *x = need_in(ic, 0, "data");
+    const struct kiln_type *x = kiln_infer_need_in(ic, 0, "data");
     if (!x)
         return KILN_ERR_INVALID;
     struct dim_list s;
@@ -518,7 +508,7 @@ kiln_shape_reshape(struct kiln_infer_ctx *ic)
 enum kiln_status
 kiln_shape_flatten(struct kiln_infer_ctx *ic)
 {
-    const struct kiln_type *x = need_in(ic, 0, "input");
+    const struct kiln_type *x = kiln_infer_need_in(ic, 0, "input");
     if (!x)
         return KILN_ERR_INVALID;
     int64_t axis = kiln_node_attr_int(ic->n, "axis", 1);
@@ -566,7 +556,7 @@ forward_known(struct kiln_infer_ctx *ic, const struct kiln_type *x)
 enum kiln_status
 kiln_shape_squeeze(struct kiln_infer_ctx *ic)
 {
-    const struct kiln_type *x = need_in(ic, 0, "data");
+    const struct kiln_type *x = kiln_infer_need_in(ic, 0, "data");
     if (!x)
         return KILN_ERR_INVALID;
     struct int_list axes;
@@ -617,7 +607,7 @@ kiln_shape_squeeze(struct kiln_infer_ctx *ic)
 enum kiln_status
 kiln_shape_unsqueeze(struct kiln_infer_ctx *ic)
 {
-    const struct kiln_type *x = need_in(ic, 0, "data");
+    const struct kiln_type *x = kiln_infer_need_in(ic, 0, "data");
     if (!x)
         return KILN_ERR_INVALID;
     struct int_list axes;
@@ -657,7 +647,7 @@ kiln_shape_unsqueeze(struct kiln_infer_ctx *ic)
 enum kiln_status
 kiln_shape_transpose(struct kiln_infer_ctx *ic)
 {
-    const struct kiln_type *x = need_in(ic, 0, "data");
+    const struct kiln_type *x = kiln_infer_need_in(ic, 0, "data");
     if (!x)
         return KILN_ERR_INVALID;
     int64_t np = 0;
@@ -708,12 +698,12 @@ kiln_shape_concat(struct kiln_infer_ctx *ic)
             return kiln_infer_fail(ic, "attribute 'axis' is required");
         axis = kiln_node_attr_int(ic->n, "axis", 0);
     }
-    const struct kiln_type *t0 = need_in(ic, 0, "inputs");
+    const struct kiln_type *t0 = kiln_infer_need_in(ic, 0, "inputs");
     if (!t0)
         return KILN_ERR_INVALID;
     int rank = -1, rank_from = -1;
     for (int i = 0; i < n; i++) {
-        const struct kiln_type *t = need_in(ic, i, "inputs");
+        const struct kiln_type *t = kiln_infer_need_in(ic, i, "inputs");
         if (!t)
             return KILN_ERR_INVALID;
         if (t->dtype != t0->dtype)
@@ -782,7 +772,7 @@ kiln_shape_concat(struct kiln_infer_ctx *ic)
 enum kiln_status
 kiln_shape_split(struct kiln_infer_ctx *ic)
 {
-    const struct kiln_type *x = need_in(ic, 0, "input");
+    const struct kiln_type *x = kiln_infer_need_in(ic, 0, "input");
     if (!x)
         return KILN_ERR_INVALID;
     int n_out = kiln_infer_n_out(ic);
@@ -914,7 +904,7 @@ slice_len(int64_t d, int64_t *s, int64_t *e, int64_t step)
 enum kiln_status
 kiln_shape_slice(struct kiln_infer_ctx *ic)
 {
-    const struct kiln_type *x = need_in(ic, 0, "data");
+    const struct kiln_type *x = kiln_infer_need_in(ic, 0, "data");
     if (!x)
         return KILN_ERR_INVALID;
     struct int_list starts, ends, axes, steps;
@@ -1008,7 +998,8 @@ kiln_shape_slice(struct kiln_infer_ctx *ic)
 enum kiln_status
 kiln_shape_gather(struct kiln_infer_ctx *ic)
 {
-    const struct kiln_type *x = need_in(ic, 0, "data"), *idx = need_in(ic, 1, "indices");
+    const struct kiln_type *x = kiln_infer_need_in(ic, 0, "data"),
+                           *idx = kiln_infer_need_in(ic, 1, "indices");
     if (!x || !idx)
         return KILN_ERR_INVALID;
     enum kiln_status st = kiln_infer_require(ic, 1, KILN_DT_MASK_INDEX);
@@ -1060,7 +1051,8 @@ kiln_shape_gather(struct kiln_infer_ctx *ic)
 enum kiln_status
 kiln_shape_gather_elements(struct kiln_infer_ctx *ic)
 {
-    const struct kiln_type *x = need_in(ic, 0, "data"), *idx = need_in(ic, 1, "indices");
+    const struct kiln_type *x = kiln_infer_need_in(ic, 0, "data"),
+                           *idx = kiln_infer_need_in(ic, 1, "indices");
     if (!x || !idx)
         return KILN_ERR_INVALID;
     enum kiln_status st = kiln_infer_require(ic, 1, KILN_DT_MASK_INDEX);
@@ -1091,7 +1083,8 @@ kiln_shape_gather_elements(struct kiln_infer_ctx *ic)
 enum kiln_status
 kiln_shape_gather_nd(struct kiln_infer_ctx *ic)
 {
-    const struct kiln_type *x = need_in(ic, 0, "data"), *idx = need_in(ic, 1, "indices");
+    const struct kiln_type *x = kiln_infer_need_in(ic, 0, "data"),
+                           *idx = kiln_infer_need_in(ic, 1, "indices");
     if (!x || !idx)
         return KILN_ERR_INVALID;
     enum kiln_status st = kiln_infer_require(ic, 1, MASK(I64));
@@ -1156,13 +1149,13 @@ check_reduction(struct kiln_infer_ctx *ic)
 enum kiln_status
 kiln_shape_scatter(struct kiln_infer_ctx *ic)
 {
-    const struct kiln_type *x = need_in(ic, 0, "data");
+    const struct kiln_type *x = kiln_infer_need_in(ic, 0, "data");
     if (!x)
         return KILN_ERR_INVALID;
     enum kiln_status st = KILN_OK;
     enum kiln_op op = ic->n->op;
     if (op == KILN_OP_TENSOR_SCATTER) {
-        const struct kiln_type *u = need_in(ic, 1, "update");
+        const struct kiln_type *u = kiln_infer_need_in(ic, 1, "update");
         if (!u)
             return KILN_ERR_INVALID;
         st = kiln_infer_same_dtype(ic, 0, 1);
@@ -1183,7 +1176,8 @@ kiln_shape_scatter(struct kiln_infer_ctx *ic)
         kiln_infer_set_out_type(ic, 0, x);
         return KILN_OK;
     }
-    const struct kiln_type *idx = need_in(ic, 1, "indices"), *u = need_in(ic, 2, "updates");
+    const struct kiln_type *idx = kiln_infer_need_in(ic, 1, "indices"),
+                           *u = kiln_infer_need_in(ic, 2, "updates");
     if (!idx || !u)
         return KILN_ERR_INVALID;
     st = kiln_infer_same_dtype(ic, 0, 2);
@@ -1227,7 +1221,7 @@ kiln_shape_scatter(struct kiln_infer_ctx *ic)
 enum kiln_status
 kiln_shape_expand(struct kiln_infer_ctx *ic)
 {
-    const struct kiln_type *x = need_in(ic, 0, "input");
+    const struct kiln_type *x = kiln_infer_need_in(ic, 0, "input");
     if (!x)
         return KILN_ERR_INVALID;
     if (!has_in(ic, 1))
@@ -1262,7 +1256,7 @@ kiln_shape_expand(struct kiln_infer_ctx *ic)
 enum kiln_status
 kiln_shape_tile(struct kiln_infer_ctx *ic)
 {
-    const struct kiln_type *x = need_in(ic, 0, "input");
+    const struct kiln_type *x = kiln_infer_need_in(ic, 0, "input");
     if (!x)
         return KILN_ERR_INVALID;
     if (!has_in(ic, 1))
@@ -1332,7 +1326,7 @@ kiln_shape_tile(struct kiln_infer_ctx *ic)
 enum kiln_status
 kiln_shape_pad(struct kiln_infer_ctx *ic)
 {
-    const struct kiln_type *x = need_in(ic, 0, "data");
+    const struct kiln_type *x = kiln_infer_need_in(ic, 0, "data");
     if (!x)
         return KILN_ERR_INVALID;
     const char *mode = kiln_node_attr_string(ic->n, "mode", "constant");
@@ -1411,7 +1405,7 @@ kiln_shape_pad(struct kiln_infer_ctx *ic)
 enum kiln_status
 kiln_shape_center_crop_pad(struct kiln_infer_ctx *ic)
 {
-    const struct kiln_type *x = need_in(ic, 0, "input_data");
+    const struct kiln_type *x = kiln_infer_need_in(ic, 0, "input_data");
     if (!x)
         return KILN_ERR_INVALID;
     if (!has_in(ic, 1))
@@ -1457,7 +1451,7 @@ kiln_shape_center_crop_pad(struct kiln_infer_ctx *ic)
 enum kiln_status
 kiln_shape_shape(struct kiln_infer_ctx *ic)
 {
-    const struct kiln_type *x = need_in(ic, 0, "data");
+    const struct kiln_type *x = kiln_infer_need_in(ic, 0, "data");
     if (!x)
         return KILN_ERR_INVALID;
     if (x->rank < 0) {
@@ -1491,7 +1485,7 @@ kiln_shape_shape(struct kiln_infer_ctx *ic)
 enum kiln_status
 kiln_shape_size(struct kiln_infer_ctx *ic)
 {
-    const struct kiln_type *x = need_in(ic, 0, "data");
+    const struct kiln_type *x = kiln_infer_need_in(ic, 0, "data");
     if (!x)
         return KILN_ERR_INVALID;
     kiln_infer_set_out(ic, 0, KILN_DT_I64, 0, NULL);
@@ -1730,7 +1724,7 @@ kiln_shape_range(struct kiln_infer_ctx *ic)
 enum kiln_status
 kiln_shape_eye_like(struct kiln_infer_ctx *ic)
 {
-    const struct kiln_type *x = need_in(ic, 0, "input");
+    const struct kiln_type *x = kiln_infer_need_in(ic, 0, "input");
     if (!x)
         return KILN_ERR_INVALID;
     if (x->rank >= 0 && x->rank != 2)
@@ -1749,7 +1743,8 @@ kiln_shape_eye_like(struct kiln_infer_ctx *ic)
 enum kiln_status
 kiln_shape_onehot(struct kiln_infer_ctx *ic)
 {
-    const struct kiln_type *idx = need_in(ic, 0, "indices"), *vals = need_in(ic, 2, "values");
+    const struct kiln_type *idx = kiln_infer_need_in(ic, 0, "indices"),
+                           *vals = kiln_infer_need_in(ic, 2, "values");
     if (!idx || !vals)
         return KILN_ERR_INVALID;
     if (!(KILN_DT_MASK(idx->dtype) & KILN_DT_MASK_NUMERIC))
@@ -1790,7 +1785,7 @@ kiln_shape_onehot(struct kiln_infer_ctx *ic)
 enum kiln_status
 kiln_shape_nonzero(struct kiln_infer_ctx *ic)
 {
-    const struct kiln_type *x = need_in(ic, 0, "X");
+    const struct kiln_type *x = kiln_infer_need_in(ic, 0, "X");
     if (!x)
         return KILN_ERR_INVALID;
     /* one row of coordinates per input axis, one column per nonzero element: counted
@@ -1814,7 +1809,7 @@ kiln_shape_nonzero(struct kiln_infer_ctx *ic)
 enum kiln_status
 kiln_shape_unique(struct kiln_infer_ctx *ic)
 {
-    const struct kiln_type *x = need_in(ic, 0, "X");
+    const struct kiln_type *x = kiln_infer_need_in(ic, 0, "X");
     if (!x)
         return KILN_ERR_INVALID;
     const struct kiln_attr *axis = kiln_node_attr(ic->n, "axis");
@@ -1852,7 +1847,8 @@ kiln_shape_unique(struct kiln_infer_ctx *ic)
 enum kiln_status
 kiln_shape_compress(struct kiln_infer_ctx *ic)
 {
-    const struct kiln_type *x = need_in(ic, 0, "input"), *c = need_in(ic, 1, "condition");
+    const struct kiln_type *x = kiln_infer_need_in(ic, 0, "input"),
+                           *c = kiln_infer_need_in(ic, 1, "condition");
     if (!x || !c)
         return KILN_ERR_INVALID;
     enum kiln_status st = kiln_infer_require(ic, 1, MASK(BOOL));
@@ -1925,7 +1921,7 @@ dim_div_exact(struct kiln_dim d, int64_t k, struct kiln_dim *out)
 enum kiln_status
 kiln_shape_depth_to_space(struct kiln_infer_ctx *ic)
 {
-    const struct kiln_type *x = need_in(ic, 0, "input");
+    const struct kiln_type *x = kiln_infer_need_in(ic, 0, "input");
     if (!x)
         return KILN_ERR_INVALID;
     int64_t b, b2;
@@ -1950,7 +1946,7 @@ kiln_shape_depth_to_space(struct kiln_infer_ctx *ic)
 enum kiln_status
 kiln_shape_space_to_depth(struct kiln_infer_ctx *ic)
 {
-    const struct kiln_type *x = need_in(ic, 0, "input");
+    const struct kiln_type *x = kiln_infer_need_in(ic, 0, "input");
     if (!x)
         return KILN_ERR_INVALID;
     int64_t b, b2;
@@ -2028,7 +2024,7 @@ dim_times_scale(struct kiln_dim d, double s, struct kiln_dim *out)
 enum kiln_status
 kiln_shape_resize(struct kiln_infer_ctx *ic)
 {
-    const struct kiln_type *x = need_in(ic, 0, "X");
+    const struct kiln_type *x = kiln_infer_need_in(ic, 0, "X");
     if (!x)
         return KILN_ERR_INVALID;
     bool up = ic->n->op == KILN_OP_UPSAMPLE;
@@ -2220,7 +2216,7 @@ need_single(struct kiln_infer_ctx *ic, int i, const char *what)
 enum kiln_status
 kiln_shape_if(struct kiln_infer_ctx *ic)
 {
-    if (!need_in(ic, 0, "cond"))
+    if (!kiln_infer_need_in(ic, 0, "cond"))
         return KILN_ERR_INVALID;
     enum kiln_status st = kiln_infer_require(ic, 0, MASK(BOOL));
     if (st == KILN_OK)
@@ -2375,7 +2371,7 @@ kiln_shape_loop(struct kiln_infer_ctx *ic)
         return kiln_infer_fail(ic, "body output 0 (cond) has dtype %s; it must be bool",
                                kiln_dtype_name(c->dtype));
     for (int i = 0; i < n; i++) {
-        const struct kiln_type *v0 = need_in(ic, 2 + i, "v_initial");
+        const struct kiln_type *v0 = kiln_infer_need_in(ic, 2 + i, "v_initial");
         const struct kiln_type *fin = v0 ? body_out(ic, body, "body", 1 + i) : NULL;
         if (!fin)
             return KILN_ERR_INVALID;
@@ -2471,7 +2467,8 @@ kiln_shape_scan(struct kiln_infer_ctx *ic)
         return st;
     struct kiln_dim seq = kiln_dim_unknown(), batch = kiln_dim_unknown();
     for (int i = first; i < n_in; i++) {
-        const struct kiln_type *t = need_in(ic, i, i - first < ns ? "initial state" : "scan input");
+        const struct kiln_type *t =
+            kiln_infer_need_in(ic, i, i - first < ns ? "initial state" : "scan input");
         if (!t)
             return KILN_ERR_INVALID;
         if (t->rank < 0)
@@ -2567,7 +2564,7 @@ read_size(struct kiln_infer_ctx *ic, int i, const char *what, int64_t min, struc
 enum kiln_status
 kiln_shape_dft(struct kiln_infer_ctx *ic)
 {
-    const struct kiln_type *x = need_in(ic, 0, "input");
+    const struct kiln_type *x = kiln_infer_need_in(ic, 0, "input");
     if (!x)
         return KILN_ERR_INVALID;
     enum kiln_status st = kiln_infer_require(ic, 0, KILN_DT_MASK_FLOAT);
@@ -2637,7 +2634,7 @@ kiln_shape_dft(struct kiln_infer_ctx *ic)
 enum kiln_status
 kiln_shape_stft(struct kiln_infer_ctx *ic)
 {
-    const struct kiln_type *x = need_in(ic, 0, "signal");
+    const struct kiln_type *x = kiln_infer_need_in(ic, 0, "signal");
     if (!x)
         return KILN_ERR_INVALID;
     bool onesided = true;
@@ -2722,12 +2719,12 @@ kiln_shape_mel_weight_matrix(struct kiln_infer_ctx *ic)
     enum kiln_status st = read_size(ic, 0, "num_mel_bins", 0, &bins);
     if (st == KILN_OK)
         st = read_size(ic, 1, "dft_length", 1, &len);
-    if (st == KILN_OK && need_in(ic, 2, "sample_rate"))
+    if (st == KILN_OK && kiln_infer_need_in(ic, 2, "sample_rate"))
         st = kiln_infer_require(ic, 2, KILN_DT_MASK_INDEX);
     else if (st == KILN_OK)
         st = KILN_ERR_INVALID;
     for (int i = 3; i < 5 && st == KILN_OK; i++) {
-        if (!need_in(ic, i, i == 3 ? "lower_edge_hertz" : "upper_edge_hertz"))
+        if (!kiln_infer_need_in(ic, i, i == 3 ? "lower_edge_hertz" : "upper_edge_hertz"))
             return KILN_ERR_INVALID;
         st = kiln_infer_require(ic, i, KILN_DT_MASK_FLOAT);
     }
