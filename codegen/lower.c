@@ -171,6 +171,8 @@ struct kiln_lx *
 kiln_lx_load(struct kiln_lower_ctx *lc, int32_t slot, struct kiln_lx *idx)
 {
     KILN_ASSERT(slot >= 0 && slot < lc->k->n_bufs && idx->type == KILN_DT_I64);
+    if (kiln_lower_buf(lc, slot)->kind == KILN_LBUF_REG)
+        return kiln_lower_fused_load(lc, slot);
     struct kiln_lx *x = lx_new(lc->m->arena, KILN_LX_LOAD, kiln_lower_buf(lc, slot)->dtype);
     x->buf = slot;
     x->a = idx;
@@ -274,6 +276,17 @@ kiln_lb_store_f(struct kiln_lower_ctx *lc, struct kiln_lblock *b, int32_t slot, 
     kiln_lb_store(lc, b, slot, idx, kiln_lx_cast(lc, kiln_lower_buf(lc, slot)->dtype, val));
 }
 
+void
+kiln_lb_store_out(struct kiln_lower_ctx *lc, struct kiln_lblock *b, int32_t slot,
+                  struct kiln_lx *idx, struct kiln_lx *val, struct kiln_lx *const *axes)
+{
+    val = kiln_lx_cast(lc, kiln_lower_buf(lc, slot)->dtype, val);
+    if (kiln_lower_buf(lc, slot)->kind == KILN_LBUF_REG)
+        kiln_lower_fused_store(lc, b, slot, idx, val, axes);
+    else
+        kiln_lb_store(lc, b, slot, idx, val);
+}
+
 /* ---------------------------------------------------------------- statements */
 
 int32_t
@@ -324,6 +337,10 @@ kiln_lb_store(struct kiln_lower_ctx *lc, struct kiln_lblock *b, int32_t slot, st
 {
     KILN_ASSERT(slot >= 0 && slot < lc->k->n_bufs && idx->type == KILN_DT_I64);
     KILN_ASSERT(val->type == kiln_lower_buf(lc, slot)->dtype);
+    if (kiln_lower_buf(lc, slot)->kind == KILN_LBUF_REG) {
+        kiln_lower_fused_store(lc, b, slot, idx, val, NULL);
+        return;
+    }
     struct kiln_ls *s = ls_new(lc, KILN_LS_STORE);
     s->buf = slot;
     s->idx = idx;
@@ -618,6 +635,11 @@ struct kiln_lblock *
 kiln_lower_loop_over(struct kiln_lower_ctx *lc, int32_t slot, struct kiln_lx **idx,
                      struct kiln_lx **flat)
 {
+    if (lc->fuse) { /* inside a fused kernel: the loop already exists */
+        struct kiln_lblock *in_fused = kiln_lower_fused_loop(lc, slot, idx, flat);
+        if (in_fused)
+            return in_fused;
+    }
     const struct kiln_lbuf *b = kiln_lower_buf(lc, slot);
     struct kiln_arena *a = lc->m->arena;
     int r = b->rank;
@@ -800,6 +822,34 @@ value_buf(struct kiln_lmodule *m, const struct kiln_graph *g, int32_t v)
     if (val->kind == KILN_VALUE_CAPTURE && g->parent)
         return value_buf(m, g->parent, val->outer);
     return graph_map(m, g)[v];
+}
+
+int32_t
+kiln_lower_value_buf(struct kiln_lmodule *m, const struct kiln_graph *g, int32_t v)
+{
+    return value_buf(m, g, v);
+}
+
+void
+kiln_lower_bind_value(struct kiln_lmodule *m, const struct kiln_graph *g, int32_t v, int32_t buf)
+{
+    graph_map(m, g)[v] = buf;
+}
+
+int32_t
+kiln_lower_add_buf(struct kiln_lower_ctx *lc, const struct kiln_graph *g, int32_t v,
+                   enum kiln_lbuf_kind kind)
+{
+    int32_t b = add_buf(lc->m, g, v, kind, lc->d);
+    if (b >= 0)
+        graph_map(lc->m, g)[v] = b;
+    return b;
+}
+
+kiln_lower_fn
+kiln_lower_fn_of(enum kiln_op op)
+{
+    return (unsigned)op < KILN_OP_COUNT ? lower_table[op] : NULL;
 }
 
 /* ---------------------------------------------------------------- the driver */
@@ -1483,7 +1533,7 @@ print_block(const struct kiln_lmodule *m, const struct kiln_lkernel *k, const st
     }
 }
 
-static const char *const lbuf_kind_names[] = {"input", "output", "const", "temp"};
+static const char *const lbuf_kind_names[] = {"input", "output", "const", "temp", "reg"};
 
 void
 kiln_lmodule_print(const struct kiln_lmodule *m, FILE *f)

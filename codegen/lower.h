@@ -6,9 +6,9 @@
  *   buffers  the graph's inputs, outputs, constants and intermediates; each
  *            has a dtype, a shape whose dims are expressions over the model's
  *            runtime dims, and for constants the data;
- *   kernels  one per node (per fused node once fusion exists), in execution
- *            order. A kernel is a tree of loops over scalar expressions that
- *            load and store elements of flat, row-major buffers.
+ *   kernels  one per node (one per fused node: its body's values between the
+ *            ops are registers, lower_fused.c), in execution order. A kernel is a tree of loops
+ * over scalar expressions that load and store elements of flat, row-major buffers.
  *
  * Each op's semantics is written once, here (codegen/lower_*.c, one file per
  * op family, dispatched by the table in lower.c indexed by enum kiln_op);
@@ -196,6 +196,8 @@ enum kiln_lbuf_kind {
     KILN_LBUF_OUTPUT, /* a graph output: the caller's memory */
     KILN_LBUF_CONST,  /* weights: read-only data embedded in (or beside) the artifact */
     KILN_LBUF_TEMP,   /* an intermediate: a slice of the workspace */
+    KILN_LBUF_REG,    /* an intermediate inside a fused kernel: held in a local variable
+                         per element, never in memory (no workspace, a NULL parameter) */
 };
 
 struct kiln_lbuf {
@@ -245,6 +247,8 @@ void kiln_lmodule_print(const struct kiln_lmodule *m, FILE *f);
 
 /* ---------------------------------------------------------------- building (for lowerings) */
 
+struct kiln_lfuse;
+
 /* Context handed to an op's lowering function. */
 struct kiln_lower_ctx {
     struct kiln_lmodule *m;
@@ -252,6 +256,7 @@ struct kiln_lower_ctx {
     const struct kiln_node *n;
     struct kiln_lkernel *k; /* the kernel being built (one per node; more via kiln_lower_kernel) */
     struct kiln_diag *d;
+    struct kiln_lfuse *fuse; /* while lowering a fused node's body (lower_fused.c), else NULL */
 };
 
 typedef enum kiln_status (*kiln_lower_fn)(struct kiln_lower_ctx *lc);
@@ -316,6 +321,16 @@ struct kiln_lx *kiln_lx_bitcast(struct kiln_lower_ctx *lc, enum kiln_dtype t, st
 struct kiln_lx *kiln_lx_load_f(struct kiln_lower_ctx *lc, int32_t slot, struct kiln_lx *idx);
 void kiln_lb_store_f(struct kiln_lower_ctx *lc, struct kiln_lblock *b, int32_t slot,
                      struct kiln_lx *idx, struct kiln_lx *val);
+/*
+ * Store an op's final result for output element idx (flat) of slot, narrowing
+ * like kiln_lb_store_f; axes[rank] are idx's per-axis indices (NULL: derived
+ * from idx). Ops that can anchor a fused node (Conv, Gemm, MatMul) store each
+ * output element once through this: when the node is the anchor of a fused
+ * node, the epilogue (the body's elementwise ops) is built here, on the value
+ * while it is still in a register, and the element goes to the fused result.
+ */
+void kiln_lb_store_out(struct kiln_lower_ctx *lc, struct kiln_lblock *b, int32_t slot,
+                       struct kiln_lx *idx, struct kiln_lx *val, struct kiln_lx *const *axes);
 /* The type f16/bf16 compute in (f32); other types compute as themselves. */
 enum kiln_dtype kiln_lower_compute_type(enum kiln_dtype t);
 

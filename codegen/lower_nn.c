@@ -345,7 +345,9 @@ kiln_lower_gemm(struct kiln_lower_ctx *lc)
             cv = bin(lc, KILN_LX_MUL, cv, fimm(lc, et, beta));
         v = bin(lc, KILN_LX_ADD, v, cv);
     }
-    kiln_lb_store_f(lc, &fj->body, y, add_i(lc, mul_i(lc, vi, N), vj), kiln_lx_cast(lc, ct, v));
+    struct kiln_lx *yij[2] = {vi, vj};
+    kiln_lb_store_out(lc, &fj->body, y, add_i(lc, mul_i(lc, vi, N), vj), kiln_lx_cast(lc, ct, v),
+                      yij);
     return KILN_OK;
 }
 
@@ -469,8 +471,16 @@ kiln_lower_matmul(struct kiln_lower_ctx *lc)
                          yzp >= 0 ? per_index(lc, yzp, IX(lc, 0)) : NULL, st, yt);
     }
     /* the output is [batch..., M?, N?] row-major: row p, column j */
-    kiln_lb_store_f(lc, &fj->body, y, rb >= 2 ? add_i(lc, mul_i(lc, V(lc, p), N), vj) : V(lc, p),
-                    res);
+    struct kiln_lx *yi[KILN_MAX_RANK + 2];
+    int k_y = 0;
+    for (int d = 0; d < nb; d++)
+        yi[k_y++] = bi[d];
+    if (ra >= 2)
+        yi[k_y++] = vi;
+    if (rb >= 2)
+        yi[k_y++] = vj;
+    kiln_lb_store_out(lc, &fj->body, y, rb >= 2 ? add_i(lc, mul_i(lc, V(lc, p), N), vj) : V(lc, p),
+                      res, k_y == ry ? yi : NULL);
     return KILN_OK;
 }
 
@@ -657,7 +667,9 @@ kiln_lower_conv(struct kiln_lower_ctx *lc)
                          kiln_lx_cast(lc, sct, per_index(lc, ys, IX(lc, 0))),
                          yzp >= 0 ? per_index(lc, yzp, IX(lc, 0)) : NULL, sdt, yt);
     }
-    kiln_lb_store_f(lc, blk, y, yat, res);
+    yi[0] = vn;
+    yi[1] = vm;
+    kiln_lb_store_out(lc, blk, y, yat, res, yi);
     return KILN_OK;
 }
 

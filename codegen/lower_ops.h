@@ -7,6 +7,8 @@
  *                   reductions
  *   lower_tensor.c  data movement: Reshape/Flatten/Squeeze (copies), Transpose,
  *                   Concat, Slice, Gather, Pad, ...
+ *   lower_fused.c   kiln.Fused: an anchor (Conv/Gemm/MatMul) or none, then
+ *                   elementwise ops, as one kernel
  * Each function builds the kernels of lc->n (lc->k is a fresh kernel) and
  * returns KILN_OK, or kiln_lower_unsupported naming what it cannot do.
  */
@@ -18,5 +20,26 @@
 #define KILN_LOWER(OP, fn) enum kiln_status fn(struct kiln_lower_ctx *lc);
 #include "codegen/lower_ops.def"
 #undef KILN_LOWER
+
+/* lower.c, for lower_fused.c: the buffer of value v of graph g (-1: none yet),
+ * binding one to it, a new buffer of the given kind bound to it (-1 with a
+ * diagnostic when its shape cannot be compiled), and an op's lowering. */
+int32_t kiln_lower_value_buf(struct kiln_lmodule *m, const struct kiln_graph *g, int32_t v);
+void kiln_lower_bind_value(struct kiln_lmodule *m, const struct kiln_graph *g, int32_t v,
+                           int32_t buf);
+int32_t kiln_lower_add_buf(struct kiln_lower_ctx *lc, const struct kiln_graph *g, int32_t v,
+                           enum kiln_lbuf_kind kind);
+kiln_lower_fn kiln_lower_fn_of(enum kiln_op op);
+
+/* lower_fused.c, for lower.c's builders while lc->fuse is set: a load of a
+ * register buffer (the variable holding the current element), a store to one
+ * (sets the variable; at the anchor's result, builds the epilogue), and the
+ * loop of the fused kernel that kiln_lower_loop_over hands out instead of a
+ * new one (NULL outside the epilogue / elementwise body). */
+struct kiln_lx *kiln_lower_fused_load(struct kiln_lower_ctx *lc, int32_t slot);
+void kiln_lower_fused_store(struct kiln_lower_ctx *lc, struct kiln_lblock *b, int32_t slot,
+                            struct kiln_lx *idx, struct kiln_lx *val, struct kiln_lx *const *axes);
+struct kiln_lblock *kiln_lower_fused_loop(struct kiln_lower_ctx *lc, int32_t slot,
+                                          struct kiln_lx **idx, struct kiln_lx **flat);
 
 #endif

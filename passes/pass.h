@@ -74,5 +74,6 @@ enum kiln_status kiln_pass_cse(struct kiln_pass_ctx *pc, struct kiln_graph *g);
 enum kiln_status kiln_pass_canonicalize(struct kiln_pass_ctx *pc, struct kiln_graph *g);
 enum kiln_status kiln_pass_fuse_conv_bn(struct kiln_pass_ctx *pc, struct kiln_graph *g);
 enum kiln_status kiln_pass_fold_shapes(struct kiln_pass_ctx *pc, struct kiln_graph *g);
+enum kiln_status kiln_pass_fuse(struct kiln_pass_ctx *pc, struct kiln_graph *g);
 
 #endif

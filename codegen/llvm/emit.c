@@ -1032,6 +1032,9 @@ emit_run(struct emitter *e, LLVMValueRef *kernels)
         case KILN_LBUF_TEMP:
             ptrs[i] = LLVMBuildGEP2(e->b, e->t_i8, ws, &ptrs[i], 1, b->name);
             break;
+        case KILN_LBUF_REG: /* a fused kernel's local: never addressed */
+            ptrs[i] = null;
+            break;
         }
     }
     LLVMTypeRef pf_params[4] = {e->t_i64, e->t_ptr, e->t_ptr, e->t_ptr};
