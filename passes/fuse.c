@@ -13,6 +13,8 @@
  *   - its result has the group's shape (dtypes may differ: Cast, comparisons);
  *   - its result is not a graph output, not captured by a sub-graph, and
  *     every user of it is in the group: the value lives only in registers.
+ * A sink whose result a sub-graph captures starts no group (captures refer to
+ * the value itself).
  * Joining repeats until nothing joins. Because every member but the sink
  * has all its users inside, the group is convex: replacing it by one node
  * creates no cycle. A group of one node is left alone.
@@ -255,8 +257,9 @@ kiln_pass_fuse(struct kiln_pass_ctx *pc, struct kiln_graph *g)
     int32_t groups = 0;
     for (int32_t i = n_nodes - 1; i >= 0; i--) {
         struct kiln_node *sink = g->nodes[i];
+        /* a sink that a sub-graph captures keeps its node: captures name the value */
         if (sink->dead || gr.group_of[sink->id] >= 0 || !is_elementwise(sink) ||
-            g->values[sink->out[0]]->type.rank < 0)
+            g->values[sink->out[0]]->type.rank < 0 || captured[sink->out[0]])
             continue;
         int32_t n = grow(&gr, sink, groups, members);
         if (n < 2) {

@@ -23,8 +23,14 @@ const struct kiln_pass_info kiln_pass_table[] = {
     {"cse", kiln_pass_cse, "merge identical nodes and identical constants"},
     {"fold-shapes", kiln_pass_fold_shapes,
      "replace results whose integer contents inference knows (shape arithmetic) by constants"},
+    {"fold-constants", kiln_pass_fold_constants,
+     "compute nodes whose operands are all constants at compile time (with the compiled code "
+     "itself, through the driver's evaluator)"},
     {"fuse-conv-bn", kiln_pass_fuse_conv_bn,
      "fold an inference BatchNormalization into the Conv/ConvTranspose before it"},
+    {"fuse-patterns", kiln_pass_fuse_patterns,
+     "decomposed GELU, LayerNormalization and Softmax (as exporters write them) become the "
+     "one op each computes"},
     {"fuse", kiln_pass_fuse,
      "fuse Conv/Gemm/MatMul with the elementwise ops after them (epilogues), and elementwise "
      "ops with each other, into kiln.Fused nodes compiled as one kernel each"},
@@ -33,10 +39,12 @@ const struct kiln_pass_info kiln_pass_table[] = {
 };
 
 static const char *const level_pipelines[4] = {
-    "",                                                                                /* -O0 */
-    "inline-defaults,infer-shapes",                                                    /* -O1 */
-    "inline-defaults,infer-shapes,fold-shapes,canonicalize,cse,fuse-conv-bn,dce,fuse", /* -O2 */
-    "inline-defaults,infer-shapes,fold-shapes,canonicalize,cse,fuse-conv-bn,dce,fuse", /* -O3 */
+    "",                             /* -O0 */
+    "inline-defaults,infer-shapes", /* -O1 */
+    "inline-defaults,infer-shapes,fold-shapes,canonicalize,cse,fold-constants,fuse-conv-bn,fuse-"
+    "patterns,dce,fuse", /* -O2 */
+    "inline-defaults,infer-shapes,fold-shapes,canonicalize,cse,fold-constants,fuse-conv-bn,fuse-"
+    "patterns,dce,fuse", /* -O3 */
 };
 
 const char *

@@ -13,7 +13,17 @@
 
 #include "../ir/ir.h"
 
+/*
+ * Computes a graph without inputs (constants and nodes over them) for
+ * fold-constants: outs[j] arrives typed for graph output j with its data
+ * allocated, and receives the values. The driver supplies the LLVM
+ * backend's in-process JIT (codegen/llvm/jit.c); passes know no backend.
+ */
+typedef enum kiln_status (*kiln_eval_fn)(const struct kiln_graph *g, struct kiln_tensor *outs,
+                                         struct kiln_diag *d);
+
 struct kiln_pass_opts {
+    kiln_eval_fn eval; /* for fold-constants; NULL: it folds nothing */
     bool verify_each;
     bool print_after_all;
     const char *print_after;  /* comma list of pass names, or NULL */
@@ -74,6 +84,8 @@ enum kiln_status kiln_pass_cse(struct kiln_pass_ctx *pc, struct kiln_graph *g);
 enum kiln_status kiln_pass_canonicalize(struct kiln_pass_ctx *pc, struct kiln_graph *g);
 enum kiln_status kiln_pass_fuse_conv_bn(struct kiln_pass_ctx *pc, struct kiln_graph *g);
 enum kiln_status kiln_pass_fold_shapes(struct kiln_pass_ctx *pc, struct kiln_graph *g);
+enum kiln_status kiln_pass_fold_constants(struct kiln_pass_ctx *pc, struct kiln_graph *g);
+enum kiln_status kiln_pass_fuse_patterns(struct kiln_pass_ctx *pc, struct kiln_graph *g);
 enum kiln_status kiln_pass_fuse(struct kiln_pass_ctx *pc, struct kiln_graph *g);
 
 #endif

@@ -225,6 +225,7 @@ build_module(const struct compile_opts *co, struct kiln_graph **g, struct kiln_l
     enum kiln_status st = kiln_load_input(co->model, g, &d);
     if (st == KILN_OK) {
         struct kiln_pass_opts po = co->passes;
+        po.eval = kiln_llvm_eval_graph; /* fold-constants runs the JIT */
         /* codegen needs the defaults inlined and shapes inferred at every level */
         const char *pl = co->opt_level == 0 ? "inline-defaults,infer-shapes"
                                             : kiln_pass_pipeline_for_level(co->opt_level);

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codegen/llvm/llvm.h"
 #include "codegen/lower.h"
 #include "frontend/onnx.h"
 #include "ir/ir.h"
@@ -412,7 +413,7 @@ cmd_opt(int argc, char **argv)
 {
     const char *path = NULL, *out_path = NULL, *weights_path = NULL, *pipeline = NULL;
     bool split = false;
-    struct kiln_pass_opts po = {0};
+    struct kiln_pass_opts po = {.eval = kiln_llvm_eval_graph}; /* fold-constants runs the JIT */
     struct kiln_print_opts pr;
     kiln_print_opts_default(&pr);
     for (int i = 0; i < argc; i++) {

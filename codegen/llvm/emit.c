@@ -17,6 +17,8 @@
  */
 #include "codegen/llvm/llvm.h"
 
+#include "codegen/llvm/build.h"
+
 #include <llvm-c/Analysis.h>
 #include <llvm-c/Core.h>
 #include <llvm-c/Target.h>
@@ -1183,8 +1185,8 @@ kiln_llvm_host(char *triple, size_t tn, char *cpu, size_t cn)
     LLVMDisposeMessage(c);
 }
 
-static LLVMTargetMachineRef
-make_target_machine(const struct kiln_llvm_opts *o, struct kiln_diag *d, char **triple_out)
+LLVMTargetMachineRef
+kiln_llvm_target_machine(const struct kiln_llvm_opts *o, struct kiln_diag *d, char **triple_out)
 {
     init_llvm_targets();
     char *triple = o->triple ? strdup(o->triple) : NULL;
@@ -1236,22 +1238,12 @@ make_target_machine(const struct kiln_llvm_opts *o, struct kiln_diag *d, char **
 }
 
 enum kiln_status
-kiln_llvm_emit(const struct kiln_lmodule *m, const struct kiln_llvm_opts *o,
-               enum kiln_llvm_emit kind, const char *path, struct kiln_diag *d)
+kiln_llvm_build(const struct kiln_lmodule *m, const struct kiln_llvm_opts *o, LLVMContextRef ctx,
+                LLVMTargetMachineRef tm, const char *triple, LLVMModuleRef *mod_out,
+                struct kiln_diag *d)
 {
-    struct kiln_llvm_opts def;
-    if (!o) {
-        kiln_llvm_opts_default(&def);
-        o = &def;
-    }
-    char *triple = NULL;
-    LLVMTargetMachineRef tm = make_target_machine(o, d, &triple);
-    if (!tm) {
-        free(triple);
-        return KILN_ERR_UNSUPPORTED;
-    }
     struct emitter e = {.m = m, .d = d};
-    e.ctx = LLVMContextCreate();
+    e.ctx = ctx;
     e.mod = LLVMModuleCreateWithNameInContext(m->name, e.ctx);
     LLVMSetTarget(e.mod, triple);
     LLVMTargetDataRef td = LLVMCreateTargetDataLayout(tm);
@@ -1292,7 +1284,6 @@ kiln_llvm_emit(const struct kiln_lmodule *m, const struct kiln_llvm_opts *o,
         st = KILN_ERR_INTERNAL;
     }
     LLVMDisposeMessage(err);
-    err = NULL;
     if (st == KILN_OK) {
         char passes[32];
         snprintf(passes, sizeof passes, "default<O%d>",
@@ -1311,28 +1302,56 @@ kiln_llvm_emit(const struct kiln_lmodule *m, const struct kiln_llvm_opts *o,
             st = KILN_ERR_INTERNAL;
         }
     }
-    if (st == KILN_OK) {
-        if (kind == KILN_LLVM_EMIT_IR) {
-            if (LLVMPrintModuleToFile(e.mod, path, &err)) {
-                kiln_diag_error(d, "%s: cannot write: %s", path, err ? err : "");
-                st = KILN_ERR_IO;
-            }
-        } else if (LLVMTargetMachineEmitToFile(
-                       tm, e.mod, (char *)path,
-                       kind == KILN_LLVM_EMIT_OBJ ? LLVMObjectFile : LLVMAssemblyFile, &err)) {
-            kiln_diag_error(d, "%s: cannot write: %s", path, err ? err : "");
-            st = KILN_ERR_IO;
-        }
-        LLVMDisposeMessage(err);
-    }
     free(e.consts);
     free(e.woff);
     free(e.dims);
     free(e.ckeys);
     free(e.cvals);
     LLVMDisposeBuilder(e.b);
-    LLVMDisposeModule(e.mod);
-    LLVMContextDispose(e.ctx);
+    if (st != KILN_OK) {
+        LLVMDisposeModule(e.mod);
+        e.mod = NULL;
+    }
+    *mod_out = e.mod;
+    return st;
+}
+
+enum kiln_status
+kiln_llvm_emit(const struct kiln_lmodule *m, const struct kiln_llvm_opts *o,
+               enum kiln_llvm_emit kind, const char *path, struct kiln_diag *d)
+{
+    struct kiln_llvm_opts def;
+    if (!o) {
+        kiln_llvm_opts_default(&def);
+        o = &def;
+    }
+    char *triple = NULL;
+    LLVMTargetMachineRef tm = kiln_llvm_target_machine(o, d, &triple);
+    if (!tm) {
+        free(triple);
+        return KILN_ERR_UNSUPPORTED;
+    }
+    LLVMContextRef ctx = LLVMContextCreate();
+    LLVMModuleRef mod = NULL;
+    enum kiln_status st = kiln_llvm_build(m, o, ctx, tm, triple, &mod, d);
+    char *err = NULL;
+    if (st == KILN_OK) {
+        if (kind == KILN_LLVM_EMIT_IR) {
+            if (LLVMPrintModuleToFile(mod, path, &err)) {
+                kiln_diag_error(d, "%s: cannot write: %s", path, err ? err : "");
+                st = KILN_ERR_IO;
+            }
+        } else if (LLVMTargetMachineEmitToFile(
+                       tm, mod, (char *)path,
+                       kind == KILN_LLVM_EMIT_OBJ ? LLVMObjectFile : LLVMAssemblyFile, &err)) {
+            kiln_diag_error(d, "%s: cannot write: %s", path, err ? err : "");
+            st = KILN_ERR_IO;
+        }
+        LLVMDisposeMessage(err);
+    }
+    if (mod)
+        LLVMDisposeModule(mod);
+    LLVMContextDispose(ctx);
     LLVMDisposeTargetMachine(tm);
     free(triple);
     return st;

@@ -52,6 +52,24 @@ void kiln_llvm_opts_default(struct kiln_llvm_opts *o);
 enum kiln_status kiln_llvm_emit(const struct kiln_lmodule *m, const struct kiln_llvm_opts *o,
                                 enum kiln_llvm_emit kind, const char *path, struct kiln_diag *d);
 
+/*
+ * Compile m for the host in this process (ORC LLJIT) and run it once:
+ * inputs/outputs/dims as NAME_run_v takes them, *rc its status. For constant
+ * folding, where writing files and linking would be out of place.
+ */
+enum kiln_status kiln_llvm_jit_run(const struct kiln_lmodule *m, void *const *inputs,
+                                   void *const *outputs, const int64_t *dims, int *rc,
+                                   struct kiln_diag *d);
+/*
+ * Evaluate g, a graph without inputs (constants and the nodes over them), by
+ * lowering it and running it with kiln_llvm_jit_run. outs[j] describes graph
+ * output j with its data allocated (static shape, the output's dtype, not a
+ * storage-only one); the results are written there. The evaluator of the
+ * fold-constants pass (passes/pass.h, kiln_eval_fn).
+ */
+enum kiln_status kiln_llvm_eval_graph(const struct kiln_graph *g, struct kiln_tensor *outs,
+                                      struct kiln_diag *d);
+
 /* The host's triple, CPU and features (for --version and the header comment). */
 void kiln_llvm_host(char *triple, size_t tn, char *cpu, size_t cn);
 
