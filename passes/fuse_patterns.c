@@ -361,10 +361,8 @@ layer_norm(struct kiln_rewriter *rw, struct kiln_node *root)
     struct kiln_node *add = def(g, sq->in[0], KILN_OP_ADD);
     if (!add)
         return false;
-    int k = -1;
-    for (int i = 0; i < 2 && k < 0; i++)
-        if (def(g, add->in[i], KILN_OP_REDUCE_MEAN))
-            k = i;
+    /* Var + eps: eps is the constant operand */
+    int k = kiln_rewrite_const(g, add->in[1]) ? 0 : kiln_rewrite_const(g, add->in[0]) ? 1 : -1;
     if (k < 0)
         return false;
     const struct kiln_tensor *eps_t = kiln_rewrite_const(g, add->in[1 - k]);
