@@ -2366,19 +2366,25 @@ kiln_lower_attention(struct kiln_lower_ctx *lc)
         int64_t hd = r3 ? last.n / qh : last.n;
         scale = 1.0 / sqrt((double)hd);
     }
-    /* present K and V: the outputs, or scratch */
+    /* present K and V: the outputs, or scratch; without a past or a present
+     * output, 4-D K and V already have that layout and are read in place */
     struct kiln_lx *kvn = mul_i(lc, mul_i(lc, B, Hkv), T);
+    bool direct_k = pk < 0 && ok_ < 0 && !hk.r3, direct_v = pv < 0 && ov < 0 && !hvv.r3;
     int32_t kb = -1, vb = -1;
     if (ok_ >= 0)
         kb = lc->k->bufs[ok_];
+    else if (direct_k)
+        kb = lc->k->bufs[k];
     else
         kb = kiln_lower_scratch(lc, kiln_lower_buf(lc, k)->dtype, mul_i(lc, kvn, D));
     if (ov >= 0)
         vb = lc->k->bufs[ov];
+    else if (direct_v)
+        vb = lc->k->bufs[v];
     else
         vb = kiln_lower_scratch(lc, kiln_lower_buf(lc, v)->dtype, mul_i(lc, kvn, Dv));
     int32_t sb = kiln_lower_scratch(lc, ct, mul_i(lc, mul_i(lc, mul_i(lc, B, Hq), Sq), T));
-    {
+    if (!direct_k || !direct_v) {
         int32_t kc = kiln_lower_slot(lc, kb), vc = kiln_lower_slot(lc, vb);
         int32_t p, d;
         struct kiln_lblock *body = kiln_lk_parallel(lc, kvn, &p);
@@ -2386,6 +2392,8 @@ kiln_lower_attention(struct kiln_lower_ctx *lc)
         struct kiln_lx *b = div_i(lc, bh, Hkv), *h = rem_i(lc, bh, Hkv);
         struct kiln_ls *past = kiln_lb_if(lc, body, bin(lc, KILN_LX_LT, t, P));
         for (int which = 0; which < 2; which++) {
+            if (which ? direct_v : direct_k)
+                continue;
             int32_t dst = which ? vc : kc, src = which ? v : k, ps = which ? pv : pk;
             const struct heads_view *hv = which ? &hvv : &hk;
             struct kiln_lx *DD = which ? Dv : D;
@@ -2401,7 +2409,8 @@ kiln_lower_attention(struct kiln_lower_ctx *lc)
                           kiln_lx_load(lc, src, heads_at(lc, hv, b, h, sub_i(lc, t, P), V(lc, d))));
         }
     }
-    kiln_lower_kernel(lc, "attn");
+    if (!direct_k || !direct_v)
+        kiln_lower_kernel(lc, "attn");
     q = kiln_lower_in(lc, 0);
     mask = kiln_lower_in(lc, 3);
     nonpad = kiln_lower_in(lc, 6);

@@ -15,6 +15,9 @@
  *   ln-bias        LayerNormalization(...) + c                        -> its bias plus c
  *   softmax        Exp(x - ReduceMax(x)) / ReduceSum(Exp(...)), or without the max,
  *                  over one axis with keepdims                       -> Softmax(x, axis)
+ *   attention      MatMul(Softmax(MatMul(Q, Kt) / c [+ mask]), V), 4-D operands
+ *                                                                    -> Attention(Q, K, V[, mask])
+ *                  (rows whose mask is -inf everywhere come out 0, not NaN)
  *
  * A two-operand Sum counts as an Add (ONNX's function bodies write it so).
  * Constants are matched to 1e-4 relative (exporters round sqrt(2) and friends
@@ -498,10 +501,117 @@ softmax(struct kiln_rewriter *rw, struct kiln_node *root)
     return true;
 }
 
+/* ---------------------------------------------------------------- attention */
+
+/* Whether types a and b agree on dims [0, n). */
+static bool
+lead_dims_eq(const struct kiln_type *a, const struct kiln_type *b, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (!kiln_dim_eq(a->dims[i], b->dims[i]) || kiln_dim_is_unknown(a->dims[i]))
+            return false;
+    return true;
+}
+
+/*
+ * MatMul(Softmax(MatMul(Q, Kt) * scale [+ mask]), V) over 4-D [B, H, S, D]
+ * operands -> Attention(Q, Transpose(Kt), V[, mask]) {scale}: one kernel
+ * that never writes the [S, L] scores out per head. Kt is [B, H, D, L]; the
+ * Transpose this adds usually cancels against the exporter's (canonicalize).
+ * The scale is a Div or Mul by a constant, or absent (1).
+ */
+static bool
+attention(struct kiln_rewriter *rw, struct kiln_node *root)
+{
+    struct kiln_graph *g = kiln_rewrite_graph(rw);
+    struct match mt = {.n = 0};
+    struct kiln_node *sm = def(g, root->in[0], KILN_OP_SOFTMAX);
+    const struct kiln_type *yt = &g->values[root->out[0]]->type;
+    if (!sm || yt->rank != 4 || !kiln_dtype_is_float(yt->dtype))
+        return false;
+    int64_t ax = kiln_node_attr_int(sm, "axis", -1);
+    if (ax != -1 && ax != 3)
+        return false;
+    take(&mt, sm);
+    int32_t z = sm->in[0], mask = -1;
+    struct kiln_node *add = def(g, z, KILN_OP_ADD);
+    if (add) { /* the mask is the operand that is not the scaled scores */
+        for (int i = 0; i < 2 && mask < 0; i++) {
+            struct kiln_node *p = kiln_rewrite_producer(g, add->in[i]);
+            if (p && (p->op == KILN_OP_DIV || p->op == KILN_OP_MUL || p->op == KILN_OP_MATMUL)) {
+                z = add->in[i];
+                mask = add->in[1 - i];
+            }
+        }
+        if (mask < 0)
+            return false;
+        take(&mt, add);
+    }
+    double scale = 1.0;
+    struct kiln_node *sc = kiln_rewrite_producer(g, z);
+    if (sc && (sc->op == KILN_OP_DIV || sc->op == KILN_OP_MUL)) {
+        int ci = sc->op == KILN_OP_DIV ? 1 : kiln_rewrite_const(g, sc->in[1]) ? 1 : 0;
+        const struct kiln_tensor *ct = kiln_rewrite_const(g, sc->in[ci]);
+        double c;
+        if (!ct || kiln_tensor_numel(ct) != 1 || !kiln_tensor_get_f64(ct, 0, &c) || c == 0)
+            return false;
+        scale = sc->op == KILN_OP_DIV ? 1.0 / c : c;
+        z = sc->in[1 - ci];
+        take(&mt, sc);
+    }
+    struct kiln_node *qk = def(g, z, KILN_OP_MATMUL);
+    if (!qk)
+        return false;
+    take(&mt, qk);
+    int32_t q = qk->in[0], kt = qk->in[1], v = root->in[1];
+    const struct kiln_type *qt = &g->values[q]->type, *kt_t = &g->values[kt]->type;
+    const struct kiln_type *vt = &g->values[v]->type;
+    if (qt->rank != 4 || kt_t->rank != 4 || vt->rank != 4 || qt->dtype != yt->dtype ||
+        !lead_dims_eq(qt, kt_t, 2) || !lead_dims_eq(qt, vt, 2) ||
+        !kiln_dim_eq(kt_t->dims[3], vt->dims[2]) || !kiln_dim_eq(qt->dims[3], kt_t->dims[2]))
+        return false;
+    if (mask >= 0) {
+        const struct kiln_type *mt_t = &g->values[mask]->type;
+        if (mt_t->dtype != qt->dtype || mt_t->rank < 0 || mt_t->rank > 4)
+            return false;
+    }
+    if (!self_contained(rw, root, &mt))
+        return false;
+    /* K = Kt with its last two axes swapped */
+    char name[300];
+    for (int k = 0;; k++) {
+        snprintf(name, sizeof name, "%.200s.kT%d", g->values[kt]->name, k);
+        if (kiln_graph_find_value(g, name) < 0)
+            break;
+    }
+    const char *outs[1] = {name};
+    struct kiln_node *tr = kiln_graph_add_node(g, KILN_OP_TRANSPOSE, "", &kt, 1, outs, 1, NULL);
+    KILN_ASSERT(tr);
+    struct kiln_attr *ta = attrs_new(g, 1);
+    int64_t *perm = kiln_arena_array(g->arena, 4, sizeof *perm);
+    KILN_ASSERT(perm);
+    perm[0] = 0, perm[1] = 1, perm[2] = 3, perm[3] = 2;
+    ta[0] = (struct kiln_attr){.name = "perm", .kind = KILN_ATTR_INTS, .n = 4, .ints = perm};
+    KILN_ASSERT(!kiln_node_set_attrs(tr, ta, 1));
+    struct kiln_type *k_t = &g->values[tr->out[0]]->type;
+    *k_t = *kt_t;
+    k_t->dims = kiln_arena_array(g->arena, 4, sizeof *k_t->dims);
+    KILN_ASSERT(k_t->dims);
+    memcpy(k_t->dims, kt_t->dims, 4 * sizeof *k_t->dims);
+    k_t->dims[2] = kt_t->dims[3];
+    k_t->dims[3] = kt_t->dims[2];
+    kiln_rewrite_push(rw, tr);
+    struct kiln_attr *at = attrs_new(g, 1);
+    at[0] = (struct kiln_attr){.name = "scale", .kind = KILN_ATTR_FLOAT, .f = (float)scale};
+    int32_t ins[4] = {q, tr->out[0], v, mask};
+    replace_root(rw, root, &mt, KILN_OP_ATTENTION, ins, mask >= 0 ? 4 : 3, at, 1);
+    return true;
+}
+
 static const struct kiln_pattern patterns[] = {
     {"gelu", KILN_OP_MUL, gelu},          {"layer-norm", KILN_OP_DIV, layer_norm},
     {"ln-scale", KILN_OP_MUL, ln_affine}, {"ln-bias", KILN_OP_ADD, ln_affine},
-    {"softmax", KILN_OP_DIV, softmax},
+    {"softmax", KILN_OP_DIV, softmax},    {"attention", KILN_OP_MATMUL, attention},
 };
 
 enum kiln_status

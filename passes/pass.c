@@ -29,8 +29,8 @@ const struct kiln_pass_info kiln_pass_table[] = {
     {"fuse-conv-bn", kiln_pass_fuse_conv_bn,
      "fold an inference BatchNormalization into the Conv/ConvTranspose before it"},
     {"fuse-patterns", kiln_pass_fuse_patterns,
-     "decomposed GELU, LayerNormalization and Softmax (as exporters write them) become the "
-     "one op each computes"},
+     "decomposed GELU, LayerNormalization, Softmax and attention (as exporters write them) "
+     "become the one op each computes"},
     {"fuse", kiln_pass_fuse,
      "fuse Conv/Gemm/MatMul with the elementwise ops after them (epilogues), and elementwise "
      "ops with each other, into kiln.Fused nodes compiled as one kernel each"},
@@ -38,13 +38,17 @@ const struct kiln_pass_info kiln_pass_table[] = {
     {NULL, NULL, NULL},
 };
 
+/* -O2 and -O3: canonicalize before the folds and fusions (they match canonical
+ * forms) and again after fuse-patterns (the Transposes attention adds cancel) */
+#define KILN_PIPELINE_O2                                                                           \
+    "inline-defaults,infer-shapes,fold-shapes,canonicalize,cse,fold-constants,fuse-conv-bn,"       \
+    "fuse-patterns,canonicalize,dce,fuse"
+
 static const char *const level_pipelines[4] = {
     "",                             /* -O0 */
     "inline-defaults,infer-shapes", /* -O1 */
-    "inline-defaults,infer-shapes,fold-shapes,canonicalize,cse,fold-constants,fuse-conv-bn,fuse-"
-    "patterns,dce,fuse", /* -O2 */
-    "inline-defaults,infer-shapes,fold-shapes,canonicalize,cse,fold-constants,fuse-conv-bn,fuse-"
-    "patterns,dce,fuse", /* -O3 */
+    KILN_PIPELINE_O2,               /* -O2 */
+    KILN_PIPELINE_O2,               /* -O3 */
 };
 
 const char *

@@ -5,6 +5,9 @@ patterns.onnx: x [N,S,16] -> LayerNorm as exporters write it (mean, x - mean,
 Pow 2, mean, + eps, Sqrt, Div, * gamma, + beta) -> MatMul + bias -> GELU (tanh
 form, Pow 3) -> MatMul -> scores = h h^T / 4 -> Softmax written out (ReduceMax,
 Sub, Exp, ReduceSum, Div; ReduceSum with its axes as an input, opset 13+).
+Then attention over 2 heads of hdn, as BERT exports write it: Q, K^T and V
+from Reshape + Transpose, MatMul, Div by sqrt(8), + an additive mask input
+[N,1,1,S], Softmax, MatMul with V.
 """
 import os
 import sys
@@ -32,6 +35,7 @@ inits = [
     c("half", np.float32(0.5)), c("one", np.float32(1)),
     c("k", np.float32(np.sqrt(2 / np.pi))), c("c3", np.float32(0.044715)),
     c("scale", np.float32(4)), c("last", np.array([-1], np.int64)),
+    c("split", np.array([0, 0, 2, 8], np.int64)), c("sqrt8", np.float32(np.sqrt(8))),
 ]
 n = h.make_node
 nodes = [
@@ -63,10 +67,20 @@ nodes = [
     n("Exp", ["sz"], ["e"]),
     n("ReduceSum", ["e", "last"], ["se"]),
     n("Div", ["e", "se"], ["y"]),
+    n("Reshape", ["hdn", "split"], ["h4"]),
+    n("Transpose", ["h4"], ["q4"], perm=[0, 2, 1, 3]),
+    n("Transpose", ["h4"], ["kt4"], perm=[0, 2, 3, 1]),
+    n("MatMul", ["q4", "kt4"], ["qk"]),
+    n("Div", ["qk", "sqrt8"], ["qks"]),
+    n("Add", ["qks", "mask"], ["qkm"]),
+    n("Softmax", ["qkm"], ["probs"], axis=-1),
+    n("MatMul", ["probs", "q4"], ["att"]),
 ]
 vi = h.make_tensor_value_info
-g = h.make_graph(nodes, "patterns", [vi("x", T.FLOAT, ["N", "S", 16])],
-                 [vi("y", T.FLOAT, ["N", "S", "S"]), vi("hdn", T.FLOAT, ["N", "S", 16])], inits)
+g = h.make_graph(nodes, "patterns",
+                 [vi("x", T.FLOAT, ["N", "S", 16]), vi("mask", T.FLOAT, ["N", 1, 1, "S"])],
+                 [vi("y", T.FLOAT, ["N", "S", "S"]), vi("hdn", T.FLOAT, ["N", "S", 16]),
+                  vi("att", T.FLOAT, ["N", 2, "S", 8])], inits)
 m = h.make_model(g, opset_imports=[h.make_opsetid("", 17)])
 m.ir_version = 8
 onnx.checker.check_model(m)
