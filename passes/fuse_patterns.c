@@ -571,8 +571,12 @@ attention(struct kiln_rewriter *rw, struct kiln_node *root)
         !kiln_dim_eq(kt_t->dims[3], vt->dims[2]) || !kiln_dim_eq(qt->dims[3], kt_t->dims[2]))
         return false;
     if (mask >= 0) {
+        /* Attention pads a mask shorter than L with -inf where Add would broadcast
+         * it: the mask must span L itself, and not widen the scores */
         const struct kiln_type *mt_t = &g->values[mask]->type;
-        if (mt_t->dtype != qt->dtype || mt_t->rank < 0 || mt_t->rank > 4)
+        if (mt_t->dtype != qt->dtype || mt_t->rank < 1 || mt_t->rank > 4 ||
+            !kiln_dim_eq(mt_t->dims[mt_t->rank - 1], kt_t->dims[3]) ||
+            !kiln_type_eq(&g->values[add->out[0]]->type, &g->values[z]->type))
             return false;
     }
     if (!self_contained(rw, root, &mt))

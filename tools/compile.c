@@ -2,7 +2,11 @@
  * compile.c - `kiln compile` and `kiln run`.
  *
  *   kiln compile MODEL [-o OUT] [--emit=KIND] [--target=T] [--cpu=C] [--features=F]
- *                [-O0..3] [--dim NAME=VALUE] [--weights=embed|external]
+ *                [-O0..3] [--passes=LIST] [--dim NAME=VALUE] [--weights=embed|external]
+ *
+ * -O sets both the graph pipeline and LLVM's level; --passes=LIST replaces the
+ * graph pipeline (after inline-defaults,infer-shapes, which codegen needs) and
+ * keeps LLVM's, so one can measure what the graph passes do at equal LLVM level.
  *   kiln run MODEL [compile options] [-- options of the executable]
  *
  * compile loads the model, runs the -O pipeline, lowers it (codegen/lower.h)
@@ -41,6 +45,7 @@ struct compile_opts {
     struct kiln_pass_opts passes; /* --stats, --ir-dump-dir, --print-ir-after-all, ... */
     int emit;                     /* -1: from the output's extension */
     int opt_level;
+    const char *passes_list; /* --passes: the graph pipeline instead of -O's */
     struct kiln_llvm_opts llvm;
 };
 
@@ -196,6 +201,8 @@ parse_compile_opts(int argc, char **argv, struct compile_opts *co, int *stop)
             co->llvm.cpu = a + 6;
         } else if (strncmp(a, "--features=", 11) == 0) {
             co->llvm.features = a + 11;
+        } else if (strncmp(a, "--passes=", 9) == 0) {
+            co->passes_list = a + 9;
         } else if (a[0] == '-' && a[1] == 'O' && a[2] >= '0' && a[2] <= '3' && !a[3]) {
             co->opt_level = a[2] - '0';
         } else if (strcmp(a, "--dim") == 0) {
@@ -229,6 +236,12 @@ build_module(const struct compile_opts *co, struct kiln_graph **g, struct kiln_l
         /* codegen needs the defaults inlined and shapes inferred at every level */
         const char *pl = co->opt_level == 0 ? "inline-defaults,infer-shapes"
                                             : kiln_pass_pipeline_for_level(co->opt_level);
+        char custom[1024];
+        if (co->passes_list) {
+            snprintf(custom, sizeof custom, "inline-defaults,infer-shapes%s%s",
+                     co->passes_list[0] ? "," : "", co->passes_list);
+            pl = custom;
+        }
         st = kiln_pass_run_pipeline(*g, pl, &po, &d);
     }
     if (st == KILN_OK)

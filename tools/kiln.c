@@ -66,6 +66,7 @@ static const char usage_text[] =
     "  --target=TRIPLE          cross compile (default: the host)\n"
     "  --cpu=NAME --features=F  target CPU and features (default: the host's)\n"
     "  -O0 .. -O3               optimization level (default -O2)\n"
+    "  --passes=LIST            graph passes instead of the level's (LLVM keeps the level)\n"
     "  --stats, --ir-dump-dir=DIR, --print-ir-after-all, --time-passes, --verify-each\n"
     "                           as for opt, on the compile pipeline\n"
     "  --dim NAME=VALUE         fix a symbolic dim at compile time\n"
