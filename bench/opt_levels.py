@@ -7,7 +7,9 @@ tests/models/make_models.py with seeded weights): compile at -O0 and -O3, count
 graph nodes after the pipeline (--stats) and kernels in the lowered module
 (--emit=loops), then time the executables (--bench, median of N runs after a
 warm-up) interleaved with ONNX Runtime (same thread count, all its graph
-optimizations on), so that machine drift hits all of them alike.
+optimizations on), so that machine drift hits all of them alike. A third
+build, `-O3 --passes=` (LLVM at O3, no graph passes), separates what the graph
+passes (folding, fusion) gain from what LLVM's optimizations gain.
 
 Usage: bench/opt_levels.py --kiln build/kiln [--runs 20] [--threads 1] [--md OUT.md]
 """
@@ -78,6 +80,8 @@ def main():
     for name, dims in MODELS:
         path = os.path.join(built, name + ".onnx")
         r = {"model": name}
+        exe = os.path.join(args.work, "%s-O3-nograph" % name)
+        subprocess.run([args.kiln, "compile", path, "-O3", "--passes=", "-o", exe], check=True)
         for lvl in ("0", "3"):
             exe = os.path.join(args.work, "%s-O%s" % (name, lvl))
             t0 = time.time()
@@ -90,23 +94,25 @@ def main():
                                    capture_output=True, text=True, check=True).stdout
             r["kernels" + lvl] = len(re.findall(r"^kernel ", loops, re.M))
         # interleave the timings: kiln -O0, kiln -O3, ORT, twice, keep the best median
-        lat = {"0": [], "3": [], "ort": []}
+        lat = {"0": [], "3-nograph": [], "3": [], "ort": []}
         for _ in range(2):
-            for lvl in ("0", "3"):
+            for lvl in ("0", "3-nograph", "3"):
                 lat[lvl].append(kiln_latency(os.path.join(args.work, "%s-O%s" % (name, lvl)), dims,
                                              args.runs, args.threads))
             lat["ort"].append(ort_latency(path, dims, args.runs, args.threads))
-        r.update({"lat0": min(lat["0"]), "lat3": min(lat["3"]), "ort": min(lat["ort"])})
+        r.update({"lat0": min(lat["0"]), "lat3n": min(lat["3-nograph"]), "lat3": min(lat["3"]),
+                  "ort": min(lat["ort"])})
         rows.append(r)
         print(r, flush=True)
     dimtxt = ", ".join("%s %s" % (n, ",".join("%s=%d" % kv for kv in d.items())) for n, d in MODELS)
     lines = ["| model | nodes -O0 | nodes -O3 | kernels -O0 | kernels -O3 | compile -O3 (s) "
-             "| kiln -O0 (ms) | kiln -O3 (ms) | ORT (ms) | kiln -O3 / ORT |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+             "| kiln -O0 (ms) | kiln -O3, no graph passes (ms) | kiln -O3 (ms) | ORT (ms) "
+             "| kiln -O3 / ORT |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in rows:
-        lines.append("| %s | %d | %d | %d | %d | %.1f | %.2f | %.2f | %.2f | %.2f |" % (
+        lines.append("| %s | %d | %d | %d | %d | %.1f | %.2f | %.2f | %.2f | %.2f | %.2f |" % (
             r["model"], r["nodes0"], r["nodes3"], r["kernels0"], r["kernels3"], r["compile3"],
-            r["lat0"], r["lat3"], r["ort"], r["lat3"] / r["ort"]))
+            r["lat0"], r["lat3n"], r["lat3"], r["ort"], r["lat3"] / r["ort"]))
     table = "\n".join(lines)
     print(table)
     if args.md:

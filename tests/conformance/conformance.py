@@ -181,6 +181,9 @@ def first_error(err):
     return (err.strip().splitlines() or ["(no message)"])[-1][:200]
 
 
+OPT = []  # extra compile flags (--opt)
+
+
 def run_test(kiln, name, d, work, timeout):
     import numpy as np
     import onnx
@@ -199,13 +202,13 @@ def run_test(kiln, name, d, work, timeout):
         return "SKIP", "no test data"
     exe = os.path.join(out, "model")
     note = ""
-    rc, _, err = run([kiln, "compile", os.path.join(d, "model.onnx"), "-o", exe], timeout)
+    rc, _, err = run([kiln, "compile", os.path.join(d, "model.onnx"), "-o", exe] + OPT, timeout)
     if rc == 1 and ("not known at compile time" in err or "depends on" in err):
         frozen_model, frozen = freeze_shape_inputs(model, sets[0])
         if frozen:
             fm = os.path.join(out, "model.onnx")
             onnx.save(frozen_model, fm)
-            rc, _, err = run([kiln, "compile", fm, "-o", exe], timeout)
+            rc, _, err = run([kiln, "compile", fm, "-o", exe] + OPT, timeout)
             note = " (shape inputs frozen)"
     else:
         frozen = []
@@ -286,11 +289,14 @@ def main():
     ap.add_argument("--work", required=True)
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--timeout", type=float, default=300)
+    ap.add_argument("--opt", help="optimization level to compile at (default: compile's, -O2)")
     ap.add_argument("-k", "--filter", default="", help="only tests whose name contains this")
     ap.add_argument("--doc", help="write the markdown report here (docs/conformance.md)")
     ap.add_argument("--min-pass", type=float, default=0.0,
                     help="fail when the pass rate (excluding skips) is below this")
     args = ap.parse_args()
+    if args.opt:
+        OPT.append("-O" + args.opt)
     import onnx
 
     os.makedirs(args.work, exist_ok=True)

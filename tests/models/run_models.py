@@ -57,6 +57,7 @@ def main():
     ap.add_argument("-k", "--filter", default="")
     ap.add_argument("--rel", type=float, default=1e-4)
     ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--opt", help="optimization level to compile at (default: compile's, -O2)")
     args = ap.parse_args()
     os.makedirs(args.work, exist_ok=True)
     built = os.path.join(args.work, "built")
@@ -74,7 +75,9 @@ def main():
         os.makedirs(os.path.join(d, "in"), exist_ok=True)
         exe = os.path.join(d, "model")
         t0 = time.time()
-        p = subprocess.run([args.kiln, "compile", path, "-o", exe], capture_output=True, text=True)
+        opt = ["-O" + args.opt] if args.opt else []
+        p = subprocess.run([args.kiln, "compile", path, "-o", exe] + opt, capture_output=True,
+                           text=True)
         ct = time.time() - t0
         if p.returncode != 0:
             err = [ln for ln in p.stderr.splitlines() if "error" in ln]
