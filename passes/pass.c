@@ -51,6 +51,54 @@ static const char *const level_pipelines[4] = {
     KILN_PIPELINE_O2,               /* -O3 */
 };
 
+const struct kiln_pass_order kiln_pass_orders[] = {
+    {"infer-shapes", "fold-shapes", "fold-shapes reads the known values inference computes"},
+    {"canonicalize", "fold-constants",
+     "a CastLike of a constant to an input's type is a constant only once canonicalize has "
+     "removed the no-op cast"},
+    {"fold-constants", "fuse-patterns",
+     "patterns match constants (sqrt(2), epsilon) that exporters compute from other constants"},
+    {"fuse-conv-bn", "fuse",
+     "fuse takes the Conv into an epilogue group and leaves the BatchNormalization (not "
+     "elementwise) behind"},
+    {"fuse-patterns", "fuse",
+     "fuse swallows a decomposed GELU or LayerNorm into elementwise groups the patterns no "
+     "longer see"},
+    {NULL, NULL, NULL},
+};
+
+/* Position of the first `name` in pipeline at or after token index `from`, or -1. */
+static int
+pipeline_find(const char *pipeline, const char *name, int from)
+{
+    size_t len = strlen(name);
+    int idx = 0;
+    for (const char *p = pipeline; *p; idx++) {
+        const char *e = strchr(p, ',');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        if (idx >= from && n == len && memcmp(p, name, n) == 0)
+            return idx;
+        if (!e)
+            break;
+        p = e + 1;
+    }
+    return -1;
+}
+
+const struct kiln_pass_order *
+kiln_pass_pipeline_check(const char *pipeline)
+{
+    if (!pipeline)
+        return NULL;
+    for (const struct kiln_pass_order *o = kiln_pass_orders; o->before; o++) {
+        int b = pipeline_find(pipeline, o->before, 0);
+        int a = pipeline_find(pipeline, o->after, 0);
+        if (b >= 0 && a >= 0 && a < b)
+            return o;
+    }
+    return NULL;
+}
+
 const char *
 kiln_pass_pipeline_for_level(int level)
 {
@@ -201,6 +249,10 @@ kiln_pass_run_pipeline(struct kiln_graph *g, const char *pipeline,
             break;
         p = e + 1;
     }
+    const struct kiln_pass_order *broken = kiln_pass_pipeline_check(pipeline);
+    if (broken)
+        kiln_diag_warning(d, "pass '%s' runs before '%s' in this pipeline: %s", broken->after,
+                          broken->before, broken->why);
     struct kiln_pass_ctx pc = {.d = d, .opts = opts, .scratch = kiln_arena_new()};
     if (!pc.scratch)
         return KILN_ERR_NOMEM;

@@ -62,6 +62,21 @@ struct kiln_pass_info {
     const char *summary;
 };
 
+/*
+ * Ordering constraints: wherever a pipeline runs `after`, a `before` must
+ * have run earlier in it (when the pipeline has `before` at all). The -O
+ * pipelines keep them (tests/unit/test_passes.c); a pipeline given with
+ * --passes that breaks one runs, with a warning that gives the reason.
+ */
+struct kiln_pass_order {
+    const char *before, *after;
+    const char *why;
+};
+/* The constraints, terminated by a NULL `before`. */
+extern const struct kiln_pass_order kiln_pass_orders[];
+/* The first constraint the comma-separated pipeline breaks, or NULL. */
+const struct kiln_pass_order *kiln_pass_pipeline_check(const char *pipeline);
+
 /* The pass table, terminated by a NULL name. */
 extern const struct kiln_pass_info kiln_pass_table[];
 const struct kiln_pass_info *kiln_pass_find(const char *name);
