@@ -394,6 +394,105 @@ requantize(struct kiln_lower_ctx *lc, struct kiln_lx *acc, struct kiln_lx *sa, s
 }
 
 /*
+ * The buffer a float GEMM-like kernel accumulates its result in: the output
+ * itself when it is memory of the compute type, else a scratch of the
+ * output's size (a fused node's register result, or f16/bf16 outputs). The
+ * epilogue pass then reads each element back once, while its row or plane
+ * is still in cache, and stores it through kiln_lb_store_out. *in_place says
+ * whether the accumulator is the output (no epilogue pass needed).
+ */
+static int32_t
+accumulator(struct kiln_lower_ctx *lc, int32_t y, enum kiln_dtype ct, bool *in_place)
+{
+    const struct kiln_lbuf *yb = kiln_lower_buf(lc, y);
+    *in_place = yb->kind != KILN_LBUF_REG && yb->dtype == ct;
+    if (*in_place)
+        return y;
+    return kiln_lower_slot(lc, kiln_lower_scratch(lc, ct, kiln_lower_numel(lc, y)));
+}
+
+/*
+ * Float MatMul with both operands at least 2-D, in i-k-j order: per output
+ * row, the row is cleared, then for each k (four at a time) the row gains
+ * a[i,k] * b[k,:], a contiguous, vectorizable update of the row in cache;
+ * the epilogue pass stores the row. Replaces a dot product per element that
+ * walked B by columns.
+ */
+static enum kiln_status
+matmul_dense(struct kiln_lower_ctx *lc, int32_t a, int32_t b, int32_t y, enum kiln_dtype ct)
+{
+    int ra = kiln_lower_rank(lc, a), rb = kiln_lower_rank(lc, b), ry = kiln_lower_rank(lc, y);
+    struct kiln_lx *M = kiln_lower_dim(lc, a, ra - 2), *K = kiln_lower_dim(lc, a, ra - 1);
+    struct kiln_lx *N = kiln_lower_dim(lc, b, rb - 1);
+    int nb = ry - 2;
+    struct kiln_lx *bdims[KILN_MAX_RANK], *bi[KILN_MAX_RANK + 2];
+    for (int d = 0; d < nb; d++)
+        bdims[d] = kiln_lower_dim(lc, y, d);
+    bool in_place;
+    int32_t acc = accumulator(lc, y, ct, &in_place);
+    int32_t p, j, k;
+    struct kiln_lblock *body =
+        kiln_lk_parallel(lc, mul_i(lc, kiln_lower_dims_prod(lc, y, 0, nb), M), &p);
+    struct kiln_lx *vi = rem_i(lc, V(lc, p), M);
+    unflatten(lc, div_i(lc, V(lc, p), M), bdims, nb, bi);
+    struct kiln_lx *row = mul_i(lc, V(lc, p), N);
+    struct kiln_ls *f0 = loop(lc, body, "j", N, &j);
+    f0->hints |= KILN_LS_HINT_VECTORIZE;
+    kiln_lb_store(lc, &f0->body, acc, add_i(lc, row, V(lc, j)), fimm(lc, ct, 0));
+    /* A's element (i, k) and B's (k, j), with the batch dims broadcast */
+    struct kiln_lx *ia[KILN_MAX_RANK + 2], *ib[KILN_MAX_RANK + 2];
+    for (int d = 0; d < nb; d++)
+        ia[d] = ib[d] = bi[d];
+    bool a_rows = ra == nb + 2;
+    for (int d = 0; a_rows && d < nb; d++)
+        a_rows = same_dim(kiln_lower_dim(lc, a, d), bdims[d]);
+    /* k in steps of 4, then the rest: four products per update of the row */
+    struct kiln_lx *K4 = mul_i(lc, div_i(lc, K, IX(lc, 4)), IX(lc, 4));
+    for (int pass = 0; pass < 2; pass++) {
+        int step = pass == 0 ? 4 : 1;
+        struct kiln_ls *fk =
+            pass == 0 ? kiln_lb_for(lc, body, "k", IX(lc, 0), div_i(lc, K, IX(lc, 4)), &k)
+                      : kiln_lb_for(lc, body, "k", K4, K, &k);
+        struct kiln_lx *k0 = pass == 0 ? mul_i(lc, V(lc, k), IX(lc, 4)) : V(lc, k);
+        int32_t av[4];
+        struct kiln_lx *boff[4];
+        for (int u = 0; u < step; u++) {
+            struct kiln_lx *kk = add_i(lc, k0, IX(lc, u));
+            ia[nb] = vi;
+            ia[nb + 1] = kk;
+            struct kiln_lx *aoff = a_rows ? add_i(lc, mul_i(lc, V(lc, p), K), kk)
+                                          : kiln_lower_offset(lc, a, ia, nb + 2);
+            av[u] = kiln_lk_var(lc, ct, "a");
+            kiln_lb_set(lc, &fk->body, av[u], kiln_lx_cast(lc, ct, kiln_lx_load_f(lc, a, aoff)));
+            ib[nb] = kk;
+            ib[nb + 1] = IX(lc, 0);
+            boff[u] = kiln_lower_offset(lc, b, ib, nb + 2);
+        }
+        struct kiln_ls *fj = loop(lc, &fk->body, "j", N, &j);
+        fj->hints |= KILN_LS_HINT_VECTORIZE;
+        struct kiln_lx *at = add_i(lc, row, V(lc, j));
+        struct kiln_lx *sum = kiln_lx_load(lc, acc, at);
+        for (int u = 0; u < step; u++) {
+            struct kiln_lx *bv =
+                kiln_lx_cast(lc, ct, kiln_lx_load_f(lc, b, add_i(lc, boff[u], V(lc, j))));
+            sum = bin(lc, KILN_LX_ADD, sum, bin(lc, KILN_LX_MUL, V(lc, av[u]), bv));
+        }
+        kiln_lb_store(lc, &fj->body, acc, at, sum);
+    }
+    if (in_place)
+        return KILN_OK;
+    struct kiln_ls *fe = loop(lc, body, "j", N, &j);
+    struct kiln_lx *yi[KILN_MAX_RANK + 2];
+    for (int d = 0; d < nb; d++)
+        yi[d] = bi[d];
+    yi[nb] = vi;
+    yi[nb + 1] = V(lc, j);
+    struct kiln_lx *at = add_i(lc, row, V(lc, j));
+    kiln_lb_store_out(lc, &fe->body, y, at, kiln_lx_load(lc, acc, at), yi);
+    return KILN_OK;
+}
+
+/*
  * MatMul, MatMulInteger, QLinearMatMul: numpy matmul semantics (1-D operands
  * promoted and their axis removed, batch dims broadcast). Parallel over the
  * output rows of every batch; the reduction runs in an accumulator.
@@ -419,6 +518,8 @@ kiln_lower_matmul(struct kiln_lower_ctx *lc)
     int ra = kiln_lower_rank(lc, a), rb = kiln_lower_rank(lc, b), ry = kiln_lower_rank(lc, y);
     enum kiln_dtype yt = kiln_lower_buf(lc, y)->dtype;
     enum kiln_dtype ct = integer || q ? KILN_DT_I32 : kiln_lower_compute_type(yt);
+    if (!integer && !q && kiln_dtype_is_float(ct) && ra >= 2 && rb >= 2)
+        return matmul_dense(lc, a, b, y, ct);
     struct kiln_lx *M = ra >= 2 ? kiln_lower_dim(lc, a, ra - 2) : IX(lc, 1);
     struct kiln_lx *K = kiln_lower_dim(lc, a, ra - 1);
     struct kiln_lx *N = rb >= 2 ? kiln_lower_dim(lc, b, rb - 1) : IX(lc, 1);
@@ -549,6 +650,116 @@ weight_kernel(const struct kiln_lower_ctx *lc, int wi, int64_t *kernel, int sp)
 /* ---------------------------------------------------------------- Conv, ConvInteger, QLinearConv
  */
 
+/* ceil(a / s) and floor(a / s) for s > 0 (i64; a of either sign). */
+static struct kiln_lx *
+ceil_div(struct kiln_lower_ctx *lc, struct kiln_lx *a, int64_t s)
+{
+    struct kiln_lx *pos = div_i(lc, add_i(lc, a, IX(lc, s - 1)), IX(lc, s));
+    struct kiln_lx *neg = sub_i(lc, IX(lc, 0), div_i(lc, sub_i(lc, IX(lc, 0), a), IX(lc, s)));
+    return kiln_lx_select(lc, bin(lc, KILN_LX_GE, a, IX(lc, 0)), pos, neg);
+}
+
+static struct kiln_lx *
+floor_div(struct kiln_lower_ctx *lc, struct kiln_lx *a, int64_t s)
+{
+    struct kiln_lx *pos = div_i(lc, a, IX(lc, s));
+    struct kiln_lx *neg = sub_i(
+        lc, IX(lc, 0), div_i(lc, add_i(lc, sub_i(lc, IX(lc, 0), a), IX(lc, s - 1)), IX(lc, s)));
+    return kiln_lx_select(lc, bin(lc, KILN_LX_GE, a, IX(lc, 0)), pos, neg);
+}
+
+/*
+ * The output positions o in [0, out) whose tap k lands inside an input of
+ * extent in: o * stride - pad + k * dil in [0, in). *lo, *hi (hi may be <= lo).
+ */
+static void
+tap_range(struct kiln_lower_ctx *lc, struct kiln_lx *k, int64_t stride, int64_t pad, int64_t dil,
+          struct kiln_lx *in, struct kiln_lx *out, struct kiln_lx **lo, struct kiln_lx **hi)
+{
+    struct kiln_lx *a = sub_i(lc, IX(lc, pad), mul_i(lc, k, IX(lc, dil)));
+    struct kiln_lx *l = ceil_div(lc, a, stride);
+    struct kiln_lx *h =
+        add_i(lc, floor_div(lc, add_i(lc, sub_i(lc, in, IX(lc, 1)), a), stride), IX(lc, 1));
+    *lo = kiln_lx_select(lc, bin(lc, KILN_LX_LT, l, IX(lc, 0)), IX(lc, 0), l);
+    *hi = kiln_lx_select(lc, bin(lc, KILN_LX_GT, h, out), out, h);
+}
+
+/*
+ * Float 2-D convolution, direct, with the output plane of one (n, m) as the
+ * accumulator: per input channel and kernel tap, the plane gains w * the
+ * shifted input rows, over the output positions whose tap lands inside the
+ * input (computed bounds, no test per element; padding contributes
+ * nothing), a contiguous, vectorizable update for stride 1. The plane (OH*OW
+ * values) stays in cache; the epilogue pass stores it through
+ * kiln_lb_store_out. Depthwise and grouped convolutions are the case Cg = 1
+ * or a slice of the channels.
+ */
+static enum kiln_status
+conv2d_dense(struct kiln_lower_ctx *lc, int32_t x, int32_t w, int32_t bias, int32_t y,
+             int64_t groups, const struct conv_geom *cg, enum kiln_dtype ct)
+{
+    struct kiln_lx *M = kiln_lower_dim(lc, y, 1), *Cg = kiln_lower_dim(lc, w, 1);
+    struct kiln_lx *Mg = div_i(lc, M, IX(lc, groups));
+    struct kiln_lx *OH = kiln_lower_dim(lc, y, 2), *OW = kiln_lower_dim(lc, y, 3);
+    struct kiln_lx *H = kiln_lower_dim(lc, x, 2), *W = kiln_lower_dim(lc, x, 3);
+    struct kiln_lx *KH = kiln_lower_dim(lc, w, 2), *KW = kiln_lower_dim(lc, w, 3);
+    struct kiln_lx *C = kiln_lower_dim(lc, x, 1);
+    bool in_place;
+    int32_t acc = accumulator(lc, y, ct, &in_place);
+    int32_t p, oh, ow, c, kh, kw;
+    struct kiln_lblock *body = kiln_lk_parallel(lc, mul_i(lc, kiln_lower_dim(lc, y, 0), M), &p);
+    struct kiln_lx *vn = div_i(lc, V(lc, p), M), *vm = rem_i(lc, V(lc, p), M);
+    struct kiln_lx *grp = groups == 1 ? IX(lc, 0) : div_i(lc, vm, Mg);
+    struct kiln_lx *plane = mul_i(lc, V(lc, p), mul_i(lc, OH, OW));
+    /* the plane starts at the bias (or 0) */
+    struct kiln_ls *f1 = loop(lc, body, "o", OH, &oh);
+    struct kiln_ls *f2 = loop(lc, &f1->body, "o", OW, &ow);
+    f2->hints |= KILN_LS_HINT_VECTORIZE;
+    struct kiln_lx *init =
+        bias >= 0 ? kiln_lx_cast(lc, ct, kiln_lx_load_f(lc, bias, vm)) : fimm(lc, ct, 0);
+    kiln_lb_store(lc, &f2->body, acc,
+                  add_i(lc, plane, add_i(lc, mul_i(lc, V(lc, oh), OW), V(lc, ow))), init);
+    /* per input channel and tap: plane += w * shifted input */
+    struct kiln_ls *fc = loop(lc, body, "c", Cg, &c);
+    struct kiln_lx *ch = add_i(lc, mul_i(lc, grp, Cg), V(lc, c));
+    struct kiln_lx *xplane = mul_i(lc, add_i(lc, mul_i(lc, vn, C), ch), mul_i(lc, H, W));
+    struct kiln_ls *fkh = loop(lc, &fc->body, "k", KH, &kh);
+    struct kiln_lx *oh_lo, *oh_hi, *ow_lo, *ow_hi;
+    tap_range(lc, V(lc, kh), cg->stride[0], cg->pad[0], cg->dil[0], H, OH, &oh_lo, &oh_hi);
+    struct kiln_ls *fkw = loop(lc, &fkh->body, "k", KW, &kw);
+    tap_range(lc, V(lc, kw), cg->stride[1], cg->pad[1], cg->dil[1], W, OW, &ow_lo, &ow_hi);
+    int32_t wv = kiln_lk_var(lc, ct, "w");
+    struct kiln_lx *woff = add_i(
+        lc,
+        mul_i(lc, add_i(lc, mul_i(lc, add_i(lc, mul_i(lc, vm, Cg), V(lc, c)), KH), V(lc, kh)), KW),
+        V(lc, kw));
+    kiln_lb_set(lc, &fkw->body, wv, kiln_lx_cast(lc, ct, kiln_lx_load_f(lc, w, woff)));
+    struct kiln_ls *g1 = kiln_lb_for(lc, &fkw->body, "o", oh_lo, oh_hi, &oh);
+    struct kiln_lx *ih =
+        add_i(lc, sub_i(lc, mul_i(lc, V(lc, oh), IX(lc, cg->stride[0])), IX(lc, cg->pad[0])),
+              mul_i(lc, V(lc, kh), IX(lc, cg->dil[0])));
+    struct kiln_ls *g2 = kiln_lb_for(lc, &g1->body, "o", ow_lo, ow_hi, &ow);
+    g2->hints |= KILN_LS_HINT_VECTORIZE;
+    struct kiln_lx *iw =
+        add_i(lc, sub_i(lc, mul_i(lc, V(lc, ow), IX(lc, cg->stride[1])), IX(lc, cg->pad[1])),
+              mul_i(lc, V(lc, kw), IX(lc, cg->dil[1])));
+    struct kiln_lx *at = add_i(lc, plane, add_i(lc, mul_i(lc, V(lc, oh), OW), V(lc, ow)));
+    struct kiln_lx *xv = kiln_lx_cast(
+        lc, ct, kiln_lx_load_f(lc, x, add_i(lc, xplane, add_i(lc, mul_i(lc, ih, W), iw))));
+    kiln_lb_store(
+        lc, &g2->body, acc, at,
+        bin(lc, KILN_LX_ADD, kiln_lx_load(lc, acc, at), bin(lc, KILN_LX_MUL, V(lc, wv), xv)));
+    if (in_place)
+        return KILN_OK;
+    /* the epilogue pass: each element once, while the plane is in cache */
+    struct kiln_ls *e1 = loop(lc, body, "o", OH, &oh);
+    struct kiln_ls *e2 = loop(lc, &e1->body, "o", OW, &ow);
+    struct kiln_lx *ea = add_i(lc, plane, add_i(lc, mul_i(lc, V(lc, oh), OW), V(lc, ow)));
+    struct kiln_lx *yi[4] = {vn, vm, V(lc, oh), V(lc, ow)};
+    kiln_lb_store_out(lc, &e2->body, y, ea, kiln_lx_load(lc, acc, ea), yi);
+    return KILN_OK;
+}
+
 /*
  * Direct convolution. Parallel over (n, m) pairs; loops over the output
  * positions, then the group's input channels and the kernel window, with
@@ -594,6 +805,8 @@ kiln_lower_conv(struct kiln_lower_ctx *lc)
     enum kiln_dtype yt = kiln_lower_buf(lc, y)->dtype;
     enum kiln_dtype ct = integer || q ? KILN_DT_I32 : kiln_lower_compute_type(yt);
     int sp = cg.sp;
+    if (!integer && !q && sp == 2 && groups >= 1)
+        return conv2d_dense(lc, x, w, bias, y, groups, &cg, ct);
     struct kiln_lx *M = kiln_lower_dim(lc, y, 1), *Cg = kiln_lower_dim(lc, w, 1);
     struct kiln_lx *Mg = div_i(lc, M, IX(lc, groups));
     int32_t p;
