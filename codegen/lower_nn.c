@@ -306,9 +306,15 @@ unflatten(struct kiln_lower_ctx *lc, struct kiln_lx *flat, struct kiln_lx *const
 
 /* ---------------------------------------------------------------- Gemm */
 
+static enum kiln_status gemm_dense(struct kiln_lower_ctx *lc, enum kiln_dtype ct);
+
 enum kiln_status
 kiln_lower_gemm(struct kiln_lower_ctx *lc)
 {
+    if (kiln_dtype_is_float(
+            kiln_lower_compute_type(kiln_lower_buf(lc, kiln_lower_out(lc, 0))->dtype)))
+        return gemm_dense(
+            lc, kiln_lower_compute_type(kiln_lower_buf(lc, kiln_lower_out(lc, 0))->dtype));
     int32_t a = kiln_lower_in(lc, 0), b = kiln_lower_in(lc, 1), c = kiln_lower_in(lc, 2);
     int32_t y = kiln_lower_out(lc, 0);
     bool ta = kiln_node_attr_int(lc->n, "transA", 0) != 0;
@@ -489,6 +495,66 @@ matmul_dense(struct kiln_lower_ctx *lc, int32_t a, int32_t b, int32_t y, enum ki
     yi[nb + 1] = V(lc, j);
     struct kiln_lx *at = add_i(lc, row, V(lc, j));
     kiln_lb_store_out(lc, &fe->body, y, at, kiln_lx_load(lc, acc, at), yi);
+    return KILN_OK;
+}
+
+/*
+ * Float Gemm: Y = alpha * A' B' + beta * C in the same i-k-j order as
+ * matmul_dense (B' walked by rows when transB = 0; canonicalize turns a
+ * constant B with transB = 1 into a transposed constant), then an epilogue
+ * pass applying alpha, beta * C and the fused ops.
+ */
+static enum kiln_status
+gemm_dense(struct kiln_lower_ctx *lc, enum kiln_dtype ct)
+{
+    int32_t a = kiln_lower_in(lc, 0), b = kiln_lower_in(lc, 1), c = kiln_lower_in(lc, 2);
+    int32_t y = kiln_lower_out(lc, 0);
+    bool ta = kiln_node_attr_int(lc->n, "transA", 0) != 0;
+    bool tb = kiln_node_attr_int(lc->n, "transB", 0) != 0;
+    float alpha = kiln_node_attr_float(lc->n, "alpha", 1.0f);
+    float beta = kiln_node_attr_float(lc->n, "beta", 1.0f);
+    struct kiln_lx *M = kiln_lower_dim(lc, y, 0), *N = kiln_lower_dim(lc, y, 1);
+    struct kiln_lx *K = kiln_lower_dim(lc, a, ta ? 0 : 1);
+    struct kiln_lx *lda = kiln_lower_dim(lc, a, 1), *ldb = kiln_lower_dim(lc, b, 1);
+    bool in_place;
+    int32_t acc = accumulator(lc, y, ct, &in_place);
+    int32_t i, j, k;
+    struct kiln_lblock *body = kiln_lk_parallel(lc, M, &i);
+    struct kiln_lx *row = mul_i(lc, V(lc, i), N);
+    struct kiln_ls *f0 = loop(lc, body, "j", N, &j);
+    f0->hints |= KILN_LS_HINT_VECTORIZE;
+    kiln_lb_store(lc, &f0->body, acc, add_i(lc, row, V(lc, j)), fimm(lc, ct, 0));
+    struct kiln_ls *fk = loop(lc, body, "k", K, &k);
+    struct kiln_lx *ia = ta ? add_i(lc, mul_i(lc, V(lc, k), lda), V(lc, i))
+                            : add_i(lc, mul_i(lc, V(lc, i), lda), V(lc, k));
+    int32_t av = kiln_lk_var(lc, ct, "a");
+    kiln_lb_set(lc, &fk->body, av, kiln_lx_cast(lc, ct, kiln_lx_load_f(lc, a, ia)));
+    struct kiln_ls *fj = loop(lc, &fk->body, "j", N, &j);
+    fj->hints |= KILN_LS_HINT_VECTORIZE;
+    struct kiln_lx *ib = tb ? add_i(lc, mul_i(lc, V(lc, j), ldb), V(lc, k))
+                            : add_i(lc, mul_i(lc, V(lc, k), ldb), V(lc, j));
+    struct kiln_lx *at = add_i(lc, row, V(lc, j));
+    kiln_lb_store(
+        lc, &fj->body, acc, at,
+        bin(lc, KILN_LX_ADD, kiln_lx_load(lc, acc, at),
+            bin(lc, KILN_LX_MUL, V(lc, av), kiln_lx_cast(lc, ct, kiln_lx_load_f(lc, b, ib)))));
+    bool with_c = c >= 0 && beta != 0.0f;
+    if (in_place && alpha == 1.0f && !with_c)
+        return KILN_OK;
+    struct kiln_ls *fe = loop(lc, body, "j", N, &j);
+    struct kiln_lx *ij[2] = {V(lc, i), V(lc, j)};
+    struct kiln_lx *ea = add_i(lc, row, V(lc, j));
+    struct kiln_lx *v = kiln_lx_load(lc, acc, ea);
+    if (alpha != 1.0f)
+        v = bin(lc, KILN_LX_MUL, v, fimm(lc, ct, alpha));
+    if (with_c) {
+        struct kiln_lx *cv =
+            kiln_lx_cast(lc, ct, kiln_lx_load_f(lc, c, kiln_lower_offset(lc, c, ij, 2)));
+        if (beta != 1.0f)
+            cv = bin(lc, KILN_LX_MUL, cv, fimm(lc, ct, beta));
+        v = bin(lc, KILN_LX_ADD, v, cv);
+    }
+    kiln_lb_store_out(lc, &fe->body, y, ea, v, ij);
     return KILN_OK;
 }
 

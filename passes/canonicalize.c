@@ -12,6 +12,8 @@
  *   transpose-noop      Transpose(x) with the identity permutation -> x
  *   transpose-pair      Transpose(Transpose(x, p), q) -> Transpose(x, p o q), or x
  *   concat-single       Concat(x) -> x
+ *   gemm-transb-const   Gemm(A, B) {transB = 1}, B constant -> Gemm(A, Transpose(B)): the
+ *                       kernels walk B by rows; fold-constants computes the Transpose
  *   mul-one, add-zero, sub-zero, div-one, pow-one
  *                       x op c -> x when c is a constant of ones/zeros and the
  *                       result has x's type (broadcasting changes nothing)
@@ -225,7 +227,59 @@ div_one(struct kiln_rewriter *rw, struct kiln_node *n)
     return neutral_operand(rw, n, 1.0, false);
 }
 
+/*
+ * Gemm(A, B, C) {transB = 1} with B a constant -> Gemm(A, Transpose(B), C): the
+ * kernels walk B by rows, and fold-constants computes the Transpose once.
+ */
+static bool
+gemm_transb_const(struct kiln_rewriter *rw, struct kiln_node *n)
+{
+    struct kiln_graph *g = kiln_rewrite_graph(rw);
+    if (kiln_node_attr_int(n, "transB", 0) == 0 || n->n_in < 2 || !kiln_rewrite_const(g, n->in[1]))
+        return false;
+    const struct kiln_type *bt = &g->values[n->in[1]]->type;
+    if (bt->rank != 2)
+        return false;
+    char name[300];
+    for (int k = 0;; k++) {
+        snprintf(name, sizeof name, "%.200s.T%d", g->values[n->in[1]]->name, k);
+        if (kiln_graph_find_value(g, name) < 0)
+            break;
+    }
+    const char *outs[1] = {name};
+    struct kiln_node *tr =
+        kiln_graph_add_node(g, KILN_OP_TRANSPOSE, "", &n->in[1], 1, outs, 1, NULL);
+    KILN_ASSERT(tr);
+    struct kiln_attr *pa = kiln_arena_alloc(g->arena, sizeof *pa);
+    int64_t *perm = kiln_arena_array(g->arena, 2, sizeof *perm);
+    KILN_ASSERT(pa && perm);
+    perm[0] = 1;
+    perm[1] = 0;
+    *pa = (struct kiln_attr){.name = "perm", .kind = KILN_ATTR_INTS, .n = 2, .ints = perm};
+    KILN_ASSERT(!kiln_node_set_attrs(tr, pa, 1));
+    struct kiln_type *tt = &g->values[tr->out[0]]->type;
+    tt->dtype = bt->dtype;
+    tt->rank = 2;
+    tt->dims = kiln_arena_array(g->arena, 2, sizeof *tt->dims);
+    KILN_ASSERT(tt->dims);
+    tt->dims[0] = bt->dims[1];
+    tt->dims[1] = bt->dims[0];
+    /* transB = 0 now: the attribute array is rebuilt without it */
+    struct kiln_attr *attrs = kiln_arena_array(g->arena, (size_t)n->n_attrs + 1, sizeof *attrs);
+    KILN_ASSERT(attrs);
+    int32_t na = 0;
+    for (int32_t i = 0; i < n->n_attrs; i++)
+        if (strcmp(n->attrs[i].name, "transB") != 0)
+            attrs[na++] = n->attrs[i];
+    KILN_ASSERT(!kiln_node_set_attrs(n, attrs, na));
+    kiln_node_set_input(g, n, 1, tr->out[0]);
+    kiln_rewrite_push(rw, tr);
+    kiln_rewrite_push(rw, n);
+    return true;
+}
+
 static const struct kiln_pattern patterns[] = {
+    {"gemm-transb-const", KILN_OP_GEMM, gemm_transb_const},
     {"identity", KILN_OP_IDENTITY, identity},
     {"dropout-inference", KILN_OP_DROPOUT, dropout_inference},
     {"cast-noop", KILN_OP_CAST, cast_noop},
