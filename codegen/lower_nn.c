@@ -785,36 +785,53 @@ conv2d_dense(struct kiln_lower_ctx *lc, int32_t x, int32_t w, int32_t bias, int3
         bias >= 0 ? kiln_lx_cast(lc, ct, kiln_lx_load_f(lc, bias, vm)) : fimm(lc, ct, 0);
     kiln_lb_store(lc, &f2->body, acc,
                   add_i(lc, plane, add_i(lc, mul_i(lc, V(lc, oh), OW), V(lc, ow))), init);
-    /* per input channel and tap: plane += w * shifted input */
-    struct kiln_ls *fc = loop(lc, body, "c", Cg, &c);
-    struct kiln_lx *ch = add_i(lc, mul_i(lc, grp, Cg), V(lc, c));
-    struct kiln_lx *xplane = mul_i(lc, add_i(lc, mul_i(lc, vn, C), ch), mul_i(lc, H, W));
-    struct kiln_ls *fkh = loop(lc, &fc->body, "k", KH, &kh);
-    struct kiln_lx *oh_lo, *oh_hi, *ow_lo, *ow_hi;
-    tap_range(lc, V(lc, kh), cg->stride[0], cg->pad[0], cg->dil[0], H, OH, &oh_lo, &oh_hi);
-    struct kiln_ls *fkw = loop(lc, &fkh->body, "k", KW, &kw);
-    tap_range(lc, V(lc, kw), cg->stride[1], cg->pad[1], cg->dil[1], W, OW, &ow_lo, &ow_hi);
-    int32_t wv = kiln_lk_var(lc, ct, "w");
-    struct kiln_lx *woff = add_i(
-        lc,
-        mul_i(lc, add_i(lc, mul_i(lc, add_i(lc, mul_i(lc, vm, Cg), V(lc, c)), KH), V(lc, kh)), KW),
-        V(lc, kw));
-    kiln_lb_set(lc, &fkw->body, wv, kiln_lx_cast(lc, ct, kiln_lx_load_f(lc, w, woff)));
-    struct kiln_ls *g1 = kiln_lb_for(lc, &fkw->body, "o", oh_lo, oh_hi, &oh);
-    struct kiln_lx *ih =
-        add_i(lc, sub_i(lc, mul_i(lc, V(lc, oh), IX(lc, cg->stride[0])), IX(lc, cg->pad[0])),
-              mul_i(lc, V(lc, kh), IX(lc, cg->dil[0])));
-    struct kiln_ls *g2 = kiln_lb_for(lc, &g1->body, "o", ow_lo, ow_hi, &ow);
-    g2->hints |= KILN_LS_HINT_VECTORIZE;
-    struct kiln_lx *iw =
-        add_i(lc, sub_i(lc, mul_i(lc, V(lc, ow), IX(lc, cg->stride[1])), IX(lc, cg->pad[1])),
-              mul_i(lc, V(lc, kw), IX(lc, cg->dil[1])));
-    struct kiln_lx *at = add_i(lc, plane, add_i(lc, mul_i(lc, V(lc, oh), OW), V(lc, ow)));
-    struct kiln_lx *xv = kiln_lx_cast(
-        lc, ct, kiln_lx_load_f(lc, x, add_i(lc, xplane, add_i(lc, mul_i(lc, ih, W), iw))));
-    kiln_lb_store(
-        lc, &g2->body, acc, at,
-        bin(lc, KILN_LX_ADD, kiln_lx_load(lc, acc, at), bin(lc, KILN_LX_MUL, V(lc, wv), xv)));
+    /* per tap and input channel (four at a time, then the rest):
+     * plane += w0 * shifted input0 + ... + w3 * shifted input3 */
+    struct kiln_lx *C4 = mul_i(lc, div_i(lc, Cg, IX(lc, 4)), IX(lc, 4));
+    for (int pass = 0; pass < 2; pass++) {
+        int step = pass == 0 ? 4 : 1;
+        struct kiln_ls *fc =
+            pass == 0 ? kiln_lb_for(lc, body, "c", IX(lc, 0), div_i(lc, Cg, IX(lc, 4)), &c)
+                      : kiln_lb_for(lc, body, "c", C4, Cg, &c);
+        struct kiln_lx *c0 = pass == 0 ? mul_i(lc, V(lc, c), IX(lc, 4)) : V(lc, c);
+        struct kiln_ls *fkh = loop(lc, &fc->body, "k", KH, &kh);
+        struct kiln_lx *oh_lo, *oh_hi, *ow_lo, *ow_hi;
+        tap_range(lc, V(lc, kh), cg->stride[0], cg->pad[0], cg->dil[0], H, OH, &oh_lo, &oh_hi);
+        struct kiln_ls *fkw = loop(lc, &fkh->body, "k", KW, &kw);
+        tap_range(lc, V(lc, kw), cg->stride[1], cg->pad[1], cg->dil[1], W, OW, &ow_lo, &ow_hi);
+        int32_t wv[4];
+        struct kiln_lx *xplane[4];
+        for (int u = 0; u < step; u++) {
+            struct kiln_lx *cu = add_i(lc, c0, IX(lc, u));
+            struct kiln_lx *ch = add_i(lc, mul_i(lc, grp, Cg), cu);
+            xplane[u] = mul_i(lc, add_i(lc, mul_i(lc, vn, C), ch), mul_i(lc, H, W));
+            struct kiln_lx *woff = add_i(
+                lc,
+                mul_i(lc, add_i(lc, mul_i(lc, add_i(lc, mul_i(lc, vm, Cg), cu), KH), V(lc, kh)),
+                      KW),
+                V(lc, kw));
+            wv[u] = kiln_lk_var(lc, ct, "w");
+            kiln_lb_set(lc, &fkw->body, wv[u], kiln_lx_cast(lc, ct, kiln_lx_load_f(lc, w, woff)));
+        }
+        struct kiln_ls *g1 = kiln_lb_for(lc, &fkw->body, "o", oh_lo, oh_hi, &oh);
+        struct kiln_lx *ih =
+            add_i(lc, sub_i(lc, mul_i(lc, V(lc, oh), IX(lc, cg->stride[0])), IX(lc, cg->pad[0])),
+                  mul_i(lc, V(lc, kh), IX(lc, cg->dil[0])));
+        struct kiln_ls *g2 = kiln_lb_for(lc, &g1->body, "o", ow_lo, ow_hi, &ow);
+        g2->hints |= KILN_LS_HINT_VECTORIZE;
+        struct kiln_lx *iw =
+            add_i(lc, sub_i(lc, mul_i(lc, V(lc, ow), IX(lc, cg->stride[1])), IX(lc, cg->pad[1])),
+                  mul_i(lc, V(lc, kw), IX(lc, cg->dil[1])));
+        struct kiln_lx *at = add_i(lc, plane, add_i(lc, mul_i(lc, V(lc, oh), OW), V(lc, ow)));
+        struct kiln_lx *sum = kiln_lx_load(lc, acc, at);
+        for (int u = 0; u < step; u++) {
+            struct kiln_lx *xv = kiln_lx_cast(
+                lc, ct,
+                kiln_lx_load_f(lc, x, add_i(lc, xplane[u], add_i(lc, mul_i(lc, ih, W), iw))));
+            sum = bin(lc, KILN_LX_ADD, sum, bin(lc, KILN_LX_MUL, V(lc, wv[u]), xv));
+        }
+        kiln_lb_store(lc, &g2->body, acc, at, sum);
+    }
     if (in_place)
         return KILN_OK;
     /* the epilogue pass: each element once, while the plane is in cache */
