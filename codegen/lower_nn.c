@@ -751,14 +751,15 @@ tap_range(struct kiln_lower_ctx *lc, struct kiln_lx *k, int64_t stride, int64_t 
 }
 
 /*
- * Float 2-D convolution, direct, with the output plane of one (n, m) as the
- * accumulator: per input channel and kernel tap, the plane gains w * the
- * shifted input rows, over the output positions whose tap lands inside the
- * input (computed bounds, no test per element; padding contributes
- * nothing), a contiguous, vectorizable update for stride 1. The plane (OH*OW
- * values) stays in cache; the epilogue pass stores it through
- * kiln_lb_store_out. Depthwise and grouped convolutions are the case Cg = 1
- * or a slice of the channels.
+ * Float 2-D convolution, direct, with the output planes of one n and MR
+ * output channels (4 when the group's channel count allows, else 1) as the
+ * accumulators: per tap and block of four input channels, each plane gains
+ * w0 * shifted input0 + ... + w3 * shifted input3, over the output positions
+ * whose tap lands inside the input (computed bounds, no test per element;
+ * padding contributes nothing): a contiguous, vectorizable update for stride
+ * 1, whose input values serve all MR planes. The planes (OH*OW values each)
+ * stay in cache; the epilogue pass stores them through kiln_lb_store_out.
+ * Depthwise convolutions are the case Cg = 1, MR = 1.
  */
 static enum kiln_status
 conv2d_dense(struct kiln_lower_ctx *lc, int32_t x, int32_t w, int32_t bias, int32_t y,
@@ -770,23 +771,37 @@ conv2d_dense(struct kiln_lower_ctx *lc, int32_t x, int32_t w, int32_t bias, int3
     struct kiln_lx *H = kiln_lower_dim(lc, x, 2), *W = kiln_lower_dim(lc, x, 3);
     struct kiln_lx *KH = kiln_lower_dim(lc, w, 2), *KW = kiln_lower_dim(lc, w, 3);
     struct kiln_lx *C = kiln_lower_dim(lc, x, 1);
+    /* MR output channels per task: they share every input load */
+    int MR = Mg->kind == KILN_LX_IMM && Mg->i % 4 == 0 && !(Cg->kind == KILN_LX_IMM && Cg->i < 4)
+                 ? 4
+                 : 1;
     bool in_place;
     int32_t acc = accumulator(lc, y, ct, &in_place);
     int32_t p, oh, ow, c, kh, kw;
-    struct kiln_lblock *body = kiln_lk_parallel(lc, mul_i(lc, kiln_lower_dim(lc, y, 0), M), &p);
-    struct kiln_lx *vn = div_i(lc, V(lc, p), M), *vm = rem_i(lc, V(lc, p), M);
-    struct kiln_lx *grp = groups == 1 ? IX(lc, 0) : div_i(lc, vm, Mg);
-    struct kiln_lx *plane = mul_i(lc, V(lc, p), mul_i(lc, OH, OW));
-    /* the plane starts at the bias (or 0) */
-    struct kiln_ls *f1 = loop(lc, body, "o", OH, &oh);
-    struct kiln_ls *f2 = loop(lc, &f1->body, "o", OW, &ow);
-    f2->hints |= KILN_LS_HINT_VECTORIZE;
-    struct kiln_lx *init =
-        bias >= 0 ? kiln_lx_cast(lc, ct, kiln_lx_load_f(lc, bias, vm)) : fimm(lc, ct, 0);
-    kiln_lb_store(lc, &f2->body, acc,
-                  add_i(lc, plane, add_i(lc, mul_i(lc, V(lc, oh), OW), V(lc, ow))), init);
-    /* per tap and input channel (four at a time, then the rest):
-     * plane += w0 * shifted input0 + ... + w3 * shifted input3 */
+    struct kiln_lx *blocks = div_i(lc, M, IX(lc, MR));
+    struct kiln_lblock *body =
+        kiln_lk_parallel(lc, mul_i(lc, kiln_lower_dim(lc, y, 0), blocks), &p);
+    struct kiln_lx *vn = div_i(lc, V(lc, p), blocks);
+    struct kiln_lx *m0 = mul_i(lc, rem_i(lc, V(lc, p), blocks), IX(lc, MR));
+    struct kiln_lx *grp = groups == 1 ? IX(lc, 0) : div_i(lc, m0, Mg);
+    struct kiln_lx *ohw = mul_i(lc, OH, OW);
+    struct kiln_lx *vm[4], *plane[4];
+    for (int r = 0; r < MR; r++) {
+        vm[r] = add_i(lc, m0, IX(lc, r));
+        /* with MR = 1, p itself is n * M + m */
+        plane[r] = mul_i(lc, MR == 1 ? V(lc, p) : add_i(lc, mul_i(lc, vn, M), vm[r]), ohw);
+    }
+    /* the planes start at the bias (or 0) */
+    for (int r = 0; r < MR; r++) {
+        struct kiln_ls *f1 = loop(lc, body, "o", OH, &oh);
+        struct kiln_ls *f2 = loop(lc, &f1->body, "o", OW, &ow);
+        f2->hints |= KILN_LS_HINT_VECTORIZE;
+        struct kiln_lx *init =
+            bias >= 0 ? kiln_lx_cast(lc, ct, kiln_lx_load_f(lc, bias, vm[r])) : fimm(lc, ct, 0);
+        kiln_lb_store(lc, &f2->body, acc,
+                      add_i(lc, plane[r], add_i(lc, mul_i(lc, V(lc, oh), OW), V(lc, ow))), init);
+    }
+    /* per block of input channels (four, then one at a time) and tap */
     struct kiln_lx *C4 = mul_i(lc, div_i(lc, Cg, IX(lc, 4)), IX(lc, 4));
     for (int pass = 0; pass < 2; pass++) {
         int step = pass == 0 ? 4 : 1;
@@ -799,19 +814,23 @@ conv2d_dense(struct kiln_lower_ctx *lc, int32_t x, int32_t w, int32_t bias, int3
         tap_range(lc, V(lc, kh), cg->stride[0], cg->pad[0], cg->dil[0], H, OH, &oh_lo, &oh_hi);
         struct kiln_ls *fkw = loop(lc, &fkh->body, "k", KW, &kw);
         tap_range(lc, V(lc, kw), cg->stride[1], cg->pad[1], cg->dil[1], W, OW, &ow_lo, &ow_hi);
-        int32_t wv[4];
+        int32_t wv[4][4];
         struct kiln_lx *xplane[4];
         for (int u = 0; u < step; u++) {
             struct kiln_lx *cu = add_i(lc, c0, IX(lc, u));
             struct kiln_lx *ch = add_i(lc, mul_i(lc, grp, Cg), cu);
             xplane[u] = mul_i(lc, add_i(lc, mul_i(lc, vn, C), ch), mul_i(lc, H, W));
-            struct kiln_lx *woff = add_i(
-                lc,
-                mul_i(lc, add_i(lc, mul_i(lc, add_i(lc, mul_i(lc, vm, Cg), cu), KH), V(lc, kh)),
-                      KW),
-                V(lc, kw));
-            wv[u] = kiln_lk_var(lc, ct, "w");
-            kiln_lb_set(lc, &fkw->body, wv[u], kiln_lx_cast(lc, ct, kiln_lx_load_f(lc, w, woff)));
+            for (int r = 0; r < MR; r++) {
+                struct kiln_lx *woff = add_i(
+                    lc,
+                    mul_i(lc,
+                          add_i(lc, mul_i(lc, add_i(lc, mul_i(lc, vm[r], Cg), cu), KH), V(lc, kh)),
+                          KW),
+                    V(lc, kw));
+                wv[r][u] = kiln_lk_var(lc, ct, "w");
+                kiln_lb_set(lc, &fkw->body, wv[r][u],
+                            kiln_lx_cast(lc, ct, kiln_lx_load_f(lc, w, woff)));
+            }
         }
         struct kiln_ls *g1 = kiln_lb_for(lc, &fkw->body, "o", oh_lo, oh_hi, &oh);
         struct kiln_lx *ih =
@@ -822,24 +841,35 @@ conv2d_dense(struct kiln_lower_ctx *lc, int32_t x, int32_t w, int32_t bias, int3
         struct kiln_lx *iw =
             add_i(lc, sub_i(lc, mul_i(lc, V(lc, ow), IX(lc, cg->stride[1])), IX(lc, cg->pad[1])),
                   mul_i(lc, V(lc, kw), IX(lc, cg->dil[1])));
-        struct kiln_lx *at = add_i(lc, plane, add_i(lc, mul_i(lc, V(lc, oh), OW), V(lc, ow)));
-        struct kiln_lx *sum = kiln_lx_load(lc, acc, at);
+        int32_t xv[4];
         for (int u = 0; u < step; u++) {
-            struct kiln_lx *xv = kiln_lx_cast(
-                lc, ct,
-                kiln_lx_load_f(lc, x, add_i(lc, xplane[u], add_i(lc, mul_i(lc, ih, W), iw))));
-            sum = bin(lc, KILN_LX_ADD, sum, bin(lc, KILN_LX_MUL, V(lc, wv[u]), xv));
+            xv[u] = kiln_lk_var(lc, ct, "x");
+            kiln_lb_set(
+                lc, &g2->body, xv[u],
+                kiln_lx_cast(
+                    lc, ct,
+                    kiln_lx_load_f(lc, x, add_i(lc, xplane[u], add_i(lc, mul_i(lc, ih, W), iw)))));
         }
-        kiln_lb_store(lc, &g2->body, acc, at, sum);
+        for (int r = 0; r < MR; r++) {
+            struct kiln_lx *at =
+                add_i(lc, plane[r], add_i(lc, mul_i(lc, V(lc, oh), OW), V(lc, ow)));
+            struct kiln_lx *sum = kiln_lx_load(lc, acc, at);
+            for (int u = 0; u < step; u++)
+                sum =
+                    bin(lc, KILN_LX_ADD, sum, bin(lc, KILN_LX_MUL, V(lc, wv[r][u]), V(lc, xv[u])));
+            kiln_lb_store(lc, &g2->body, acc, at, sum);
+        }
     }
     if (in_place)
         return KILN_OK;
-    /* the epilogue pass: each element once, while the plane is in cache */
-    struct kiln_ls *e1 = loop(lc, body, "o", OH, &oh);
-    struct kiln_ls *e2 = loop(lc, &e1->body, "o", OW, &ow);
-    struct kiln_lx *ea = add_i(lc, plane, add_i(lc, mul_i(lc, V(lc, oh), OW), V(lc, ow)));
-    struct kiln_lx *yi[4] = {vn, vm, V(lc, oh), V(lc, ow)};
-    kiln_lb_store_out(lc, &e2->body, y, ea, kiln_lx_load(lc, acc, ea), yi);
+    /* the epilogue pass: each element once, while the planes are in cache */
+    for (int r = 0; r < MR; r++) {
+        struct kiln_ls *e1 = loop(lc, body, "o", OH, &oh);
+        struct kiln_ls *e2 = loop(lc, &e1->body, "o", OW, &ow);
+        struct kiln_lx *ea = add_i(lc, plane[r], add_i(lc, mul_i(lc, V(lc, oh), OW), V(lc, ow)));
+        struct kiln_lx *yi[4] = {vn, vm[r], V(lc, oh), V(lc, ow)};
+        kiln_lb_store_out(lc, &e2->body, y, ea, kiln_lx_load(lc, acc, ea), yi);
+    }
     return KILN_OK;
 }
 
