@@ -418,6 +418,97 @@ accumulator(struct kiln_lower_ctx *lc, int32_t y, enum kiln_dtype ct, bool *in_p
 }
 
 /*
+ * Rows rows[0..nr) of a row-major product (A [R, K] rows, B [K, N] weights)
+ * accumulated in acc (row i at i * N) and stored through the epilogue: the
+ * rows are cleared, then for each k (four at a time, then the rest) every
+ * row gains a[row, k] * b[k, :], the B values loaded once for all rows, a
+ * contiguous, vectorizable update; then each element is stored once.
+ */
+static void
+rows_product(struct kiln_lower_ctx *lc, struct kiln_lblock *blk, struct kiln_lx *const *rows,
+             int nr, int32_t a, int32_t b, int32_t acc, int32_t y, bool in_place, struct kiln_lx *K,
+             struct kiln_lx *N, enum kiln_dtype ct)
+{
+    int32_t j, k;
+    for (int r = 0; r < nr; r++) {
+        struct kiln_ls *f0 = loop(lc, blk, "j", N, &j);
+        f0->hints |= KILN_LS_HINT_VECTORIZE;
+        kiln_lb_store(lc, &f0->body, acc, add_i(lc, mul_i(lc, rows[r], N), V(lc, j)),
+                      fimm(lc, ct, 0));
+    }
+    struct kiln_lx *K4 = mul_i(lc, div_i(lc, K, IX(lc, 4)), IX(lc, 4));
+    for (int pass = 0; pass < 2; pass++) {
+        int step = pass == 0 ? 4 : 1;
+        struct kiln_ls *fk = pass == 0
+                                 ? kiln_lb_for(lc, blk, "k", IX(lc, 0), div_i(lc, K, IX(lc, 4)), &k)
+                                 : kiln_lb_for(lc, blk, "k", K4, K, &k);
+        struct kiln_lx *k0 = pass == 0 ? mul_i(lc, V(lc, k), IX(lc, 4)) : V(lc, k);
+        int32_t av[4][4];
+        for (int r = 0; r < nr; r++)
+            for (int u = 0; u < step; u++) {
+                av[r][u] = kiln_lk_var(lc, ct, "a");
+                struct kiln_lx *at = add_i(lc, mul_i(lc, rows[r], K), add_i(lc, k0, IX(lc, u)));
+                kiln_lb_set(lc, &fk->body, av[r][u],
+                            kiln_lx_cast(lc, ct, kiln_lx_load_f(lc, a, at)));
+            }
+        struct kiln_ls *fj = loop(lc, &fk->body, "j", N, &j);
+        fj->hints |= KILN_LS_HINT_VECTORIZE;
+        int32_t bv[4];
+        for (int u = 0; u < step; u++) {
+            bv[u] = kiln_lk_var(lc, ct, "b");
+            struct kiln_lx *at = add_i(lc, mul_i(lc, add_i(lc, k0, IX(lc, u)), N), V(lc, j));
+            kiln_lb_set(lc, &fj->body, bv[u], kiln_lx_cast(lc, ct, kiln_lx_load_f(lc, b, at)));
+        }
+        for (int r = 0; r < nr; r++) {
+            struct kiln_lx *at = add_i(lc, mul_i(lc, rows[r], N), V(lc, j));
+            struct kiln_lx *sum = kiln_lx_load(lc, acc, at);
+            for (int u = 0; u < step; u++)
+                sum =
+                    bin(lc, KILN_LX_ADD, sum, bin(lc, KILN_LX_MUL, V(lc, av[r][u]), V(lc, bv[u])));
+            kiln_lb_store(lc, &fj->body, acc, at, sum);
+        }
+    }
+    if (in_place)
+        return;
+    int ry = kiln_lower_rank(lc, y);
+    for (int r = 0; r < nr; r++) {
+        struct kiln_ls *fe = loop(lc, blk, "j", N, &j);
+        struct kiln_lx *at = add_i(lc, mul_i(lc, rows[r], N), V(lc, j));
+        struct kiln_lx *yi[KILN_MAX_RANK];
+        kiln_lower_unflatten(lc, y, at, yi); /* the row's axes; the last is j */
+        yi[ry - 1] = V(lc, j);
+        kiln_lb_store_out(lc, &fe->body, y, at, kiln_lx_load(lc, acc, at), yi);
+    }
+}
+
+/*
+ * Float MatMul of rows by a 2-D B (weights), A's batch dims those of the
+ * output: the R = batch * M rows are one row-major [R, K] matrix. Four rows
+ * per task share every B load; the R % 4 rows left take a task each.
+ */
+static enum kiln_status
+matmul_rows(struct kiln_lower_ctx *lc, int32_t a, int32_t b, int32_t y, enum kiln_dtype ct)
+{
+    int ra = kiln_lower_rank(lc, a);
+    struct kiln_lx *K = kiln_lower_dim(lc, a, ra - 1), *N = kiln_lower_dim(lc, b, 1);
+    struct kiln_lx *R = kiln_lower_dims_prod(lc, a, 0, ra - 1);
+    bool in_place;
+    int32_t acc = accumulator(lc, y, ct, &in_place);
+    struct kiln_lx *R4 = div_i(lc, R, IX(lc, 4));
+    int32_t p;
+    struct kiln_lblock *body =
+        kiln_lk_parallel(lc, add_i(lc, R4, sub_i(lc, R, mul_i(lc, R4, IX(lc, 4)))), &p);
+    struct kiln_ls *split = kiln_lb_if(lc, body, bin(lc, KILN_LX_LT, V(lc, p), R4));
+    struct kiln_lx *rows[4];
+    for (int r = 0; r < 4; r++)
+        rows[r] = add_i(lc, mul_i(lc, V(lc, p), IX(lc, 4)), IX(lc, r));
+    rows_product(lc, &split->body, rows, 4, a, b, acc, y, in_place, K, N, ct);
+    struct kiln_lx *tail = add_i(lc, mul_i(lc, R4, IX(lc, 4)), sub_i(lc, V(lc, p), R4));
+    rows_product(lc, &split->orelse, &tail, 1, a, b, acc, y, in_place, K, N, ct);
+    return KILN_OK;
+}
+
+/*
  * Float MatMul with both operands at least 2-D, in i-k-j order: per output
  * row, the row is cleared, then for each k (four at a time) the row gains
  * a[i,k] * b[k,:], a contiguous, vectorizable update of the row in cache;
@@ -584,6 +675,13 @@ kiln_lower_matmul(struct kiln_lower_ctx *lc)
     int ra = kiln_lower_rank(lc, a), rb = kiln_lower_rank(lc, b), ry = kiln_lower_rank(lc, y);
     enum kiln_dtype yt = kiln_lower_buf(lc, y)->dtype;
     enum kiln_dtype ct = integer || q ? KILN_DT_I32 : kiln_lower_compute_type(yt);
+    if (!integer && !q && kiln_dtype_is_float(ct) && ra >= 2 && rb == 2 && ry == ra) {
+        bool rows_ok = true; /* A's batch dims are the output's: rows flatten */
+        for (int d = 0; d < ra - 2 && rows_ok; d++)
+            rows_ok = same_dim(kiln_lower_dim(lc, a, d), kiln_lower_dim(lc, y, d));
+        if (rows_ok)
+            return matmul_rows(lc, a, b, y, ct);
+    }
     if (!integer && !q && kiln_dtype_is_float(ct) && ra >= 2 && rb >= 2)
         return matmul_dense(lc, a, b, y, ct);
     struct kiln_lx *M = ra >= 2 ? kiln_lower_dim(lc, a, ra - 2) : IX(lc, 1);
