@@ -474,8 +474,11 @@ rows_product(struct kiln_lower_ctx *lc, struct kiln_lblock *blk, struct kiln_lx 
     for (int r = 0; r < nr; r++) {
         struct kiln_ls *fe = loop(lc, blk, "j", N, &j);
         struct kiln_lx *at = add_i(lc, mul_i(lc, rows[r], N), V(lc, j));
-        struct kiln_lx *yi[KILN_MAX_RANK];
-        kiln_lower_unflatten(lc, y, at, yi); /* the row's axes; the last is j */
+        /* the row's axes from the row number (loop-invariant: hoisted), then j */
+        struct kiln_lx *yi[KILN_MAX_RANK], *ydims[KILN_MAX_RANK];
+        for (int d = 0; d < ry - 1; d++)
+            ydims[d] = kiln_lower_dim(lc, y, d);
+        unflatten(lc, rows[r], ydims, ry - 1, yi);
         yi[ry - 1] = V(lc, j);
         kiln_lb_store_out(lc, &fe->body, y, at, kiln_lx_load(lc, acc, at), yi);
     }
@@ -2833,8 +2836,26 @@ kiln_lower_attention(struct kiln_lower_ctx *lc)
                           kiln_lx_load(lc, src, heads_at(lc, hv, b, h, sub_i(lc, t, P), V(lc, d))));
         }
     }
-    if (!direct_k || !direct_v)
+    /* f32 without softcap or a scores output: the scores of a query row are
+     * accumulated over d, vectorized over t, from a [B, Hkv, D, T] copy of K
+     * made by a kernel of its own (rather than one dot product of D per t) */
+    bool fast = xt == KILN_DT_F32 && softcap <= 0 && oqk < 0;
+    int32_t ktb = -1;
+    if (fast) {
+        ktb = kiln_lower_scratch(lc, ct, mul_i(lc, kvn, D));
+        if (!direct_k || !direct_v)
+            kiln_lower_kernel(lc, "kt");
+        int32_t kts = kiln_lower_slot(lc, ktb), kcs = kiln_lower_slot(lc, kb), pp, dd;
+        struct kiln_lblock *kbody = kiln_lk_parallel(lc, kvn, &pp);
+        struct kiln_lx *tt = rem_i(lc, V(lc, pp), T), *bhk = div_i(lc, V(lc, pp), T);
+        struct kiln_ls *fd = loop(lc, kbody, "d", D, &dd);
+        kiln_lb_store(lc, &fd->body, kts,
+                      add_i(lc, mul_i(lc, add_i(lc, mul_i(lc, bhk, D), V(lc, dd)), T), tt),
+                      kiln_lx_load(lc, kcs, add_i(lc, mul_i(lc, V(lc, pp), D), V(lc, dd))));
         kiln_lower_kernel(lc, "attn");
+    } else if (!direct_k || !direct_v) {
+        kiln_lower_kernel(lc, "attn");
+    }
     q = kiln_lower_in(lc, 0);
     mask = kiln_lower_in(lc, 3);
     nonpad = kiln_lower_in(lc, 6);
@@ -2864,22 +2885,53 @@ kiln_lower_attention(struct kiln_lower_ctx *lc)
     struct kiln_lx *off = pk >= 0 ? P : IX(lc, 0);
     if (pk < 0 && nonpad >= 0)
         off = sub_i(lc, kiln_lx_cast(lc, KILN_DT_I64, kiln_lx_load(lc, nonpad, b)), Sq);
-    struct kiln_ls *ft = loop(lc, body, "t", T, &t);
-    struct kiln_lblock *tb = &ft->body;
-    struct kiln_lx *vt = V(lc, t);
-    kiln_lb_set(lc, tb, acc, zero);
-    struct kiln_ls *fd = loop(lc, tb, "d", D, &d);
-    struct kiln_lx *qv = round_to(
-        lc, xt,
-        bin(lc, KILN_LX_MUL, kiln_lx_load_f(lc, q, heads_at(lc, &hq, b, h, s, V(lc, d))), sqs));
-    struct kiln_lx *kv = round_to(
-        lc, xt,
-        bin(lc, KILN_LX_MUL,
-            kiln_lx_load_f(lc, kc,
-                           add_i(lc, mul_i(lc, add_i(lc, mul_i(lc, kvrow, T), vt), D), V(lc, d))),
-            sqs));
-    accum(lc, &fd->body, acc, KILN_LX_ADD, bin(lc, KILN_LX_MUL, qv, kv));
-    struct kiln_lx *sv = round_to(lc, xt, V(lc, acc));
+    struct kiln_lx *sv;
+    struct kiln_ls *ft;
+    struct kiln_lblock *tb;
+    struct kiln_lx *vt;
+    if (fast) {
+        /* scores[t] = sum_d (q[d] * scale) * Kt[d, t], the row in the scratch */
+        int32_t kts = kiln_lower_slot(lc, ktb), qd = kiln_lk_var(lc, ct, "q");
+        struct kiln_ls *f0 = loop(lc, body, "t", T, &t);
+        f0->hints |= KILN_LS_HINT_VECTORIZE;
+        kiln_lb_store(lc, &f0->body, sc, add_i(lc, mul_i(lc, V(lc, p), T), V(lc, t)), zero);
+        struct kiln_ls *fd = loop(lc, body, "d", D, &d);
+        kiln_lb_set(lc, &fd->body, qd,
+                    bin(lc, KILN_LX_MUL,
+                        kiln_lx_load_f(lc, q, heads_at(lc, &hq, b, h, s, V(lc, d))),
+                        fimm(lc, ct, scale)));
+        struct kiln_ls *f1 = loop(lc, &fd->body, "t", T, &t);
+        f1->hints |= KILN_LS_HINT_VECTORIZE;
+        struct kiln_lx *at = add_i(lc, mul_i(lc, V(lc, p), T), V(lc, t));
+        kiln_lb_store(
+            lc, &f1->body, sc, at,
+            bin(lc, KILN_LX_ADD, kiln_lx_load(lc, sc, at),
+                bin(lc, KILN_LX_MUL, V(lc, qd),
+                    kiln_lx_load(lc, kts,
+                                 add_i(lc, mul_i(lc, add_i(lc, mul_i(lc, kvrow, D), V(lc, d)), T),
+                                       V(lc, t))))));
+        ft = loop(lc, body, "t", T, &t);
+        tb = &ft->body;
+        vt = V(lc, t);
+        sv = kiln_lx_load(lc, sc, add_i(lc, mul_i(lc, V(lc, p), T), vt));
+    } else {
+        ft = loop(lc, body, "t", T, &t);
+        tb = &ft->body;
+        vt = V(lc, t);
+        kiln_lb_set(lc, tb, acc, zero);
+        struct kiln_ls *fd = loop(lc, tb, "d", D, &d);
+        struct kiln_lx *qv = round_to(
+            lc, xt,
+            bin(lc, KILN_LX_MUL, kiln_lx_load_f(lc, q, heads_at(lc, &hq, b, h, s, V(lc, d))), sqs));
+        struct kiln_lx *kv = round_to(
+            lc, xt,
+            bin(lc, KILN_LX_MUL,
+                kiln_lx_load_f(
+                    lc, kc, add_i(lc, mul_i(lc, add_i(lc, mul_i(lc, kvrow, T), vt), D), V(lc, d))),
+                sqs));
+        accum(lc, &fd->body, acc, KILN_LX_ADD, bin(lc, KILN_LX_MUL, qv, kv));
+        sv = round_to(lc, xt, V(lc, acc));
+    }
     if (softcap > 0)
         sv = round_to(
             lc, xt,
@@ -2959,6 +3011,26 @@ kiln_lower_attention(struct kiln_lower_ctx *lc)
     hy.H = Hq;
     hy.S = Sq;
     int32_t dv;
+    if (kiln_lower_buf(lc, y)->dtype == ct) {
+        /* the output row is the accumulator: y[s, :] += p[t] * v[t, :], contiguous
+         * and vectorized over Dv (rather than a dot product down V's columns) */
+        struct kiln_ls *f0 = loop(lc, body, "dv", Dv, &dv);
+        f0->hints |= KILN_LS_HINT_VECTORIZE;
+        kiln_lb_store(lc, &f0->body, y, heads_at(lc, &hy, b, h, s, V(lc, dv)), zero);
+        ft = loop(lc, body, "t", T, &t);
+        sat = add_i(lc, mul_i(lc, V(lc, p), T), V(lc, t));
+        int32_t pt = kiln_lk_var(lc, ct, "p");
+        kiln_lb_set(lc, &ft->body, pt, kiln_lx_load(lc, sc, sat));
+        struct kiln_ls *fv = loop(lc, &ft->body, "dv", Dv, &dv);
+        fv->hints |= KILN_LS_HINT_VECTORIZE;
+        struct kiln_lx *yat = heads_at(lc, &hy, b, h, s, V(lc, dv));
+        struct kiln_lx *vv = kiln_lx_load_f(
+            lc, vc, add_i(lc, mul_i(lc, add_i(lc, mul_i(lc, kvrow, T), V(lc, t)), Dv), V(lc, dv)));
+        kiln_lb_store(
+            lc, &fv->body, y, yat,
+            bin(lc, KILN_LX_ADD, kiln_lx_load(lc, y, yat), bin(lc, KILN_LX_MUL, V(lc, pt), vv)));
+        return KILN_OK;
+    }
     struct kiln_ls *fv = loop(lc, body, "dv", Dv, &dv);
     kiln_lb_set(lc, &fv->body, acc, zero);
     ft = loop(lc, &fv->body, "t", T, &t);
