@@ -17,7 +17,8 @@
  *                  over one axis with keepdims                       -> Softmax(x, axis)
  *   attention      MatMul(Softmax(MatMul(Q, Kt) / c [+ mask]), V), 4-D operands
  *                                                                    -> Attention(Q, K, V[, mask])
- *                  (rows whose mask is -inf everywhere come out 0, not NaN)
+ *                  (rows whose mask is -inf everywhere come out 0, not NaN); this one
+ *                  is the pass `fuse-attention` (kiln_pass_fuse_attention)
  *
  * A two-operand Sum counts as an Add (ONNX's function bodies write it so).
  * Constants are matched to 1e-4 relative (exporters round sqrt(2) and friends
@@ -615,11 +616,24 @@ attention(struct kiln_rewriter *rw, struct kiln_node *root)
 static const struct kiln_pattern patterns[] = {
     {"gelu", KILN_OP_MUL, gelu},          {"layer-norm", KILN_OP_DIV, layer_norm},
     {"ln-scale", KILN_OP_MUL, ln_affine}, {"ln-bias", KILN_OP_ADD, ln_affine},
-    {"softmax", KILN_OP_DIV, softmax},    {"attention", KILN_OP_MATMUL, attention},
+    {"softmax", KILN_OP_DIV, softmax},
+};
+
+static const struct kiln_pattern attention_patterns[] = {
+    {"attention", KILN_OP_MATMUL, attention},
 };
 
 enum kiln_status
 kiln_pass_fuse_patterns(struct kiln_pass_ctx *pc, struct kiln_graph *g)
 {
     return kiln_rewrite_run(pc, g, patterns, (int)(sizeof patterns / sizeof patterns[0]));
+}
+
+/* The attention pattern as a pass of its own (`fuse-attention`): whether one
+ * Attention kernel beats MatMul, Softmax and MatMul kernels depends on the
+ * kernels, so the pipelines choose (it shares this file's matchers). */
+enum kiln_status
+kiln_pass_fuse_attention(struct kiln_pass_ctx *pc, struct kiln_graph *g)
+{
+    return kiln_rewrite_run(pc, g, attention_patterns, 1);
 }

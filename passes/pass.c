@@ -29,8 +29,10 @@ const struct kiln_pass_info kiln_pass_table[] = {
     {"fuse-conv-bn", kiln_pass_fuse_conv_bn,
      "fold an inference BatchNormalization into the Conv/ConvTranspose before it"},
     {"fuse-patterns", kiln_pass_fuse_patterns,
-     "decomposed GELU, LayerNormalization, Softmax and attention (as exporters write them) "
-     "become the one op each computes"},
+     "decomposed GELU, LayerNormalization and Softmax (as exporters write them) become the "
+     "one op each computes"},
+    {"fuse-attention", kiln_pass_fuse_attention,
+     "MatMul-scale-mask-Softmax-MatMul over 4-D operands becomes one Attention op"},
     {"fuse", kiln_pass_fuse,
      "fuse Conv/Gemm/MatMul with the elementwise ops after them (epilogues), and elementwise "
      "ops with each other, into kiln.Fused nodes compiled as one kernel each"},
@@ -39,10 +41,10 @@ const struct kiln_pass_info kiln_pass_table[] = {
 };
 
 /* -O2 and -O3: canonicalize before the folds and fusions (they match canonical
- * forms) and again after fuse-patterns (the Transposes attention adds cancel) */
+ * forms) and again after fuse-attention (the Transposes it adds cancel) */
 #define KILN_PIPELINE_O2                                                                           \
     "inline-defaults,infer-shapes,fold-shapes,canonicalize,cse,fold-constants,fuse-conv-bn,"       \
-    "fuse-patterns,canonicalize,dce,fuse"
+    "fuse-patterns,fuse-attention,canonicalize,dce,fuse"
 
 static const char *const level_pipelines[4] = {
     "",                             /* -O0 */
@@ -61,6 +63,9 @@ const struct kiln_pass_order kiln_pass_orders[] = {
     {"fuse-conv-bn", "fuse",
      "fuse takes the Conv into an epilogue group and leaves the BatchNormalization (not "
      "elementwise) behind"},
+    {"fuse-patterns", "fuse-attention",
+     "attention matches a Softmax op, which fuse-patterns makes of a decomposed one"},
+    {"fuse-attention", "fuse", "fuse would take the attention's MatMuls as anchors of epilogues"},
     {"fuse-patterns", "fuse",
      "fuse swallows a decomposed GELU or LayerNorm into elementwise groups the patterns no "
      "longer see"},

@@ -101,6 +101,7 @@ enum kiln_status kiln_pass_fuse_conv_bn(struct kiln_pass_ctx *pc, struct kiln_gr
 enum kiln_status kiln_pass_fold_shapes(struct kiln_pass_ctx *pc, struct kiln_graph *g);
 enum kiln_status kiln_pass_fold_constants(struct kiln_pass_ctx *pc, struct kiln_graph *g);
 enum kiln_status kiln_pass_fuse_patterns(struct kiln_pass_ctx *pc, struct kiln_graph *g);
+enum kiln_status kiln_pass_fuse_attention(struct kiln_pass_ctx *pc, struct kiln_graph *g);
 enum kiln_status kiln_pass_fuse(struct kiln_pass_ctx *pc, struct kiln_graph *g);
 
 #endif
