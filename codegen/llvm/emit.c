@@ -24,6 +24,7 @@
 #include <llvm-c/Target.h>
 #include <llvm-c/TargetMachine.h>
 #include <llvm-c/Transforms/PassBuilder.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -147,6 +148,50 @@ intrinsic2(struct emitter *e, const char *name, LLVMValueRef x, LLVMValueRef y)
     LLVMTypeRef t = LLVMTypeOf(x);
     LLVMValueRef args[2] = {x, y};
     return intrinsic(e, name, &t, 1, args, 2);
+}
+
+/*
+ * exp of an f32 in plain arithmetic, so that loops calling it vectorize (a
+ * call to libm's expf stays scalar, and its underflow path sets errno):
+ * x = n ln2 + r with |r| <= ln2/2 (ln2 split in a high part exact in f32 and
+ * a low part), e^r by its Taylor series to r^7 (truncation below 6e-9
+ * relative), times 2^n built in the exponent field, in two halves so that
+ * results down to the subnormals come out. x > 88.73 gives inf, x < -103.98
+ * gives 0, NaN stays NaN. Within about 1 ulp of a correctly rounded exp.
+ */
+static LLVMValueRef
+exp_f32(struct emitter *e, LLVMValueRef x)
+{
+    LLVMTypeRef ft = LLVMTypeOf(x), it = LLVMInt32TypeInContext(e->ctx);
+    LLVMValueRef lo = LLVMConstReal(ft, -104.0), hi = LLVMConstReal(ft, 89.0);
+    LLVMValueRef xc = intrinsic2(e, "llvm.maxnum", intrinsic2(e, "llvm.minnum", x, hi), lo);
+    LLVMValueRef n = intrinsic1(
+        e, "llvm.rint", LLVMBuildFMul(e->b, xc, LLVMConstReal(ft, 1.44269504088896341), ""));
+    LLVMValueRef r =
+        LLVMBuildFSub(e->b, xc, LLVMBuildFMul(e->b, n, LLVMConstReal(ft, 0.693359375), ""), "");
+    r = LLVMBuildFSub(e->b, r,
+                      LLVMBuildFMul(e->b, n, LLVMConstReal(ft, -2.12194440054690583e-4), ""), "");
+    static const double inv_fact[] = {1.0 / 5040, 1.0 / 720, 1.0 / 120, 1.0 / 24,
+                                      1.0 / 6,    0.5,       1.0,       1.0};
+    LLVMValueRef p = LLVMConstReal(ft, inv_fact[0]);
+    for (int i = 1; i < 8; i++)
+        p = LLVMBuildFAdd(e->b, LLVMBuildFMul(e->b, p, r, ""), LLVMConstReal(ft, inv_fact[i]), "");
+    LLVMValueRef ni = LLVMBuildFPToSI(e->b, n, it, "");
+    LLVMValueRef n1 = LLVMBuildSDiv(e->b, ni, LLVMConstInt(it, 2, 0), "");
+    LLVMValueRef n2 = LLVMBuildSub(e->b, ni, n1, "");
+    LLVMValueRef bias = LLVMConstInt(it, 127, 0), sh = LLVMConstInt(it, 23, 0);
+    LLVMValueRef s1 = LLVMBuildBitCast(
+        e->b, LLVMBuildShl(e->b, LLVMBuildAdd(e->b, n1, bias, ""), sh, ""), ft, "");
+    LLVMValueRef s2 = LLVMBuildBitCast(
+        e->b, LLVMBuildShl(e->b, LLVMBuildAdd(e->b, n2, bias, ""), sh, ""), ft, "");
+    LLVMValueRef y = LLVMBuildFMul(e->b, LLVMBuildFMul(e->b, p, s1, ""), s2, "");
+    y = LLVMBuildSelect(e->b,
+                        LLVMBuildFCmp(e->b, LLVMRealOGT, x, LLVMConstReal(ft, 88.7228394), ""),
+                        LLVMConstReal(ft, INFINITY), y, "");
+    y = LLVMBuildSelect(e->b,
+                        LLVMBuildFCmp(e->b, LLVMRealOLT, x, LLVMConstReal(ft, -103.972084), ""),
+                        LLVMConstReal(ft, 0.0), y, "");
+    return LLVMBuildSelect(e->b, LLVMBuildFCmp(e->b, LLVMRealUNO, x, x, ""), x, y, "");
 }
 
 /* A libm function of one or two float/double arguments ("tanf" / "tan"). */
@@ -336,6 +381,8 @@ emit_unary(struct emitter *e, const struct kiln_lx *x, LLVMValueRef a)
     case KILN_LX_SQRT:
         return intrinsic1(e, "llvm.sqrt", a);
     case KILN_LX_EXP:
+        if (LLVMGetTypeKind(LLVMTypeOf(a)) == LLVMFloatTypeKind)
+            return exp_f32(e, a);
         return intrinsic1(e, "llvm.exp", a);
     case KILN_LX_LOG:
         return intrinsic1(e, "llvm.log", a);
