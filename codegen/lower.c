@@ -1430,60 +1430,63 @@ is_infix(enum kiln_lx_op op)
 
 static void
 print_lx(const struct kiln_lmodule *m, const struct kiln_lkernel *k, const struct kiln_lx *x,
-         FILE *f)
+         FILE *f, bool sig)
 {
     switch (x->kind) {
     case KILN_LX_IMM:
         if (kiln_dtype_is_float(x->type))
-            fprintf(f, "%.9g", x->f);
+            fprintf(f, sig ? "%a:%s" : "%.9g", x->f, kiln_dtype_name(x->type));
         else
             fprintf(f, "%lld", (long long)x->i);
         return;
     case KILN_LX_VAR:
-        fprintf(f, "%s%d", k->vars[x->var].name, (int)x->var);
+        fprintf(f, "%s%d", sig ? "v" : k->vars[x->var].name, (int)x->var);
         return;
     case KILN_LX_DIM:
         fprintf(f, "%s", m->dims[x->dim].name);
         return;
     case KILN_LX_LOAD:
-        fprintf(f, "%s[", m->bufs[k->bufs[x->buf]].name);
-        print_lx(m, k, x->a, f);
+        if (sig)
+            fprintf(f, "#%d:%s[", (int)x->buf, kiln_dtype_name(m->bufs[k->bufs[x->buf]].dtype));
+        else
+            fprintf(f, "%s[", m->bufs[k->bufs[x->buf]].name);
+        print_lx(m, k, x->a, f, sig);
         fprintf(f, "]");
         return;
     case KILN_LX_UNARY:
         fprintf(f, "%s(", lx_op_names[x->op]);
-        print_lx(m, k, x->a, f);
+        print_lx(m, k, x->a, f, sig);
         fprintf(f, ")");
         return;
     case KILN_LX_BINARY:
         if (is_infix(x->op)) {
             fprintf(f, "(");
-            print_lx(m, k, x->a, f);
+            print_lx(m, k, x->a, f, sig);
             fprintf(f, " %s ", lx_op_names[x->op]);
-            print_lx(m, k, x->b, f);
+            print_lx(m, k, x->b, f, sig);
             fprintf(f, ")");
         } else {
             fprintf(f, "%s(", lx_op_names[x->op]);
-            print_lx(m, k, x->a, f);
+            print_lx(m, k, x->a, f, sig);
             fprintf(f, ", ");
-            print_lx(m, k, x->b, f);
+            print_lx(m, k, x->b, f, sig);
             fprintf(f, ")");
         }
         return;
     case KILN_LX_SELECT:
         fprintf(f, "(");
-        print_lx(m, k, x->a, f);
+        print_lx(m, k, x->a, f, sig);
         fprintf(f, " ? ");
-        print_lx(m, k, x->b, f);
+        print_lx(m, k, x->b, f, sig);
         fprintf(f, " : ");
-        print_lx(m, k, x->c, f);
+        print_lx(m, k, x->c, f, sig);
         fprintf(f, ")");
         return;
     case KILN_LX_CAST:
     case KILN_LX_BITCAST:
-        fprintf(f, "%s<%s>(", x->kind == KILN_LX_CAST ? "cast" : "bitcast",
-                kiln_dtype_name(x->type));
-        print_lx(m, k, x->a, f);
+        fprintf(f, "%s<%s%s>(", x->kind == KILN_LX_CAST ? "cast" : "bitcast",
+                kiln_dtype_name(x->type), sig && x->kind == KILN_LX_CAST && x->i ? ",sat" : "");
+        print_lx(m, k, x->a, f, sig);
         fprintf(f, ")");
         return;
     }
@@ -1491,41 +1494,45 @@ print_lx(const struct kiln_lmodule *m, const struct kiln_lkernel *k, const struc
 
 static void
 print_block(const struct kiln_lmodule *m, const struct kiln_lkernel *k, const struct kiln_lblock *b,
-            int depth, FILE *f)
+            int depth, FILE *f, bool sig)
 {
     for (int32_t i = 0; i < b->n; i++) {
         const struct kiln_ls *s = b->s[i];
         fprintf(f, "%*s", 2 * depth, "");
         switch (s->kind) {
         case KILN_LS_FOR:
-            fprintf(f, "for %s%d in [", k->vars[s->var].name, (int)s->var);
-            print_lx(m, k, s->lo, f);
+            fprintf(f, "for %s%d in [", sig ? "v" : k->vars[s->var].name, (int)s->var);
+            print_lx(m, k, s->lo, f, sig);
             fprintf(f, ", ");
-            print_lx(m, k, s->hi, f);
-            fprintf(f, ")%s {\n", s->hints & KILN_LS_HINT_VECTORIZE ? " vectorize" : "");
-            print_block(m, k, &s->body, depth + 1, f);
+            print_lx(m, k, s->hi, f, sig);
+            fprintf(f, ")%s%s {\n", s->hints & KILN_LS_HINT_VECTORIZE ? " vectorize" : "",
+                    sig && (s->hints & KILN_LS_HINT_UNROLL) ? " unroll" : "");
+            print_block(m, k, &s->body, depth + 1, f, sig);
             fprintf(f, "%*s}\n", 2 * depth, "");
             break;
         case KILN_LS_STORE:
-            fprintf(f, "%s[", m->bufs[k->bufs[s->buf]].name);
-            print_lx(m, k, s->idx, f);
+            if (sig)
+                fprintf(f, "#%d:%s[", (int)s->buf, kiln_dtype_name(m->bufs[k->bufs[s->buf]].dtype));
+            else
+                fprintf(f, "%s[", m->bufs[k->bufs[s->buf]].name);
+            print_lx(m, k, s->idx, f, sig);
             fprintf(f, "] = ");
-            print_lx(m, k, s->val, f);
+            print_lx(m, k, s->val, f, sig);
             fprintf(f, "\n");
             break;
         case KILN_LS_SET:
-            fprintf(f, "%s%d = ", k->vars[s->var].name, (int)s->var);
-            print_lx(m, k, s->val, f);
+            fprintf(f, "%s%d = ", sig ? "v" : k->vars[s->var].name, (int)s->var);
+            print_lx(m, k, s->val, f, sig);
             fprintf(f, "\n");
             break;
         case KILN_LS_IF:
             fprintf(f, "if ");
-            print_lx(m, k, s->cond, f);
+            print_lx(m, k, s->cond, f, sig);
             fprintf(f, " {\n");
-            print_block(m, k, &s->body, depth + 1, f);
+            print_block(m, k, &s->body, depth + 1, f, sig);
             if (s->orelse.n) {
                 fprintf(f, "%*s} else {\n", 2 * depth, "");
-                print_block(m, k, &s->orelse, depth + 1, f);
+                print_block(m, k, &s->orelse, depth + 1, f, sig);
             }
             fprintf(f, "%*s}\n", 2 * depth, "");
             break;
@@ -1548,7 +1555,7 @@ kiln_lmodule_print(const struct kiln_lmodule *m, FILE *f)
         for (int r = 0; r < b->rank; r++) {
             if (r)
                 fprintf(f, ",");
-            print_lx(m, NULL, b->dims[r], f);
+            print_lx(m, NULL, b->dims[r], f, false);
         }
         fprintf(f, "]\n");
     }
@@ -1568,7 +1575,7 @@ kiln_lmodule_print(const struct kiln_lmodule *m, FILE *f)
             fprintf(f, "\nloop iter=%s", k->iter_buf >= 0 ? m->bufs[k->iter_buf].name : "-");
             if (k->trip_dims) {
                 fprintf(f, " trip=");
-                print_lx(m, k, k->trip_dims, f);
+                print_lx(m, k, k->trip_dims, f, false);
             } else if (k->trip_buf >= 0) {
                 fprintf(f, " trip=%s[0]", m->bufs[k->trip_buf].name);
             }
@@ -1583,11 +1590,31 @@ kiln_lmodule_print(const struct kiln_lmodule *m, FILE *f)
         fprintf(f, ")");
         if (k->trip) {
             fprintf(f, " parallel %s%d in [0, ", k->vars[k->outer].name, (int)k->outer);
-            print_lx(m, k, k->trip, f);
+            print_lx(m, k, k->trip, f, false);
             fprintf(f, ")");
         }
         fprintf(f, " {\n");
-        print_block(m, k, &k->body, 1, f);
+        print_block(m, k, &k->body, 1, f, false);
         fprintf(f, "}\n");
     }
+}
+
+char *
+kiln_lkernel_signature(const struct kiln_lmodule *m, const struct kiln_lkernel *k)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f)
+        return NULL;
+    fprintf(f, "slots %d vars", (int)k->n_bufs);
+    for (int32_t i = 0; i < k->n_vars; i++)
+        fprintf(f, " %s", kiln_dtype_name(k->vars[i].type));
+    fprintf(f, "\nouter %d trip ", (int)k->outer);
+    if (k->trip)
+        print_lx(m, k, k->trip, f, true);
+    fprintf(f, "\n");
+    print_block(m, k, &k->body, 0, f, true);
+    fclose(f);
+    return buf;
 }

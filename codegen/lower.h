@@ -244,6 +244,14 @@ void kiln_lmodule_free(struct kiln_lmodule *m);
 bool kiln_lower_supports(enum kiln_op op);
 /* Print the module in a readable C-like form (kiln compile --emit=loops). */
 void kiln_lmodule_print(const struct kiln_lmodule *m, FILE *f);
+/*
+ * A text that equals another kernel's exactly when the two compile to the same
+ * function: statements, types and immediates (floats exactly), with buffers
+ * as kernel slots and dtypes instead of names. Backends emit one function per
+ * signature (ResNet's repeated blocks share their kernels). malloc'd; NULL
+ * when out of memory.
+ */
+char *kiln_lkernel_signature(const struct kiln_lmodule *m, const struct kiln_lkernel *k);
 
 /* ---------------------------------------------------------------- building (for lowerings) */
 

@@ -1367,9 +1367,23 @@ kiln_llvm_build(const struct kiln_lmodule *m, const struct kiln_llvm_opts *o, LL
     LLVMValueRef *kernels = calloc((size_t)m->n_kernels + 1, sizeof *kernels);
     KILN_ASSERT(e.consts && e.woff && e.dims && kernels);
     enum kiln_status st = emit_weights(&e, o);
-    for (int32_t i = 0; i < m->n_kernels; i++)
-        if (m->kernels[i]->step == KILN_LSTEP_KERNEL)
+    /* one function per distinct kernel: identical kernels (a network's repeated
+     * blocks) share it, which saves LLVM's time and the artifact's size */
+    char **sigs = calloc((size_t)m->n_kernels + 1, sizeof *sigs);
+    KILN_ASSERT(sigs);
+    for (int32_t i = 0; i < m->n_kernels; i++) {
+        if (m->kernels[i]->step != KILN_LSTEP_KERNEL)
+            continue;
+        sigs[i] = kiln_lkernel_signature(m, m->kernels[i]);
+        for (int32_t j = 0; j < i && sigs[i] && !kernels[i]; j++)
+            if (sigs[j] && strcmp(sigs[i], sigs[j]) == 0)
+                kernels[i] = kernels[j];
+        if (!kernels[i])
             kernels[i] = emit_kernel(&e, m->kernels[i]);
+    }
+    for (int32_t i = 0; i < m->n_kernels; i++)
+        free(sigs[i]);
+    free(sigs);
     LLVMValueRef ws_fn = emit_workspace_size(&e);
     LLVMValueRef run_fn = emit_run(&e, kernels);
     emit_descriptor(&e, ws_fn, run_fn, o->exe_entry,
