@@ -241,12 +241,8 @@ gemm_transb_const(struct kiln_rewriter *rw, struct kiln_node *n)
     if (bt->rank != 2)
         return false;
     char name[300];
-    for (int k = 0;; k++) {
-        snprintf(name, sizeof name, "%.200s.T%d", g->values[n->in[1]]->name, k);
-        if (kiln_graph_find_value(g, name) < 0)
-            break;
-    }
-    const char *outs[1] = {name};
+    const char *outs[1] = {
+        kiln_rewrite_fresh_name(g, name, sizeof name, g->values[n->in[1]]->name, "T")};
     struct kiln_node *tr =
         kiln_graph_add_node(g, KILN_OP_TRANSPOSE, "", &n->in[1], 1, outs, 1, NULL);
     KILN_ASSERT(tr);

@@ -103,13 +103,7 @@ evaluate(struct kiln_pass_ctx *pc, struct kiln_graph *g, struct kiln_node **node
     bool ok = true;
     for (int32_t i = 0; i < n && ok; i++) {
         const struct kiln_node *src = nodes[i];
-        int32_t ins[64];
-        const char *outs[64];
-        if (src->n_in > 64 || src->n_out > 64) {
-            ok = false;
-            break;
-        }
-        for (int32_t k = 0; k < src->n_in; k++) {
+        for (int32_t k = 0; k < src->n_in && ok; k++) {
             int32_t v = src->in[k];
             if (v >= 0 && map[v] < 0) { /* a constant of g: shared, not copied */
                 const struct kiln_tensor *t = kiln_rewrite_const(g, v);
@@ -120,30 +114,9 @@ evaluate(struct kiln_pass_ctx *pc, struct kiln_graph *g, struct kiln_node **node
                 map[v] = kiln_graph_add_const(sub, g->values[v]->name, (struct kiln_tensor *)t);
                 sub->values[map[v]]->type = g->values[v]->type;
             }
-            ins[k] = v >= 0 ? map[v] : -1;
         }
-        for (int32_t k = 0; k < src->n_out; k++)
-            outs[k] = src->out[k] >= 0 ? g->values[src->out[k]]->name : NULL;
-        struct kiln_node *c = ok ? kiln_graph_add_node(sub, src->op, src->name, ins, src->n_in,
-                                                       outs, src->n_out, NULL)
-                                 : NULL;
-        if (!c) {
+        if (ok && !kiln_rewrite_copy_node(sub, g, src, map))
             ok = false;
-            break;
-        }
-        if (src->n_attrs) {
-            struct kiln_attr *attrs =
-                kiln_arena_array(sub->arena, (size_t)src->n_attrs, sizeof *attrs);
-            KILN_ASSERT(attrs);
-            memcpy(attrs, src->attrs, (size_t)src->n_attrs * sizeof *attrs);
-            KILN_ASSERT(!kiln_node_set_attrs(c, attrs, src->n_attrs));
-        }
-        for (int32_t k = 0; k < src->n_out; k++) {
-            if (src->out[k] < 0)
-                continue;
-            map[src->out[k]] = c->out[k];
-            sub->values[c->out[k]]->type = g->values[src->out[k]]->type;
-        }
     }
     struct kiln_tensor *res = calloc((size_t)n_want + 1, sizeof *res);
     KILN_ASSERT(res);

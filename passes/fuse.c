@@ -186,41 +186,15 @@ build(struct kiln_pass_ctx *pc, struct kiln_graph *g, struct kiln_node **members
     KILN_ASSERT(locs);
     for (int32_t m = 0; m < n; m++) {
         const struct kiln_node *src = members[m];
-        int32_t *ins = kiln_arena_array(pc->scratch, (size_t)src->n_in + 1, sizeof *ins);
-        const char **outs = kiln_arena_array(pc->scratch, (size_t)src->n_out + 1, sizeof *outs);
-        KILN_ASSERT(ins && outs);
-        for (int32_t k = 0; k < src->n_in; k++)
-            ins[k] = src->in[k] >= 0 ? inner[src->in[k]] : -1;
-        for (int32_t k = 0; k < src->n_out; k++)
-            outs[k] = src->out[k] >= 0 ? g->values[src->out[k]]->name : NULL;
-        struct kiln_node *c =
-            kiln_graph_add_node(body, src->op, src->name, ins, src->n_in, outs, src->n_out, NULL);
-        KILN_ASSERT(c);
-        if (src->n_attrs) {
-            struct kiln_attr *attrs =
-                kiln_arena_array(g->arena, (size_t)src->n_attrs, sizeof *attrs);
-            KILN_ASSERT(attrs);
-            memcpy(attrs, src->attrs, (size_t)src->n_attrs * sizeof *attrs);
-            KILN_ASSERT(!kiln_node_set_attrs(c, attrs, src->n_attrs));
-        }
-        for (int32_t k = 0; k < src->n_out; k++) {
-            if (src->out[k] < 0)
-                continue;
-            body->values[c->out[k]]->type = g->values[src->out[k]]->type;
-            inner[src->out[k]] = c->out[k];
-        }
+        KILN_ASSERT(kiln_rewrite_copy_node(body, g, src, inner));
         locs[m] = src->name[0] ? src->name : kiln_op_name(src->op);
     }
     int32_t result = sink->out[0];
     kiln_graph_add_output(body, inner[result]);
     /* the fused node, under a temporary name that then swaps with the sink's */
     char tmp[300];
-    for (int k = 0;; k++) {
-        snprintf(tmp, sizeof tmp, "%.200s.fused%d", g->values[result]->name, k);
-        if (kiln_graph_find_value(g, tmp) < 0)
-            break;
-    }
-    const char *outs[1] = {tmp};
+    const char *outs[1] = {
+        kiln_rewrite_fresh_name(g, tmp, sizeof tmp, g->values[result]->name, "fused")};
     struct kiln_node *fn = kiln_graph_add_node(g, KILN_OP_FUSED, name, ext, n_ext, outs, 1, NULL);
     KILN_ASSERT(fn);
     fn->body = body;

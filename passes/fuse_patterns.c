@@ -134,12 +134,8 @@ replace_root(struct kiln_rewriter *rw, struct kiln_node *root, struct match *mt,
     struct kiln_graph *g = kiln_rewrite_graph(rw);
     int32_t from = root->out[0];
     char name[300];
-    for (int k = 0;; k++) {
-        snprintf(name, sizeof name, "%.200s.%s%d", g->values[from]->name, kiln_op_name(op), k);
-        if (kiln_graph_find_value(g, name) < 0)
-            break;
-    }
-    const char *outs[1] = {name};
+    const char *outs[1] = {
+        kiln_rewrite_fresh_name(g, name, sizeof name, g->values[from]->name, kiln_op_name(op))};
     struct kiln_node *n = kiln_graph_add_node(g, op, root->name, ins, n_ins, outs, 1, NULL);
     KILN_ASSERT(n);
     if (n_attrs)
@@ -325,12 +321,7 @@ filled_const(struct kiln_graph *g, const char *base, const char *what, int64_t l
         d[i] = v;
     t->data = d;
     char name[300];
-    for (int k = 0;; k++) {
-        snprintf(name, sizeof name, "%.200s.%s%s%d", base, what, k ? "." : "", k);
-        if (kiln_graph_find_value(g, name) < 0)
-            break;
-    }
-    return kiln_graph_add_const(g, name, t);
+    return kiln_graph_add_const(g, kiln_rewrite_fresh_name(g, name, sizeof name, base, what), t);
 }
 
 /* v = Pow(of, 2) or Mul(of, of): its node, else NULL. */
@@ -584,12 +575,8 @@ attention(struct kiln_rewriter *rw, struct kiln_node *root)
         return false;
     /* K = Kt with its last two axes swapped */
     char name[300];
-    for (int k = 0;; k++) {
-        snprintf(name, sizeof name, "%.200s.kT%d", g->values[kt]->name, k);
-        if (kiln_graph_find_value(g, name) < 0)
-            break;
-    }
-    const char *outs[1] = {name};
+    const char *outs[1] = {
+        kiln_rewrite_fresh_name(g, name, sizeof name, g->values[kt]->name, "kT")};
     struct kiln_node *tr = kiln_graph_add_node(g, KILN_OP_TRANSPOSE, "", &kt, 1, outs, 1, NULL);
     KILN_ASSERT(tr);
     struct kiln_attr *ta = attrs_new(g, 1);

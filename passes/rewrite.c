@@ -240,3 +240,45 @@ kiln_rewrite_run(struct kiln_pass_ctx *pc, struct kiln_graph *g, const struct ki
     free(next);
     return st;
 }
+
+const char *
+kiln_rewrite_fresh_name(const struct kiln_graph *g, char *buf, size_t cap, const char *base,
+                        const char *suffix)
+{
+    for (int k = 0;; k++) {
+        snprintf(buf, cap, "%.200s.%s%d", base, suffix, k);
+        if (kiln_graph_find_value(g, buf) < 0)
+            return buf;
+    }
+}
+
+struct kiln_node *
+kiln_rewrite_copy_node(struct kiln_graph *dst, const struct kiln_graph *src,
+                       const struct kiln_node *n, int32_t *map)
+{
+    int32_t ins[64];
+    const char *outs[64];
+    if (n->n_in > 64 || n->n_out > 64)
+        return NULL;
+    for (int32_t k = 0; k < n->n_in; k++)
+        ins[k] = n->in[k] >= 0 ? map[n->in[k]] : -1;
+    for (int32_t k = 0; k < n->n_out; k++)
+        outs[k] = n->out[k] >= 0 ? src->values[n->out[k]]->name : NULL;
+    struct kiln_node *c =
+        kiln_graph_add_node(dst, n->op, n->name, ins, n->n_in, outs, n->n_out, NULL);
+    if (!c)
+        return NULL;
+    if (n->n_attrs) {
+        struct kiln_attr *attrs = kiln_arena_array(dst->arena, (size_t)n->n_attrs, sizeof *attrs);
+        KILN_ASSERT(attrs);
+        memcpy(attrs, n->attrs, (size_t)n->n_attrs * sizeof *attrs);
+        KILN_ASSERT(!kiln_node_set_attrs(c, attrs, n->n_attrs));
+    }
+    for (int32_t k = 0; k < n->n_out; k++) {
+        if (n->out[k] < 0)
+            continue;
+        dst->values[c->out[k]]->type = src->values[n->out[k]]->type;
+        map[n->out[k]] = c->out[k];
+    }
+    return c;
+}

@@ -51,6 +51,17 @@ bool kiln_tensor_all_equal(const struct kiln_tensor *t, double x);
 /* Per value of g (malloc'd, g->n_values entries; free it): whether a direct
  * sub-graph captures it (deeper ones capture through their parent's captures). */
 bool *kiln_rewrite_captured(const struct kiln_graph *g);
+/* A name for a new value of g saying where it came from, "BASE.SUFFIXk" with the
+ * smallest k >= 0 not taken, into buf[cap]; returns buf. */
+const char *kiln_rewrite_fresh_name(const struct kiln_graph *g, char *buf, size_t cap,
+                                    const char *base, const char *suffix);
+/*
+ * Append to dst a copy of node n of src: same op, name, attributes and output
+ * names and types. Operand value v of src becomes map[v] (-1: absent); the
+ * copy's outputs are recorded in map. NULL when an output name is taken in dst.
+ */
+struct kiln_node *kiln_rewrite_copy_node(struct kiln_graph *dst, const struct kiln_graph *src,
+                                         const struct kiln_node *n, int32_t *map);
 /* The node producing value v, or NULL. */
 struct kiln_node *kiln_rewrite_producer(const struct kiln_graph *g, int32_t v);
 
