@@ -2,7 +2,8 @@
  * kiln_rt.h - the runtime every kiln artifact links (statically).
  *
  * It depends on libc, libm and pthreads only; it never aborts and never
- * prints (except the executable driver, runtime/main.c, which is a program);
+ * prints (except the executable driver, runtime/main.c, which is a program,
+ * and kiln_rt_profile_report, which writes to the stream it is handed);
  * functions return enum kiln_rt_status. It needs a little-endian host.
  *
  * Pieces (one file each):
@@ -13,7 +14,8 @@
  *   - parallel_for over a process-wide thread pool, used by generated kernels
  *     for their outer loops (runtime/threads.c);
  *   - .npy reading and writing (runtime/npy.c);
- *   - a monotonic clock (runtime/clock.c).
+ *   - a monotonic clock (runtime/clock.c);
+ *   - the report of a profiled model (runtime/profile.c).
  *
  * Linking an executable: model.o, then runtime/main.c's object (the driver,
  * which defines main), then libkiln_runtime.a, then -lpthread -lm.
@@ -23,6 +25,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -126,7 +129,56 @@ struct kiln_rt_model {
      */
     const char *weights_file;
     uint64_t weights_size;
+    /* kiln compile --profile: the layer table and the time run() spent in
+     * each layer; NULL in an artifact compiled without it. */
+    const struct kiln_rt_profile *profile;
 };
+
+/* ---------------------------------------------------------------- profile */
+
+/* One layer of a profiled model: a node of the graph (a fused node is one). */
+struct kiln_rt_layer {
+    const char *name;  /* the node's name */
+    const char *op;    /* "Conv", or a fused node's ops: "Conv+Add+Relu" */
+    const char *shape; /* the result's type, "f32[1,64,56,56]" ('?': a runtime dim) */
+    int64_t flops;     /* -1: unknown (a runtime dim) */
+    int64_t bytes;     /* operands and results, each once (weights included); -1: unknown */
+};
+
+/*
+ * What `kiln compile --profile` adds to the descriptor. run() adds the time
+ * spent in layer i (its kernels, summed over calls) to ms[i]; the caller
+ * zeroes ms before the runs it measures. The counters are plain doubles: a
+ * profiled model must not be run by two threads at once.
+ */
+struct kiln_rt_profile {
+    int32_t n_layers;
+    const struct kiln_rt_layer *layers; /* (n_layers), in execution order */
+    double *ms;                         /* (n_layers) */
+    int64_t params, param_bytes;        /* the weights: elements and bytes */
+    int32_t flop_per_cycle;             /* f32 FLOP per cycle of one core of the target:
+                                           vector lanes x 2 (FMA) x FMA pipes */
+    const char *cpu;                    /* the target CPU it was compiled for */
+};
+
+/* Report options; a zero value is "find out" (clock: the CPU's maximum
+ * frequency from sysfs or /proc/cpuinfo; bandwidth: measured by a copy). */
+struct kiln_rt_profile_opts {
+    double ghz;
+    double gbs;
+    int threads; /* the threads the runs used (peak = per-core peak x threads) */
+};
+
+/*
+ * Print the per-layer report of `runs` runs that took total_ms in all: per
+ * layer op, shape, FLOPs, bytes, time, GFLOP/s, GB/s, fraction of peak, share
+ * of the time and the roofline bound (compute when FLOPs per byte exceed the
+ * machine balance, peak / bandwidth; else memory); then the slowest layers,
+ * the time per op, and totals (latency, throughput, parameters, activation
+ * memory = workspace_bytes). The only runtime function that prints: to f.
+ */
+int kiln_rt_profile_report(FILE *f, const struct kiln_rt_model *m, int runs, double total_ms,
+                           uint64_t workspace_bytes, const struct kiln_rt_profile_opts *o);
 
 /* ---------------------------------------------------------------- threads */
 

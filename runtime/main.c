@@ -2,13 +2,16 @@
  * main.c - the driver linked into `kiln compile --emit=exe` artifacts.
  *
  *   ./model [--in NAME=PATH.npy ...] [--out-dir DIR] [--dim NAME=VALUE ...]
- *           [--bench N] [--threads T] [--seed S] [--weights PATH] [--help]
+ *           [--bench N] [--threads T] [--seed S] [--weights PATH]
+ *           [--profile [--ghz G]] [--help]
  *
  * It runs the compiled model (the kiln_model descriptor the model object
  * defines) once: inputs come from .npy files or are seeded pseudo-random;
  * runtime dims come from the input files' shapes, else --dim, else 1. It
  * prints every output (name, dtype, shape, first values), writes them as
- * .npy with --out-dir, and with --bench times repeated runs.
+ * .npy with --out-dir, and with --bench times repeated runs. --profile (a
+ * model compiled with --profile) times each layer over the runs and prints
+ * the report of runtime/profile.c.
  *
  * Unlike the rest of runtime/, this is a program: it prints, and exits
  * 0 (ok), 1 (a file or the run failed), 2 (usage). Scripts rely on the
@@ -53,6 +56,11 @@ static const char options_text[] =
     "  --seed S            seed of the random inputs (default 0)\n"
     "  --weights PATH      the weights file of a model compiled with\n"
     "                      --weights=external (default: beside the executable)\n"
+    "  --profile           (a model compiled with --profile) after one warm-up\n"
+    "                      run, time each layer over the --bench N runs (default\n"
+    "                      10) and print the per-layer report\n"
+    "  --ghz G             the clock the report's peak FLOP/s assumes (default: the\n"
+    "                      CPU's maximum from sysfs, else /proc/cpuinfo)\n"
     "  --help              this text\n"
     "\n"
     "bf16 tensors are read from and written to .npy files as float32 ('<f4').\n"
@@ -74,6 +82,8 @@ struct driver {
     int64_t *dims;            /* (n_dims) */
     struct dim_source *dim_src;
     int bench;
+    bool profile; /* --profile */
+    double ghz;   /* --ghz, or 0 */
     uint64_t seed;
     const char *out_dir;
     struct kiln_rt_npy *in_files; /* (n_inputs) */
@@ -136,8 +146,9 @@ static void
 print_help(const struct kiln_rt_model *m)
 {
     printf("usage: %s [--in NAME=PATH.npy ...] [--out-dir DIR] [--dim NAME=VALUE ...]\n"
-           "       %*s [--bench N] [--threads T] [--seed S] [--weights PATH] [--help]\n\n",
-           prog, (int)strlen(prog), "");
+           "       %*s [--bench N] [--threads T] [--seed S] [--weights PATH]\n"
+           "       %*s [--profile [--ghz G]] [--help]\n\n",
+           prog, (int)strlen(prog), "", (int)strlen(prog), "");
     printf("Runs the model '%s' (compiled by kiln) once and prints its outputs.\n\n",
            m->name ? m->name : "");
     int w = 1;
@@ -260,8 +271,12 @@ parse_args(struct driver *dr, int argc, char **argv)
     }
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *val = NULL;
-        static const char *const with_value[] = {"--in",      "--out-dir", "--dim",    "--bench",
-                                                 "--threads", "--seed",    "--weights"};
+        if (strcmp(a, "--profile") == 0) {
+            dr->profile = true;
+            continue;
+        }
+        static const char *const with_value[] = {"--in",      "--out-dir", "--dim",     "--bench",
+                                                 "--threads", "--seed",    "--weights", "--ghz"};
         const char *opt = NULL;
         for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++) {
             size_t len = strlen(with_value[k]);
@@ -344,6 +359,14 @@ parse_args(struct driver *dr, int argc, char **argv)
             kiln_rt_set_threads((int)v);
         } else if (strcmp(opt, "--weights") == 0) {
             dr->weights_path = val;
+        } else if (strcmp(opt, "--ghz") == 0) {
+            char *end;
+            errno = 0;
+            dr->ghz = strtod(val, &end);
+            if (errno || *end || end == val || !(dr->ghz > 0 && dr->ghz < 100)) {
+                fail("--ghz wants a clock in GHz, got '%s'", val);
+                return EXIT_USAGE;
+            }
         } else { /* --seed */
             if (!parse_u64(val, &dr->seed)) {
                 fail("--seed wants a non-negative integer, got '%s'", val);
@@ -852,6 +875,31 @@ bench(const struct driver *dr)
     return rc;
 }
 
+/* --profile: time each layer over the runs, then print the report. */
+static int
+profile(const struct driver *dr)
+{
+    const struct kiln_rt_profile *p = dr->m->profile;
+    int runs = dr->bench > 0 ? dr->bench : 10;
+    int rc = run_once(dr); /* warm-up */
+    for (int32_t i = 0; i < p->n_layers; i++)
+        p->ms[i] = 0;
+    double t0 = kiln_rt_now_ms();
+    for (int i = 0; i < runs && rc < 0; i++)
+        rc = run_once(dr);
+    double total = kiln_rt_now_ms() - t0;
+    if (rc >= 0)
+        return rc;
+    struct kiln_rt_profile_opts o = {.ghz = dr->ghz, .threads = kiln_rt_get_threads()};
+    putchar('\n');
+    if (kiln_rt_profile_report(stdout, dr->m, runs, total, dr->m->workspace_size(dr->dims), &o) !=
+        KILN_RT_OK) {
+        fail("cannot write the profile");
+        return EXIT_RUN;
+    }
+    return -1;
+}
+
 static void
 driver_free(struct driver *dr)
 {
@@ -899,6 +947,11 @@ main(int argc, char **argv)
     }
     if (rc < 0)
         rc = parse_args(&dr, argc, argv);
+    if (rc < 0 && dr.profile && !m->profile) {
+        fail("--profile: the model was compiled without --profile (kiln compile --profile, "
+             "or kiln profile MODEL)");
+        rc = EXIT_USAGE;
+    }
     if (rc < 0)
         rc = load_inputs(&dr);
     if (rc < 0)
@@ -919,7 +972,9 @@ main(int argc, char **argv)
         if (dr.out_dir)
             rc = write_outputs(&dr);
     }
-    if (rc < 0 && dr.bench > 0)
+    if (rc < 0 && dr.profile)
+        rc = profile(&dr);
+    else if (rc < 0 && dr.bench > 0)
         rc = bench(&dr);
     if (rc < 0 && fflush(stdout) != 0) {
         fail("cannot write to stdout");

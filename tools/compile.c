@@ -8,6 +8,7 @@
  * graph pipeline (after inline-defaults,infer-shapes, which codegen needs) and
  * keeps LLVM's, so one can measure what the graph passes do at equal LLVM level.
  *   kiln run MODEL [compile options] [-- options of the executable]
+ *   kiln profile MODEL [compile options] [-- options of the executable]
  *
  * compile loads the model, runs the -O pipeline, lowers it (codegen/lower.h)
  * and emits: obj/asm/llvm through the LLVM backend; so and exe by linking
@@ -15,7 +16,9 @@
  * executable) using the system C compiler as the linker driver; header (the
  * typed C API); loops (the lowered kernels, for reading). run compiles to a
  * temporary executable and runs it with the options after `--` (--in, --out-dir,
- * --bench, ...: runtime/main.c), then removes it.
+ * --bench, ...: runtime/main.c), then removes it. profile is run with
+ * --profile at compile time and --profile handed to the executable: the
+ * per-layer report (runtime/profile.c).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -193,6 +196,8 @@ parse_compile_opts(int argc, char **argv, struct compile_opts *co, int *stop)
             co->passes.time_passes = true;
         } else if (strcmp(a, "--verify-each") == 0) {
             co->passes.verify_each = true;
+        } else if (strcmp(a, "--profile") == 0) {
+            co->llvm.profile = true;
         } else if (strcmp(a, "--strict-fp") == 0) {
             co->llvm.reassoc = false;
         } else if (strncmp(a, "--target=", 9) == 0) {
@@ -340,14 +345,17 @@ kiln_cmd_compile(int argc, char **argv)
     return rc;
 }
 
-int
-kiln_cmd_run(int argc, char **argv)
+/* run and profile: compile to a temporary executable, run it with the options
+ * after "--" (profile: compiled with --profile and run with --profile first). */
+static int
+compile_and_run(int argc, char **argv, bool prof)
 {
     struct compile_opts co;
     int stop = argc;
     int rc = parse_compile_opts(argc, argv, &co, &stop);
     if (rc >= 0)
         return rc;
+    co.llvm.profile = co.llvm.profile || prof;
     char dir[] = "/tmp/kiln-run-XXXXXX";
     if (!mkdtemp(dir)) {
         fprintf(stderr, "kiln: error: cannot create a temporary folder: %s\n", strerror(errno));
@@ -364,13 +372,16 @@ kiln_cmd_run(int argc, char **argv)
     kiln_graph_free(g);
     if (rc == EXIT_OK) {
         int n = argc - stop;
-        char **args = calloc((size_t)n + 2, sizeof *args);
+        char **args = calloc((size_t)n + 3, sizeof *args);
         if (!args) {
             rc = EXIT_COMPILE;
         } else {
-            args[0] = exe;
+            int a = 0;
+            args[a++] = exe;
+            if (prof)
+                args[a++] = "--profile";
             for (int i = 0; i < n; i++)
-                args[i + 1] = argv[stop + i];
+                args[a++] = argv[stop + i];
             int r = run_program(args);
             rc = r == 0 ? EXIT_OK : r == 2 ? EXIT_USAGE : EXIT_COMPILE;
             free(args);
@@ -379,4 +390,16 @@ kiln_cmd_run(int argc, char **argv)
     unlink(exe);
     rmdir(dir);
     return rc;
+}
+
+int
+kiln_cmd_run(int argc, char **argv)
+{
+    return compile_and_run(argc, argv, false);
+}
+
+int
+kiln_cmd_profile(int argc, char **argv)
+{
+    return compile_and_run(argc, argv, true);
 }

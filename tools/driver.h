@@ -21,5 +21,6 @@ enum kiln_status kiln_load_input(const char *path, struct kiln_graph **g, struct
 
 int kiln_cmd_compile(int argc, char **argv);
 int kiln_cmd_run(int argc, char **argv);
+int kiln_cmd_profile(int argc, char **argv);
 
 #endif

@@ -36,6 +36,11 @@ static const char usage_text[] =
     "  compile MODEL [options]  compile to an object, library, executable, header, ...\n"
     "  run MODEL [options] [-- RUN-OPTIONS]\n"
     "                           compile to a temporary executable and run it\n"
+    "  profile MODEL [options] [-- RUN-OPTIONS]\n"
+    "                           the same, timing every layer: per layer op, shape,\n"
+    "                           FLOPs, bytes, time, GFLOP/s, GB/s, % of peak, share,\n"
+    "                           roofline bound; totals (RUN-OPTIONS: --bench N runs,\n"
+    "                           --threads T, --ghz G)\n"
     "\n"
     "options of inspect and opt:\n"
     "  --dim NAME=VALUE         bind a symbolic dim (e.g. the batch N) to a value\n"
@@ -72,6 +77,7 @@ static const char usage_text[] =
     "  --dim NAME=VALUE         fix a symbolic dim at compile time\n"
     "  --strict-fp              evaluate float sums in program order (no reassociation\n"
     "                           or FMA contraction; slower, bit-reproducible)\n"
+    "  --profile                time every layer (the executable's --profile prints it)\n"
     "  --weights=external       write the weights to OUT.weights instead of embedding them\n"
     "                           (the run function then takes them as one more input)\n"
     "\n"
@@ -594,5 +600,7 @@ main(int argc, char **argv)
         return kiln_cmd_compile(argc - 2, argv + 2);
     if (strcmp(cmd, "run") == 0)
         return kiln_cmd_run(argc - 2, argv + 2);
+    if (strcmp(cmd, "profile") == 0)
+        return kiln_cmd_profile(argc - 2, argv + 2);
     return kiln_usage_error("unknown command '%s'", cmd);
 }

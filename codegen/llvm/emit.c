@@ -16,6 +16,7 @@
  * Complexity: linear in the size of the lowered module, plus LLVM's own passes.
  */
 #include "codegen/llvm/llvm.h"
+#include "codegen/profile.h"
 
 #include "codegen/llvm/build.h"
 
@@ -55,6 +56,10 @@ struct emitter {
     LLVMValueRef *vars;  /* allocas, per kernel variable */
     LLVMValueRef *bases; /* per kernel slot: the buffer's base pointer */
     LLVMValueRef *dims;  /* per runtime dim: its i64 value */
+    /* --profile: the layer table, the global of per-layer times, the clock */
+    const struct kiln_lprof *prof;
+    LLVMValueRef prof_ms, now_fn;
+    LLVMTypeRef now_t;
     /* per-statement expression cache */
     const struct kiln_lx **ckeys;
     LLVMValueRef *cvals;
@@ -971,6 +976,7 @@ emit_kernel_call(struct emitter *e, struct run_ctx *rc, int32_t i)
         LLVMBuildStore(e->b, rc->ptrs[k->bufs[s]],
                        LLVMBuildGEP2(e->b, rc->arr_t, rc->arr, ix, 2, ""));
     }
+    LLVMValueRef t0 = e->prof ? LLVMBuildCall2(e->b, e->now_t, e->now_fn, NULL, 0, "t0") : NULL;
     if (k->trip) {
         LLVMValueRef args[4] = {emit_dims_expr(e, k->trip), rc->kernels[i], rc->arr, rc->dims_arg};
         LLVMBuildCall2(e->b, rc->pf_t, rc->pf, args, 4, "");
@@ -978,6 +984,15 @@ emit_kernel_call(struct emitter *e, struct run_ctx *rc, int32_t i)
         LLVMValueRef args[4] = {rc->arr, rc->dims_arg, LLVMConstInt(e->t_i64, 0, 0),
                                 LLVMConstInt(e->t_i64, 1, 0)};
         LLVMBuildCall2(e->b, e->t_kernel, rc->kernels[i], args, 4, "");
+    }
+    if (e->prof) { /* ms[layer] += now - t0 */
+        LLVMTypeRef dt = LLVMDoubleTypeInContext(e->ctx);
+        LLVMValueRef t1 = LLVMBuildCall2(e->b, e->now_t, e->now_fn, NULL, 0, "t1");
+        LLVMValueRef ix = LLVMConstInt(e->t_i64, (unsigned long long)e->prof->kernel_layer[i], 0);
+        LLVMValueRef slot = LLVMBuildGEP2(e->b, dt, e->prof_ms, &ix, 1, "");
+        LLVMValueRef sum = LLVMBuildFAdd(e->b, LLVMBuildLoad2(e->b, dt, slot, ""),
+                                         LLVMBuildFSub(e->b, t1, t0, ""), "");
+        LLVMBuildStore(e->b, sum, slot);
     }
 }
 
@@ -1211,8 +1226,8 @@ tensor_descs(struct emitter *e, bool outputs, int32_t count)
 }
 
 static void
-emit_descriptor(struct emitter *e, LLVMValueRef ws_fn, LLVMValueRef run_fn, bool exe_entry,
-                const char *weights_name)
+emit_descriptor(struct emitter *e, LLVMValueRef ws_fn, LLVMValueRef run_fn, LLVMValueRef profile,
+                bool exe_entry, const char *weights_name)
 {
     const struct kiln_lmodule *m = e->m;
     const struct kiln_graph *g = m->g;
@@ -1229,10 +1244,10 @@ emit_descriptor(struct emitter *e, LLVMValueRef ws_fn, LLVMValueRef run_fn, bool
     LLVMSetInitializer(dng, dna);
     LLVMSetGlobalConstant(dng, 1);
     LLVMSetLinkage(dng, LLVMPrivateLinkage);
-    LLVMTypeRef fields[11] = {e->t_ptr, e->t_i32, e->t_i32, e->t_i32, e->t_ptr, e->t_ptr,
-                              e->t_ptr, e->t_ptr, e->t_ptr, e->t_ptr, e->t_i64};
-    LLVMTypeRef mt = LLVMStructTypeInContext(e->ctx, fields, 11, 0);
-    LLVMValueRef vals[11] = {
+    LLVMTypeRef fields[12] = {e->t_ptr, e->t_i32, e->t_i32, e->t_i32, e->t_ptr, e->t_ptr,
+                              e->t_ptr, e->t_ptr, e->t_ptr, e->t_ptr, e->t_i64, e->t_ptr};
+    LLVMTypeRef mt = LLVMStructTypeInContext(e->ctx, fields, 12, 0);
+    LLVMValueRef vals[12] = {
         const_string(e, m->name, "model.name"),
         LLVMConstInt(e->t_i32, (unsigned long long)g->n_inputs, 0),
         LLVMConstInt(e->t_i32, (unsigned long long)g->n_outputs, 0),
@@ -1244,8 +1259,9 @@ emit_descriptor(struct emitter *e, LLVMValueRef ws_fn, LLVMValueRef run_fn, bool
         run_fn,
         e->external ? const_string(e, weights_name, "weights.name") : LLVMConstNull(e->t_ptr),
         LLVMConstInt(e->t_i64, e->wsize, 0),
+        profile,
     };
-    LLVMValueRef init = LLVMConstNamedStruct(mt, vals, 11);
+    LLVMValueRef init = LLVMConstNamedStruct(mt, vals, 12);
     char name[256];
     snprintf(name, sizeof name, "%s_model", m->name);
     LLVMValueRef desc = LLVMAddGlobal(e->mod, mt, name);
@@ -1256,6 +1272,85 @@ emit_descriptor(struct emitter *e, LLVMValueRef ws_fn, LLVMValueRef run_fn, bool
         LLVMSetInitializer(alias, init);
         LLVMSetGlobalConstant(alias, 1);
     }
+}
+
+/* ---------------------------------------------------------------- profile */
+
+/*
+ * f32 FLOP per cycle of one core: vector lanes x 2 (an FMA is two) x FMA
+ * pipes, from the target's features. AVX-512 counts two 512-bit pipes except
+ * on Zen 4, which runs a 512-bit op on its two 256-bit pipes; AVX2 with FMA
+ * two 256-bit pipes; AArch64 two 128-bit NEON pipes; without FMA a multiply
+ * and an add pipe. A figure for the report, not a promise of the vendor's.
+ */
+static int
+flop_per_cycle(const char *cpu, const char *features)
+{
+    bool arm = strstr(features, "+neon") != NULL;
+    if (strstr(features, "+avx512f"))
+        return strcmp(cpu, "znver4") == 0 ? 32 : 64;
+    if (strstr(features, "+fma") && strstr(features, "+avx2"))
+        return 32;
+    if (strstr(features, "+avx"))
+        return 16;
+    return arm ? 16 : 8;
+}
+
+/* The table of kiln_rt_profile (runtime/kiln_rt.h) and its time array; sets
+ * e->prof_ms and the clock function the run function calls. */
+static LLVMValueRef
+emit_profile(struct emitter *e, LLVMTargetMachineRef tm)
+{
+    const struct kiln_lprof *p = e->prof;
+    LLVMTypeRef dt = LLVMDoubleTypeInContext(e->ctx);
+    LLVMTypeRef ms_t = LLVMArrayType2(dt, (uint64_t)p->n_layers);
+    e->prof_ms = LLVMAddGlobal(e->mod, ms_t, "profile.ms");
+    LLVMSetInitializer(e->prof_ms, LLVMConstNull(ms_t));
+    LLVMSetLinkage(e->prof_ms, LLVMPrivateLinkage);
+    e->now_t = LLVMFunctionType(dt, NULL, 0, 0);
+    e->now_fn = LLVMAddFunction(e->mod, "kiln_rt_now_ms", e->now_t);
+
+    LLVMTypeRef lf[5] = {e->t_ptr, e->t_ptr, e->t_ptr, e->t_i64, e->t_i64};
+    LLVMTypeRef lt = LLVMStructTypeInContext(e->ctx, lf, 5, 0);
+    LLVMValueRef *ls = calloc((size_t)p->n_layers + 1, sizeof *ls);
+    KILN_ASSERT(ls);
+    for (int32_t i = 0; i < p->n_layers; i++) {
+        const struct kiln_lprof_layer *l = &p->layers[i];
+        LLVMValueRef v[5] = {
+            const_string(e, l->name, "layer.name"),
+            const_string(e, l->op, "layer.op"),
+            const_string(e, l->shape, "layer.shape"),
+            LLVMConstInt(e->t_i64, (unsigned long long)l->flops, 1),
+            LLVMConstInt(e->t_i64, (unsigned long long)l->bytes, 1),
+        };
+        ls[i] = LLVMConstNamedStruct(lt, v, 5);
+    }
+    LLVMValueRef la = LLVMConstArray2(lt, ls, (uint64_t)p->n_layers);
+    free(ls);
+    LLVMValueRef layers = LLVMAddGlobal(e->mod, LLVMTypeOf(la), "profile.layers");
+    LLVMSetInitializer(layers, la);
+    LLVMSetGlobalConstant(layers, 1);
+    LLVMSetLinkage(layers, LLVMPrivateLinkage);
+
+    char *cpu = LLVMGetTargetMachineCPU(tm), *feat = LLVMGetTargetMachineFeatureString(tm);
+    LLVMTypeRef pf[7] = {e->t_i32, e->t_ptr, e->t_ptr, e->t_i64, e->t_i64, e->t_i32, e->t_ptr};
+    LLVMTypeRef pt = LLVMStructTypeInContext(e->ctx, pf, 7, 0);
+    LLVMValueRef pv[7] = {
+        LLVMConstInt(e->t_i32, (unsigned long long)p->n_layers, 0),
+        layers,
+        e->prof_ms,
+        LLVMConstInt(e->t_i64, (unsigned long long)p->params, 0),
+        LLVMConstInt(e->t_i64, (unsigned long long)p->param_bytes, 0),
+        LLVMConstInt(e->t_i32, (unsigned long long)flop_per_cycle(cpu, feat), 0),
+        const_string(e, cpu, "profile.cpu"),
+    };
+    LLVMDisposeMessage(cpu);
+    LLVMDisposeMessage(feat);
+    LLVMValueRef prof = LLVMAddGlobal(e->mod, pt, "profile");
+    LLVMSetInitializer(prof, LLVMConstNamedStruct(pt, pv, 7));
+    LLVMSetGlobalConstant(prof, 1);
+    LLVMSetLinkage(prof, LLVMPrivateLinkage);
+    return prof;
 }
 
 /* ---------------------------------------------------------------- target and driver */
@@ -1384,11 +1479,24 @@ kiln_llvm_build(const struct kiln_lmodule *m, const struct kiln_llvm_opts *o, LL
     for (int32_t i = 0; i < m->n_kernels; i++)
         free(sigs[i]);
     free(sigs);
+    struct kiln_lprof prof;
+    LLVMValueRef profile = LLVMConstNull(e.t_ptr);
+    if (o->profile) {
+        if (kiln_lprof_build(m, &prof) != KILN_OK) {
+            kiln_diag_error(d, "out of memory building the profile table");
+            st = KILN_ERR_NOMEM;
+        } else {
+            e.prof = &prof;
+            profile = emit_profile(&e, tm);
+        }
+    }
     LLVMValueRef ws_fn = emit_workspace_size(&e);
     LLVMValueRef run_fn = emit_run(&e, kernels);
-    emit_descriptor(&e, ws_fn, run_fn, o->exe_entry,
+    emit_descriptor(&e, ws_fn, run_fn, profile, o->exe_entry,
                     o->weights_name ? o->weights_name : "weights.bin");
     free(kernels);
+    if (e.prof)
+        kiln_lprof_free(&prof);
 
     char *err = NULL;
     if (st == KILN_OK && LLVMVerifyModule(e.mod, LLVMReturnStatusAction, &err)) {

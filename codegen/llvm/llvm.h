@@ -43,6 +43,10 @@ struct kiln_llvm_opts {
      * as inputs[n_inputs], and the descriptor names weights_name. */
     const char *weights_path;
     const char *weights_name;
+    /* Time every layer: the run function adds each layer's time to a table
+     * the descriptor's profile field points to (runtime/kiln_rt.h,
+     * struct kiln_rt_profile; kiln profile reads it). */
+    bool profile;
 };
 
 void kiln_llvm_opts_default(struct kiln_llvm_opts *o);
