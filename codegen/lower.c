@@ -412,7 +412,8 @@ kiln_lower_kernel(struct kiln_lower_ctx *lc, const char *suffix)
                              : "copy",
              suffix ? "_" : "", suffix ? suffix : "");
     k->name = c_ident(m->arena, "k", m->n_kernels, base);
-    k->node = n ? n->id : -1;
+    /* inside a fused node's body, lc->n is a body node: the kernel is the fused node's */
+    k->node = lc->fuse && lc->k ? lc->k->node : n ? n->id : -1;
     k->outer = -1;
     k->step = KILN_LSTEP_KERNEL;
     k->cond_buf = k->iter_buf = k->trip_buf = -1;
@@ -482,6 +483,44 @@ kiln_lower_scratch(struct kiln_lower_ctx *lc, enum kiln_dtype t, struct kiln_lx 
     b->dims = kiln_arena_array(m->arena, 1, sizeof *b->dims);
     KILN_ASSERT(b->name && b->dims && numel->type == KILN_DT_I64);
     b->dims[0] = numel;
+    return m->n_bufs++;
+}
+
+int32_t
+kiln_lower_const(struct kiln_lower_ctx *lc, enum kiln_dtype t, int64_t numel, const char *suffix,
+                 void **data)
+{
+    struct kiln_lmodule *m = lc->m;
+    uint64_t nbytes;
+    KILN_ASSERT(numel > 0 && kiln_dtype_storage_bytes(t, numel, &nbytes));
+    struct kiln_tensor *tn = kiln_arena_alloc(m->arena, sizeof *tn);
+    int64_t *dims = kiln_arena_alloc(m->arena, sizeof *dims);
+    void *bytes = kiln_arena_alloc(m->arena, (size_t)nbytes);
+    m->bufs = grow(m->arena, m->bufs, m->n_bufs, &m->cap_bufs, sizeof *m->bufs);
+    struct kiln_lbuf *b = &m->bufs[m->n_bufs];
+    memset(b, 0, sizeof *b);
+    char name[160];
+    snprintf(name, sizeof name, "%.100s_%s%d", lc->n && lc->n->name[0] ? lc->n->name : "node",
+             suffix, (int)m->n_bufs);
+    b->name = kiln_arena_strdup(m->arena, name);
+    b->dims = kiln_arena_array(m->arena, 1, sizeof *b->dims);
+    KILN_ASSERT(tn && dims && bytes && b->name && b->dims);
+    memset(tn, 0, sizeof *tn);
+    memset(bytes, 0, (size_t)nbytes);
+    dims[0] = numel;
+    tn->dtype = t;
+    tn->rank = 1;
+    tn->dims = dims;
+    tn->nbytes = nbytes;
+    tn->data = bytes;
+    b->kind = KILN_LBUF_CONST;
+    b->dtype = t;
+    b->rank = 1;
+    b->value = -1;
+    b->io = -1;
+    b->data = tn;
+    b->dims[0] = kiln_lx_idx(lc, numel);
+    *data = bytes;
     return m->n_bufs++;
 }
 
@@ -853,6 +892,24 @@ kiln_lower_fn_of(enum kiln_op op)
 }
 
 /* ---------------------------------------------------------------- the driver */
+
+void
+kiln_lmodule_used_bufs(const struct kiln_lmodule *m, bool *used)
+{
+    memset(used, 0, (size_t)m->n_bufs * sizeof *used);
+    for (int32_t i = 0; i < m->n_kernels; i++) {
+        const struct kiln_lkernel *k = m->kernels[i];
+        for (int32_t s = 0; s < k->n_bufs; s++)
+            used[k->bufs[s]] = true;
+        int32_t marks[3] = {k->cond_buf, k->iter_buf, k->trip_buf};
+        for (int j = 0; j < 3; j++)
+            if (marks[j] >= 0)
+                used[marks[j]] = true;
+    }
+    for (int32_t b = 0; b < m->n_bufs; b++)
+        if (m->bufs[b].kind == KILN_LBUF_INPUT || m->bufs[b].kind == KILN_LBUF_OUTPUT)
+            used[b] = true;
+}
 
 void
 kiln_lmodule_free(struct kiln_lmodule *m)

@@ -150,6 +150,10 @@ struct kiln_ls {
 enum kiln_ls_hints {
     KILN_LS_HINT_VECTORIZE = 1 << 0, /* innermost, contiguous: ask for vectorization */
     KILN_LS_HINT_UNROLL = 1 << 1,
+    /* a loop whose body is already a register tile (lower_gemm.c): the loop
+     * vectorizer must leave it alone (it would widen every accumulator into a
+     * reduction over the loop); the body is vectorized across its statements */
+    KILN_LS_HINT_NO_VECTORIZE = 1 << 2,
 };
 
 /* ---------------------------------------------------------------- kernels, buffers, module */
@@ -240,6 +244,10 @@ struct kiln_lmodule {
 enum kiln_status kiln_lower_graph(const struct kiln_graph *g, struct kiln_lmodule **out,
                                   struct kiln_diag *d);
 void kiln_lmodule_free(struct kiln_lmodule *m);
+/* used[b] for every module buffer: whether a kernel (or a control-flow step)
+ * reads or writes it, or it is an input or output. Constants that no kernel
+ * reads (weights a kernel packed into a copy of its own) are not emitted. */
+void kiln_lmodule_used_bufs(const struct kiln_lmodule *m, bool *used);
 /* Whether op has a lowering (for kiln ops and the docs). */
 bool kiln_lower_supports(enum kiln_op op);
 /* Print the module in a readable C-like form (kiln compile --emit=loops). */
@@ -285,6 +293,14 @@ void kiln_lower_check(struct kiln_lower_ctx *lc, struct kiln_lx *ok);
 /* A scratch buffer of numel elements of type t in the workspace, private to the node
  * (kernels of one node pass partial results through it); returns its module buffer id. */
 int32_t kiln_lower_scratch(struct kiln_lower_ctx *lc, enum kiln_dtype t, struct kiln_lx *numel);
+/*
+ * A constant the lowering computes at compile time (weights packed for a
+ * kernel): numel elements of type t, zeroed, at *data for the caller to fill;
+ * returns its module buffer id (named NODE_SUFFIXk). Constants no kernel
+ * reads are not emitted, so a packed copy replaces the original weights.
+ */
+int32_t kiln_lower_const(struct kiln_lower_ctx *lc, enum kiln_dtype t, int64_t numel,
+                         const char *suffix, void **data);
 /* Kernel slot of module buffer `buf` in lc->k (added on first use). */
 int32_t kiln_lower_slot(struct kiln_lower_ctx *lc, int32_t buf);
 /* Module buffer behind a kernel slot. */

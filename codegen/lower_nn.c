@@ -28,94 +28,10 @@
 #include <math.h>
 #include <string.h>
 
+#include "codegen/lower_build.h"
 #include "codegen/lower_ops.h"
 
 /* ---------------------------------------------------------------- small builders */
-
-static struct kiln_lx *
-IX(struct kiln_lower_ctx *lc, int64_t v)
-{
-    return kiln_lx_idx(lc, v);
-}
-
-static struct kiln_lx *
-V(struct kiln_lower_ctx *lc, int32_t var)
-{
-    return kiln_lx_var(lc, var);
-}
-
-static struct kiln_lx *
-bin(struct kiln_lower_ctx *lc, enum kiln_lx_op op, struct kiln_lx *a, struct kiln_lx *b)
-{
-    return kiln_lx_binary(lc, op, a, b);
-}
-
-static struct kiln_lx *
-add_i(struct kiln_lower_ctx *lc, struct kiln_lx *a, struct kiln_lx *b)
-{
-    return kiln_lx_binary(lc, KILN_LX_ADD, a, b);
-}
-
-static struct kiln_lx *
-sub_i(struct kiln_lower_ctx *lc, struct kiln_lx *a, struct kiln_lx *b)
-{
-    return kiln_lx_binary(lc, KILN_LX_SUB, a, b);
-}
-
-static struct kiln_lx *
-mul_i(struct kiln_lower_ctx *lc, struct kiln_lx *a, struct kiln_lx *b)
-{
-    return kiln_lx_binary(lc, KILN_LX_MUL, a, b);
-}
-
-static struct kiln_lx *
-div_i(struct kiln_lower_ctx *lc, struct kiln_lx *a, struct kiln_lx *b)
-{
-    return kiln_lx_binary(lc, KILN_LX_DIV, a, b);
-}
-
-static struct kiln_lx *
-rem_i(struct kiln_lower_ctx *lc, struct kiln_lx *a, struct kiln_lx *b)
-{
-    return kiln_lx_binary(lc, KILN_LX_REM, a, b);
-}
-
-/* a && b, where a NULL means true. */
-static struct kiln_lx *
-land(struct kiln_lower_ctx *lc, struct kiln_lx *a, struct kiln_lx *b)
-{
-    return a ? kiln_lx_binary(lc, KILN_LX_AND, a, b) : b;
-}
-
-/* 0 <= i < hi (i64). */
-static struct kiln_lx *
-in_range(struct kiln_lower_ctx *lc, struct kiln_lx *i, struct kiln_lx *hi)
-{
-    return kiln_lx_binary(lc, KILN_LX_AND, kiln_lx_binary(lc, KILN_LX_GE, i, IX(lc, 0)),
-                          kiln_lx_binary(lc, KILN_LX_LT, i, hi));
-}
-
-/* for (var = 0; var < hi; var++) appended to b. */
-static struct kiln_ls *
-loop(struct kiln_lower_ctx *lc, struct kiln_lblock *b, const char *name, struct kiln_lx *hi,
-     int32_t *var)
-{
-    return kiln_lb_for(lc, b, name, IX(lc, 0), hi, var);
-}
-
-static struct kiln_lx *
-fimm(struct kiln_lower_ctx *lc, enum kiln_dtype t, double v)
-{
-    return kiln_lx_imm_f(lc, t, v);
-}
-
-/* a <op>= b on variable var. */
-static void
-accum(struct kiln_lower_ctx *lc, struct kiln_lblock *b, int32_t var, enum kiln_lx_op op,
-      struct kiln_lx *v)
-{
-    kiln_lb_set(lc, b, var, kiln_lx_binary(lc, op, V(lc, var), v));
-}
 
 /* Whether expression x is the i64 immediate v. */
 static bool
@@ -210,14 +126,20 @@ norm_axis(int64_t axis, int rank)
     return (int)axis;
 }
 
-/* The constant tensor behind node input i, or NULL (absent or not constant). */
+/* The constant tensor behind node input i, or NULL (absent or not constant).
+ * In a fused body, an operand of the fused node that is a constant counts:
+ * its buffer is the constant's. */
 static const struct kiln_tensor *
 const_input(const struct kiln_lower_ctx *lc, int i)
 {
     if (i >= lc->n->n_in || lc->n->in[i] < 0)
         return NULL;
     const struct kiln_value *v = lc->g->values[lc->n->in[i]];
-    return v->kind == KILN_VALUE_CONST && v->data && v->data->data ? v->data : NULL;
+    if (v->kind == KILN_VALUE_CONST)
+        return v->data && v->data->data ? v->data : NULL;
+    int32_t b = lc->fuse ? kiln_lower_value_buf(lc->m, lc->g, lc->n->in[i]) : -1;
+    const struct kiln_lbuf *buf = b >= 0 ? &lc->m->bufs[b] : NULL;
+    return buf && buf->kind == KILN_LBUF_CONST && buf->data && buf->data->data ? buf->data : NULL;
 }
 
 static bool
@@ -1019,6 +941,14 @@ kiln_lower_conv(struct kiln_lower_ctx *lc)
     enum kiln_dtype yt = kiln_lower_buf(lc, y)->dtype;
     enum kiln_dtype ct = integer || q ? KILN_DT_I32 : kiln_lower_compute_type(yt);
     int sp = cg.sp;
+    const struct kiln_type *yty = &lc->g->values[n->out[0]]->type;
+    if (!integer && !q && sp == 2 && ct == KILN_DT_F32 && yty->rank == 4 &&
+        kiln_lower_conv2d_packed_fits(const_input(lc, wi), groups,
+                                      kiln_dim_is_const(yty->dims[3]) ? yty->dims[3].n : -1)) {
+        int64_t pads[4] = {cg.pad[0], cg.pad[1], cg.pad_end[0], cg.pad_end[1]};
+        return kiln_lower_conv2d_packed(lc, x, const_input(lc, wi), bias, y, cg.stride, pads,
+                                        cg.dil, ct);
+    }
     if (!integer && !q && sp == 2 && groups >= 1)
         return conv2d_dense(lc, x, w, bias, y, groups, &cg, ct);
     struct kiln_lx *M = kiln_lower_dim(lc, y, 1), *Cg = kiln_lower_dim(lc, w, 1);

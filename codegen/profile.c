@@ -108,6 +108,18 @@ assign_steps(const struct kiln_lmodule *m, int32_t *node_of, int32_t from, int32
     }
 }
 
+static void
+count_params(const struct kiln_graph *g, struct kiln_lprof *p)
+{
+    for (int32_t v = 0; v < g->n_values; v++) {
+        const struct kiln_value *val = g->values[v];
+        if (val->kind == KILN_VALUE_CONST && val->data && val->n_uses > 0) {
+            p->params += kiln_tensor_numel(val->data);
+            p->param_bytes += (int64_t)val->data->nbytes;
+        }
+    }
+}
+
 enum kiln_status
 kiln_lprof_build(const struct kiln_lmodule *m, struct kiln_lprof *p)
 {
@@ -154,13 +166,12 @@ kiln_lprof_build(const struct kiln_lmodule *m, struct kiln_lprof *p)
         }
         p->kernel_layer[i] = layer_of_node[id];
     }
-    for (int32_t b = 0; b < m->n_bufs; b++) {
-        const struct kiln_lbuf *buf = &m->bufs[b];
-        if (buf->kind != KILN_LBUF_CONST || !buf->data)
-            continue;
-        p->params += kiln_tensor_numel(buf->data);
-        p->param_bytes += (int64_t)buf->data->nbytes;
-    }
+    /* the weights the graph uses (not the packed copies kernels read), a
+     * fused body's own constants included */
+    count_params(g, p);
+    for (int32_t i = 0; i < g->n_nodes; i++)
+        if (!g->nodes[i]->dead && g->nodes[i]->body)
+            count_params(g->nodes[i]->body, p);
 out:
     free(node_of);
     free(layer_of_node);

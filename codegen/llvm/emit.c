@@ -22,6 +22,7 @@
 
 #include <llvm-c/Analysis.h>
 #include <llvm-c/Core.h>
+#include <llvm-c/DebugInfo.h>
 #include <llvm-c/Target.h>
 #include <llvm-c/TargetMachine.h>
 #include <llvm-c/Transforms/PassBuilder.h>
@@ -707,9 +708,26 @@ emit_lx(struct emitter *e, const struct kiln_lx *x)
 static void emit_block(struct emitter *e, const struct kiln_lblock *blk);
 
 /* for (*var = lo; *var < hi; ++*var) body, at the builder's position. */
+/* !llvm.loop on a latch branch: vectorize.width 1, interleave.count 1 (the
+ * loop vectorizer leaves the loop alone). */
+static void
+no_vectorize(struct emitter *e, LLVMValueRef latch)
+{
+    LLVMMetadataRef one = LLVMValueAsMetadata(LLVMConstInt(e->t_i32, 1, 0));
+    LLVMMetadataRef w[2] = {LLVMMDStringInContext2(e->ctx, "llvm.loop.vectorize.width", 25), one};
+    LLVMMetadataRef ic[2] = {LLVMMDStringInContext2(e->ctx, "llvm.loop.interleave.count", 26), one};
+    LLVMMetadataRef tmp = LLVMTemporaryMDNode(e->ctx, NULL, 0);
+    LLVMMetadataRef ops[3] = {tmp, LLVMMDNodeInContext2(e->ctx, w, 2),
+                              LLVMMDNodeInContext2(e->ctx, ic, 2)};
+    LLVMMetadataRef self = LLVMMDNodeInContext2(e->ctx, ops, 3);
+    LLVMMetadataReplaceAllUsesWith(tmp, self); /* the node names itself, as LLVM wants */
+    LLVMSetMetadata(latch, LLVMGetMDKindIDInContext(e->ctx, "llvm.loop", 9),
+                    LLVMMetadataAsValue(e->ctx, self));
+}
+
 static void
 emit_counted_loop(struct emitter *e, LLVMValueRef var, LLVMValueRef lo, LLVMValueRef hi,
-                  const struct kiln_lblock *body_stmts, const char *name)
+                  const struct kiln_lblock *body_stmts, const char *name, unsigned hints)
 {
     char label[32];
     LLVMBuildStore(e->b, lo, var);
@@ -728,7 +746,9 @@ emit_counted_loop(struct emitter *e, LLVMValueRef var, LLVMValueRef lo, LLVMValu
     cache_reset(e);
     LLVMValueRef cur = LLVMBuildLoad2(e->b, e->t_i64, var, "");
     LLVMBuildStore(e->b, LLVMBuildNSWAdd(e->b, cur, LLVMConstInt(e->t_i64, 1, 0), ""), var);
-    LLVMBuildBr(e->b, cond);
+    LLVMValueRef latch = LLVMBuildBr(e->b, cond);
+    if (hints & KILN_LS_HINT_NO_VECTORIZE)
+        no_vectorize(e, latch);
     LLVMPositionBuilderAtEnd(e->b, exit);
 }
 
@@ -737,7 +757,7 @@ emit_for(struct emitter *e, const struct kiln_ls *s)
 {
     cache_reset(e);
     LLVMValueRef lo = emit_lx(e, s->lo), hi = emit_lx(e, s->hi);
-    emit_counted_loop(e, e->vars[s->var], lo, hi, &s->body, "for");
+    emit_counted_loop(e, e->vars[s->var], lo, hi, &s->body, "for", s->hints);
 }
 
 static void
@@ -829,7 +849,7 @@ emit_kernel(struct emitter *e, const struct kiln_lkernel *k)
     if (k->trip) {
         /* the thread's share of the outer loop: [lo, hi) */
         emit_counted_loop(e, e->vars[k->outer], LLVMGetParam(fn, 2), LLVMGetParam(fn, 3), &k->body,
-                          "outer");
+                          "outer", 0);
     } else {
         emit_block(e, &k->body);
     }
@@ -866,9 +886,12 @@ emit_weights(struct emitter *e, const struct kiln_llvm_opts *o)
     static const unsigned char zeros[64];
     uint64_t off = 0;
     bool io_err = false;
+    bool *used = malloc((size_t)m->n_bufs + 1);
+    KILN_ASSERT(used);
+    kiln_lmodule_used_bufs(m, used);
     for (int32_t i = 0; i < m->n_bufs; i++) {
         const struct kiln_lbuf *b = &m->bufs[i];
-        if (b->kind != KILN_LBUF_CONST)
+        if (b->kind != KILN_LBUF_CONST || !used[i])
             continue;
         if (wf) {
             size_t pad = (size_t)((64 - off % 64) % 64);
@@ -891,6 +914,7 @@ emit_weights(struct emitter *e, const struct kiln_llvm_opts *o)
         LLVMSetAlignment(g, 64);
         e->consts[i] = g;
     }
+    free(used);
     e->wsize = off;
     if (wf && (fclose(wf) != 0 || io_err)) {
         kiln_diag_error(e->d, "%s: writing the weights file failed", o->weights_path);

@@ -1,0 +1,243 @@
+/*
+ * lower_gemm.c - register-tiled kernels over weights packed at compile time.
+ *
+ * The micro-kernel: a tile of NR rows by L lanes of accumulators held in
+ * variables (registers once LLVM promotes and vectorizes them), updated per
+ * step k by a rank-1 product: NR scalars a[r] (broadcast) times L consecutive
+ * values of a packed panel (one or two vector loads), NR * L FMAs. The panel
+ * is laid out by the lowering at compile time, [L-block][k][L], zero-filled
+ * past the real extent, so every step reads contiguous memory and the lane
+ * count is a constant.
+ *
+ * Convolution (groups 1, constant weights) as an implicit GEMM: the lanes are
+ * L output channels, the rows NR output pixels of one image (flattened
+ * oh * OW + ow), the steps the (tap, input channel) pairs. The input is read
+ * in place: per tap, each pixel's offset and whether the tap lands inside the
+ * image are computed once, outside the channel loop; an outside tap reads
+ * element 0 and contributes 0. The pixels past the last (a partial tile) are
+ * clamped to the last one for reading and skipped for storing, and so are
+ * the channels past M. Each output element is stored once, through the fused
+ * epilogue (kiln_lb_store_out), with the bias added there.
+ */
+#include <string.h>
+
+#include "codegen/lower_build.h"
+#include "codegen/lower_ops.h"
+
+enum { TILE_L = 32, TILE_NR = 8 };
+
+struct tile {
+    int nr;
+    int32_t acc[TILE_NR][TILE_L];
+};
+
+static void
+tile_zero(struct kiln_lower_ctx *lc, struct kiln_lblock *blk, struct tile *t, int nr,
+          enum kiln_dtype ct)
+{
+    t->nr = nr;
+    for (int r = 0; r < nr; r++)
+        for (int l = 0; l < TILE_L; l++) {
+            t->acc[r][l] = kiln_lk_var(lc, ct, "acc");
+            kiln_lb_set(lc, blk, t->acc[r][l], fimm(lc, ct, 0));
+        }
+}
+
+/* One step: acc[r][l] += a[r] * panel[at + l]. */
+static void
+tile_step(struct kiln_lower_ctx *lc, struct kiln_lblock *blk, struct tile *t,
+          struct kiln_lx *const *a, int32_t panel, struct kiln_lx *at, enum kiln_dtype ct)
+{
+    int32_t av[TILE_NR], bv[TILE_L];
+    for (int l = 0; l < TILE_L; l++) {
+        bv[l] = kiln_lk_var(lc, ct, "b");
+        kiln_lb_set(lc, blk, bv[l], kiln_lx_load(lc, panel, add_i(lc, at, IX(lc, l))));
+    }
+    for (int r = 0; r < t->nr; r++) {
+        av[r] = kiln_lk_var(lc, ct, "a");
+        kiln_lb_set(lc, blk, av[r], a[r]);
+    }
+    for (int r = 0; r < t->nr; r++)
+        for (int l = 0; l < TILE_L; l++)
+            accum(lc, blk, t->acc[r][l], KILN_LX_ADD,
+                  bin(lc, KILN_LX_MUL, V(lc, av[r]), V(lc, bv[l])));
+}
+
+bool
+kiln_lower_conv2d_packed_fits(const struct kiln_tensor *w, int64_t groups, int64_t ow)
+{
+    return w && w->rank == 4 && groups == 1 && kiln_dtype_is_float(w->dtype) && w->dims[0] > 0 &&
+           w->dims[1] > 0 && w->dims[2] > 0 && w->dims[3] > 0 && w->dims[2] * w->dims[3] <= 49 &&
+           ow >= 4;
+}
+
+enum kiln_status
+kiln_lower_conv2d_packed(struct kiln_lower_ctx *lc, int32_t x, const struct kiln_tensor *wt,
+                         int32_t bias, int32_t y, const int64_t *stride, const int64_t *pad,
+                         const int64_t *dil, enum kiln_dtype ct)
+{
+    const int64_t M = wt->dims[0], C = wt->dims[1], KH = wt->dims[2], KW = wt->dims[3];
+    const int64_t MB = (M + TILE_L - 1) / TILE_L, K = C * KH * KW;
+    /* panel[mb][(kh * KW + kw) * C + c][l] = w[mb * L + l][c][kh][kw] */
+    void *data;
+    int32_t pbuf = kiln_lower_const(lc, ct, MB * K * TILE_L, "packed", &data);
+    float *pw = data;
+    for (int64_t m = 0; m < M; m++)
+        for (int64_t c = 0; c < C; c++)
+            for (int64_t kh = 0; kh < KH; kh++)
+                for (int64_t kw = 0; kw < KW; kw++) {
+                    double v = 0;
+                    kiln_tensor_get_f64(wt, ((m * C + c) * KH + kh) * KW + kw, &v);
+                    int64_t k = (kh * KW + kw) * C + c;
+                    pw[((m / TILE_L) * K + k) * TILE_L + m % TILE_L] = (float)v;
+                }
+
+    struct kiln_lx *OH = kiln_lower_dim(lc, y, 2), *OW = kiln_lower_dim(lc, y, 3);
+    struct kiln_lx *H = kiln_lower_dim(lc, x, 2), *W = kiln_lower_dim(lc, x, 3);
+    struct kiln_lx *P = mul_i(lc, OH, OW), *Nn = kiln_lower_dim(lc, y, 0), *M_ = IX(lc, M);
+    bool padded = pad[0] || pad[1] || pad[2] || pad[3];
+    /* 1x1, stride 1, unpadded, over an image of at least a tile: tiles of the
+     * flattened image, read in place; else row tiles of 8 pixels, or 4 when
+     * rows are narrower (tiles of a power-of-two size vectorize whole) */
+    bool pointwise = KH == 1 && KW == 1 && !padded && stride[0] == 1 && stride[1] == 1 &&
+                     P->kind == KILN_LX_IMM && P->i >= TILE_NR;
+    const int nr = pointwise || OW->i >= TILE_NR ? TILE_NR : 4;
+
+    /* the input as read: a copy [N, C, Hp, S * Wq] when the convolution pads or
+     * strides along the width: zero-padded, and each row split by column phase
+     * (padded column cp at (cp % S) * Wq + cp / S, Wq = ceil(Wp / S)), so that a
+     * row tile's pixels read consecutive elements for every tap */
+    int32_t xs = x;
+    const int64_t S = stride[1];
+    struct kiln_lx *Hp = H, *Wp = W, *RW = W;
+    if (!pointwise && (padded || S > 1)) {
+        Hp = add_i(lc, H, IX(lc, pad[0] + pad[2]));
+        Wp = add_i(lc, W, IX(lc, pad[1] + pad[3]));
+        struct kiln_lx *Wq = div_i(lc, add_i(lc, Wp, IX(lc, S - 1)), IX(lc, S));
+        RW = mul_i(lc, Wq, IX(lc, S));
+        int32_t xpb =
+            kiln_lower_scratch(lc, ct, mul_i(lc, mul_i(lc, Nn, IX(lc, C)), mul_i(lc, Hp, RW)));
+        int32_t xpd = kiln_lower_slot(lc, xpb), q, ih, iw;
+        struct kiln_lblock *pb = kiln_lk_parallel(lc, mul_i(lc, Nn, IX(lc, C)), &q);
+        struct kiln_ls *fr = loop(lc, pb, "ih", Hp, &ih);
+        struct kiln_lx *row = sub_i(lc, V(lc, ih), IX(lc, pad[0]));
+        struct kiln_lx *dst = mul_i(lc, add_i(lc, mul_i(lc, V(lc, q), Hp), V(lc, ih)), RW);
+        /* element of padded column cp of this row */
+#define XP_AT(cp)                                                                                  \
+    (S == 1 ? add_i(lc, dst, (cp))                                                                 \
+            : add_i(lc, dst,                                                                       \
+                    add_i(lc, mul_i(lc, rem_i(lc, (cp), IX(lc, S)), Wq),                           \
+                          div_i(lc, (cp), IX(lc, S)))))
+        struct kiln_ls *in = kiln_lb_if(lc, &fr->body, in_range(lc, row, H));
+        /* inside rows: zeros, the row, zeros; outside rows: zeros */
+        struct kiln_ls *f0 = loop(lc, &in->body, "iw", IX(lc, pad[1]), &iw);
+        kiln_lb_store(lc, &f0->body, xpd, XP_AT(V(lc, iw)), fimm(lc, ct, 0));
+        struct kiln_ls *f1 = loop(lc, &in->body, "iw", W, &iw);
+        f1->hints |= KILN_LS_HINT_VECTORIZE;
+        struct kiln_lx *src =
+            add_i(lc, mul_i(lc, add_i(lc, mul_i(lc, V(lc, q), H), row), W), V(lc, iw));
+        kiln_lb_store(lc, &f1->body, xpd, XP_AT(add_i(lc, IX(lc, pad[1]), V(lc, iw))),
+                      kiln_lx_cast(lc, ct, kiln_lx_load_f(lc, x, src)));
+        struct kiln_ls *f2 =
+            loop(lc, &in->body, "iw", sub_i(lc, RW, add_i(lc, IX(lc, pad[1]), W)), &iw);
+        kiln_lb_store(lc, &f2->body, xpd, XP_AT(add_i(lc, add_i(lc, IX(lc, pad[1]), W), V(lc, iw))),
+                      fimm(lc, ct, 0));
+        struct kiln_ls *f3 = loop(lc, &in->orelse, "iw", RW, &iw);
+        f3->hints |= KILN_LS_HINT_VECTORIZE;
+        kiln_lb_store(lc, &f3->body, xpd, add_i(lc, dst, V(lc, iw)), fimm(lc, ct, 0));
+#undef XP_AT
+        kiln_lower_kernel(lc, "tile");
+        xs = kiln_lower_slot(lc, xpb);
+        x = -1;
+        y = kiln_lower_out(lc, 0);
+        bias = bias >= 0 ? kiln_lower_in(lc, 2) : -1;
+    }
+    /* tap column kw*dil of output column o is, in a copied row, in phase
+     * (kw*dil) % S at o + (kw*dil) / S (S is 1 when the input is read in place) */
+    struct kiln_lx *HWp = mul_i(lc, Hp, RW);
+    int32_t panel = kiln_lower_slot(lc, pbuf);
+
+    /* tasks: (n, channel block, tile), the tile fastest (consecutive tasks share a panel).
+     * Pointwise: tiles of nr consecutive pixels of the flattened image; else nr
+     * consecutive pixels of one output row (OW / nr rounded up per row). The last
+     * tile starts early enough to end at the row's (image's) end, overlapping the
+     * one before; it stores only its own pixels. */
+    struct kiln_lx *span = pointwise ? P : OW;
+    struct kiln_lx *per = div_i(lc, add_i(lc, span, IX(lc, nr - 1)), IX(lc, nr));
+    struct kiln_lx *T = pointwise ? per : mul_i(lc, OH, per);
+    int32_t p;
+    struct kiln_lblock *body = kiln_lk_parallel(lc, mul_i(lc, Nn, mul_i(lc, IX(lc, MB), T)), &p);
+    struct kiln_lx *tile = rem_i(lc, V(lc, p), T);
+    struct kiln_lx *nmb = div_i(lc, V(lc, p), T);
+    struct kiln_lx *vn = div_i(lc, nmb, IX(lc, MB)), *mb = rem_i(lc, nmb, IX(lc, MB));
+    struct kiln_lx *voh = pointwise ? NULL : div_i(lc, tile, per);
+    struct kiln_lx *t0 = mul_i(lc, pointwise ? tile : rem_i(lc, tile, per), IX(lc, nr));
+    struct kiln_lx *room = sub_i(lc, span, IX(lc, nr));
+    int32_t base = kiln_lk_var(lc, KILN_DT_I64, "base");
+    kiln_lb_set(lc, body, base,
+                kiln_lx_select(lc, bin(lc, KILN_LX_LT, room, IX(lc, 0)), IX(lc, 0),
+                               kiln_lx_select(lc, bin(lc, KILN_LX_LT, t0, room), t0, room)));
+    int32_t ohv = -1;
+    if (!pointwise) {
+        ohv = kiln_lk_var(lc, KILN_DT_I64, "oh");
+        kiln_lb_set(lc, body, ohv, voh);
+    }
+    struct kiln_lx *xbase = mul_i(lc, mul_i(lc, vn, IX(lc, C)), HWp);
+    struct tile t;
+    tile_zero(lc, body, &t, nr, ct);
+
+    /* per tap (unrolled: each tap's channel loop is a loop of its own), each
+     * pixel's offset; then the channels */
+    for (int64_t kh = 0; kh < KH; kh++)
+        for (int64_t kw = 0; kw < KW; kw++) {
+            struct kiln_lx *tap_base;
+            if (pointwise) {
+                tap_base = add_i(lc, xbase, V(lc, base));
+            } else {
+                struct kiln_lx *row =
+                    add_i(lc, mul_i(lc, V(lc, ohv), IX(lc, stride[0])), IX(lc, kh * dil[0]));
+                int64_t kc = kw * dil[1];
+                struct kiln_lx *col = add_i(lc, add_i(lc, V(lc, base), IX(lc, kc / S)),
+                                            mul_i(lc, IX(lc, kc % S), div_i(lc, RW, IX(lc, S))));
+                tap_base = add_i(lc, xbase, add_i(lc, mul_i(lc, row, RW), col));
+            }
+            int32_t tb = kiln_lk_var(lc, KILN_DT_I64, "tap");
+            kiln_lb_set(lc, body, tb, tap_base);
+            int32_t c;
+            struct kiln_ls *fc = loop(lc, body, "c", IX(lc, C), &c);
+            fc->hints |= KILN_LS_HINT_NO_VECTORIZE;
+            struct kiln_lx *a[TILE_NR];
+            struct kiln_lx *at = add_i(lc, V(lc, tb), mul_i(lc, V(lc, c), HWp));
+            for (int r = 0; r < nr; r++) {
+                struct kiln_lx *xi = add_i(lc, at, IX(lc, r));
+                a[r] = x >= 0 ? kiln_lx_cast(lc, ct, kiln_lx_load_f(lc, xs, xi))
+                              : kiln_lx_load(lc, xs, xi);
+            }
+            struct kiln_lx *k = add_i(lc, IX(lc, (kh * KW + kw) * C), V(lc, c));
+            tile_step(lc, &fc->body, &t, a, panel,
+                      mul_i(lc, add_i(lc, mul_i(lc, mb, IX(lc, K)), k), IX(lc, TILE_L)), ct);
+        }
+
+    /* the epilogue: each element once, own pixels and real channels only */
+    for (int r = 0; r < nr; r++) {
+        struct kiln_lx *pr = add_i(lc, V(lc, base), IX(lc, r));
+        struct kiln_lx *mine = land(lc, bin(lc, KILN_LX_LT, pr, span), bin(lc, KILN_LX_GE, pr, t0));
+        struct kiln_lblock *sb = &kiln_lb_if(lc, body, mine)->body;
+        struct kiln_lx *poh = pointwise ? div_i(lc, pr, OW) : V(lc, ohv);
+        struct kiln_lx *pow_ = pointwise ? rem_i(lc, pr, OW) : pr;
+        struct kiln_lx *pix = pointwise ? pr : add_i(lc, mul_i(lc, V(lc, ohv), OW), pr);
+        for (int l = 0; l < TILE_L; l++) {
+            struct kiln_lx *m = add_i(lc, mul_i(lc, mb, IX(lc, TILE_L)), IX(lc, l));
+            struct kiln_lblock *lb = sb;
+            if (M % TILE_L)
+                lb = &kiln_lb_if(lc, sb, bin(lc, KILN_LX_LT, m, M_))->body;
+            struct kiln_lx *val = V(lc, t.acc[r][l]);
+            if (bias >= 0)
+                val = bin(lc, KILN_LX_ADD, val, kiln_lx_cast(lc, ct, kiln_lx_load_f(lc, bias, m)));
+            struct kiln_lx *yat = add_i(lc, mul_i(lc, add_i(lc, mul_i(lc, vn, M_), m), P), pix);
+            struct kiln_lx *yi[4] = {vn, m, poh, pow_};
+            kiln_lb_store_out(lc, lb, y, yat, val, yi);
+        }
+    }
+    return KILN_OK;
+}
