@@ -59,6 +59,7 @@ lx_new(struct kiln_arena *a, enum kiln_lx_kind kind, enum kiln_dtype t)
     x->kind = kind;
     x->type = t;
     x->var = x->dim = x->buf = -1;
+    x->lanes = 1;
     return x;
 }
 
@@ -164,6 +165,41 @@ kiln_lx_var(struct kiln_lower_ctx *lc, int32_t var)
     KILN_ASSERT(var >= 0 && var < lc->k->n_vars);
     struct kiln_lx *x = lx_new(lc->m->arena, KILN_LX_VAR, lc->k->vars[var].type);
     x->var = var;
+    x->lanes = lc->k->vars[var].lanes;
+    return x;
+}
+
+struct kiln_lx *
+kiln_lx_vload(struct kiln_lower_ctx *lc, int32_t slot, struct kiln_lx *idx, int32_t lanes)
+{
+    const struct kiln_lbuf *b = kiln_lower_buf(lc, slot);
+    KILN_ASSERT(lanes > 1 && idx->type == KILN_DT_I64 && idx->lanes == 1 &&
+                b->kind != KILN_LBUF_REG && kiln_dtype_is_float(b->dtype) &&
+                kiln_dtype_bits(b->dtype) >= 8);
+    struct kiln_lx *x = lx_new(lc->m->arena, KILN_LX_VLOAD, b->dtype);
+    x->buf = slot;
+    x->a = idx;
+    x->lanes = lanes;
+    return x;
+}
+
+struct kiln_lx *
+kiln_lx_splat(struct kiln_lower_ctx *lc, struct kiln_lx *a, int32_t lanes)
+{
+    KILN_ASSERT(lanes > 1 && a->lanes == 1 && kiln_dtype_is_float(a->type));
+    struct kiln_lx *x = lx_new(lc->m->arena, KILN_LX_SPLAT, a->type);
+    x->a = a;
+    x->lanes = lanes;
+    return x;
+}
+
+struct kiln_lx *
+kiln_lx_extract(struct kiln_lower_ctx *lc, struct kiln_lx *a, int32_t lane)
+{
+    KILN_ASSERT(a->lanes > 1 && lane >= 0 && lane < a->lanes);
+    struct kiln_lx *x = lx_new(lc->m->arena, KILN_LX_EXTRACT, a->type);
+    x->a = a;
+    x->i = lane;
     return x;
 }
 
@@ -188,7 +224,7 @@ op_is_compare(enum kiln_lx_op op)
 struct kiln_lx *
 kiln_lx_unary(struct kiln_lower_ctx *lc, enum kiln_lx_op op, struct kiln_lx *a)
 {
-    KILN_ASSERT(op < KILN_LX_ADD);
+    KILN_ASSERT(op < KILN_LX_ADD && a->lanes == 1);
     enum kiln_dtype t = (op == KILN_LX_ISNAN || op == KILN_LX_ISINF) ? KILN_DT_BOOL : a->type;
     if (a->kind == KILN_LX_IMM && a->type == KILN_DT_I64 && op == KILN_LX_NEG && a->i != INT64_MIN)
         return lx_imm_i(lc->m->arena, KILN_DT_I64, -a->i);
@@ -202,7 +238,18 @@ struct kiln_lx *
 kiln_lx_binary(struct kiln_lower_ctx *lc, enum kiln_lx_op op, struct kiln_lx *a, struct kiln_lx *b)
 {
     KILN_ASSERT(op >= KILN_LX_ADD && op < KILN_LX_OP_COUNT);
-    KILN_ASSERT(a->type == b->type);
+    KILN_ASSERT(a->type == b->type && a->lanes == b->lanes);
+    if (a->lanes > 1) {
+        KILN_ASSERT(kiln_dtype_is_float(a->type) &&
+                    (op == KILN_LX_ADD || op == KILN_LX_SUB || op == KILN_LX_MUL ||
+                     op == KILN_LX_MIN || op == KILN_LX_MAX));
+        struct kiln_lx *v = lx_new(lc->m->arena, KILN_LX_BINARY, a->type);
+        v->op = op;
+        v->a = a;
+        v->b = b;
+        v->lanes = a->lanes;
+        return v;
+    }
     if (a->type == KILN_DT_I64 && !op_is_compare(op) && op != KILN_LX_POW && op < KILN_LX_AND)
         return idx_bin(lc->m->arena, op, a, b);
     struct kiln_lx *x =
@@ -216,7 +263,7 @@ kiln_lx_binary(struct kiln_lower_ctx *lc, enum kiln_lx_op op, struct kiln_lx *a,
 struct kiln_lx *
 kiln_lx_select(struct kiln_lower_ctx *lc, struct kiln_lx *c, struct kiln_lx *a, struct kiln_lx *b)
 {
-    KILN_ASSERT(c->type == KILN_DT_BOOL && a->type == b->type);
+    KILN_ASSERT(c->type == KILN_DT_BOOL && a->type == b->type && a->lanes == 1 && b->lanes == 1);
     struct kiln_lx *x = lx_new(lc->m->arena, KILN_LX_SELECT, a->type);
     x->a = c;
     x->b = a;
@@ -229,6 +276,7 @@ kiln_lx_cast(struct kiln_lower_ctx *lc, enum kiln_dtype t, struct kiln_lx *a)
 {
     if (a->type == t)
         return a;
+    KILN_ASSERT(a->lanes == 1);
     if (a->kind == KILN_LX_IMM && !kiln_dtype_is_float(a->type) && t == KILN_DT_I64)
         return lx_imm_i(lc->m->arena, t, a->i);
     struct kiln_lx *x = lx_new(lc->m->arena, KILN_LX_CAST, t);
@@ -296,7 +344,17 @@ kiln_lk_var(struct kiln_lower_ctx *lc, enum kiln_dtype t, const char *name)
     k->vars = grow(lc->m->arena, k->vars, k->n_vars, &k->cap_vars, sizeof *k->vars);
     k->vars[k->n_vars].type = t;
     k->vars[k->n_vars].name = kiln_arena_strdup(lc->m->arena, name ? name : "v");
+    k->vars[k->n_vars].lanes = 1;
     return k->n_vars++;
+}
+
+int32_t
+kiln_lk_vvar(struct kiln_lower_ctx *lc, enum kiln_dtype t, int32_t lanes, const char *name)
+{
+    KILN_ASSERT(lanes > 1 && kiln_dtype_is_float(t));
+    int32_t v = kiln_lk_var(lc, t, name);
+    lc->k->vars[v].lanes = lanes;
+    return v;
 }
 
 struct kiln_ls *
@@ -337,6 +395,9 @@ kiln_lb_store(struct kiln_lower_ctx *lc, struct kiln_lblock *b, int32_t slot, st
 {
     KILN_ASSERT(slot >= 0 && slot < lc->k->n_bufs && idx->type == KILN_DT_I64);
     KILN_ASSERT(val->type == kiln_lower_buf(lc, slot)->dtype);
+    /* a vector stores its lanes consecutively, into memory only */
+    KILN_ASSERT(val->lanes == 1 || (kiln_lower_buf(lc, slot)->kind != KILN_LBUF_REG &&
+                                    kiln_dtype_is_float(val->type)));
     if (kiln_lower_buf(lc, slot)->kind == KILN_LBUF_REG) {
         kiln_lower_fused_store(lc, b, slot, idx, val, NULL);
         return;
@@ -351,7 +412,8 @@ kiln_lb_store(struct kiln_lower_ctx *lc, struct kiln_lblock *b, int32_t slot, st
 void
 kiln_lb_set(struct kiln_lower_ctx *lc, struct kiln_lblock *b, int32_t var, struct kiln_lx *val)
 {
-    KILN_ASSERT(var >= 0 && var < lc->k->n_vars && lc->k->vars[var].type == val->type);
+    KILN_ASSERT(var >= 0 && var < lc->k->n_vars && lc->k->vars[var].type == val->type &&
+                lc->k->vars[var].lanes == val->lanes);
     struct kiln_ls *s = ls_new(lc, KILN_LS_SET);
     s->var = var;
     s->val = val;
@@ -1546,6 +1608,23 @@ print_lx(const struct kiln_lmodule *m, const struct kiln_lkernel *k, const struc
         print_lx(m, k, x->a, f, sig);
         fprintf(f, ")");
         return;
+    case KILN_LX_VLOAD:
+        if (sig)
+            fprintf(f, "#%d:%s[", (int)x->buf, kiln_dtype_name(m->bufs[k->bufs[x->buf]].dtype));
+        else
+            fprintf(f, "%s[", m->bufs[k->bufs[x->buf]].name);
+        print_lx(m, k, x->a, f, sig);
+        fprintf(f, " +: %d]", (int)x->lanes);
+        return;
+    case KILN_LX_SPLAT:
+        fprintf(f, "splat%d(", (int)x->lanes);
+        print_lx(m, k, x->a, f, sig);
+        fprintf(f, ")");
+        return;
+    case KILN_LX_EXTRACT:
+        print_lx(m, k, x->a, f, sig);
+        fprintf(f, ".%d", (int)x->i);
+        return;
     }
 }
 
@@ -1666,7 +1745,8 @@ kiln_lkernel_signature(const struct kiln_lmodule *m, const struct kiln_lkernel *
         return NULL;
     fprintf(f, "slots %d vars", (int)k->n_bufs);
     for (int32_t i = 0; i < k->n_vars; i++)
-        fprintf(f, " %s", kiln_dtype_name(k->vars[i].type));
+        fprintf(f, k->vars[i].lanes > 1 ? " %sx%d" : " %s", kiln_dtype_name(k->vars[i].type),
+                (int)k->vars[i].lanes);
     fprintf(f, "\nouter %d trip ", (int)k->outer);
     if (k->trip)
         print_lx(m, k, k->trip, f, true);

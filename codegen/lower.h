@@ -54,6 +54,10 @@ enum kiln_lx_kind {
     KILN_LX_CAST,    /* value conversion of a to type (float<->int truncates toward 0,
                         int->bool is != 0, bool->x is 0 or 1) */
     KILN_LX_BITCAST, /* same bits, reinterpreted (same width) */
+    /* vectors (lanes > 1), for register-tiled kernels (codegen/lower_gemm.c) */
+    KILN_LX_VLOAD,   /* lanes consecutive elements of buf from index a (the buffer's dtype) */
+    KILN_LX_SPLAT,   /* scalar a in every one of lanes */
+    KILN_LX_EXTRACT, /* lane i of vector a, a scalar */
 };
 
 /* Unary and binary operators. Float-only ones say so; the rest are for any
@@ -117,15 +121,18 @@ struct kiln_lx {
     int32_t dim; /* DIM */
     int32_t buf; /* LOAD: index into the kernel's bufs */
     struct kiln_lx *a, *b, *c;
-    int64_t i; /* IMM of integer or bool type */
-    double f;  /* IMM of float type */
+    int64_t i;     /* IMM of integer or bool type; EXTRACT: the lane */
+    double f;      /* IMM of float type */
+    int32_t lanes; /* 1: a scalar; > 1: a vector of `type` (VLOAD, SPLAT, a vector
+                      variable, and ADD/SUB/MUL/MIN/MAX of two vectors of floats) */
 };
 
 /* ---------------------------------------------------------------- statements */
 
 enum kiln_ls_kind {
     KILN_LS_FOR,   /* for (var = lo; var < hi; var++) body */
-    KILN_LS_STORE, /* bufs[buf][idx] = val (val's type is the buffer's dtype) */
+    KILN_LS_STORE, /* bufs[buf][idx] = val (val's type is the buffer's dtype; a vector
+                      val stores its lanes at idx, idx + 1, ...) */
     KILN_LS_SET,   /* var = val */
     KILN_LS_IF,    /* if (cond) body else orelse */
 };
@@ -161,6 +168,7 @@ enum kiln_ls_hints {
 struct kiln_lvar {
     enum kiln_dtype type;
     const char *name; /* for dumps: "i0", "acc" */
+    int32_t lanes;    /* 1, or a vector variable's lane count */
 };
 
 /*
@@ -311,11 +319,14 @@ enum kiln_status kiln_lower_unsupported(struct kiln_lower_ctx *lc, const char *f
 
 /* Variables and statements of lc->k. */
 int32_t kiln_lk_var(struct kiln_lower_ctx *lc, enum kiln_dtype t, const char *name);
+/* A vector variable of lanes elements of float type t (a register of a tile). */
+int32_t kiln_lk_vvar(struct kiln_lower_ctx *lc, enum kiln_dtype t, int32_t lanes, const char *name);
 /* Append s to block b; returns s. */
 struct kiln_ls *kiln_lb_add(struct kiln_lower_ctx *lc, struct kiln_lblock *b, struct kiln_ls *s);
 /* New FOR over [lo, hi) appended to b; returns it (fill ->body). *var gets its variable. */
 struct kiln_ls *kiln_lb_for(struct kiln_lower_ctx *lc, struct kiln_lblock *b, const char *name,
                             struct kiln_lx *lo, struct kiln_lx *hi, int32_t *var);
+/* bufs[slot][idx] = val; a vector val fills [idx, idx + lanes) (memory buffers only). */
 void kiln_lb_store(struct kiln_lower_ctx *lc, struct kiln_lblock *b, int32_t slot,
                    struct kiln_lx *idx, struct kiln_lx *val);
 void kiln_lb_set(struct kiln_lower_ctx *lc, struct kiln_lblock *b, int32_t var,
@@ -339,6 +350,12 @@ struct kiln_lx *kiln_lx_binary(struct kiln_lower_ctx *lc, enum kiln_lx_op op, st
 struct kiln_lx *kiln_lx_select(struct kiln_lower_ctx *lc, struct kiln_lx *c, struct kiln_lx *a,
                                struct kiln_lx *b);
 struct kiln_lx *kiln_lx_cast(struct kiln_lower_ctx *lc, enum kiln_dtype t, struct kiln_lx *a);
+/* Vectors: lanes consecutive elements of slot (a float buffer, not a register
+ * buffer) from idx; scalar a in every lane; lane `lane` of vector a. */
+struct kiln_lx *kiln_lx_vload(struct kiln_lower_ctx *lc, int32_t slot, struct kiln_lx *idx,
+                              int32_t lanes);
+struct kiln_lx *kiln_lx_splat(struct kiln_lower_ctx *lc, struct kiln_lx *a, int32_t lanes);
+struct kiln_lx *kiln_lx_extract(struct kiln_lower_ctx *lc, struct kiln_lx *a, int32_t lane);
 /* The same bits read as type t (equal widths; bool counts as a byte holding 0 or 1). */
 struct kiln_lx *kiln_lx_bitcast(struct kiln_lower_ctx *lc, enum kiln_dtype t, struct kiln_lx *a);
 /* Load as the compute type (f16/bf16 widened to f32), store narrowing back. */

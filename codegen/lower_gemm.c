@@ -1,34 +1,40 @@
 /*
  * lower_gemm.c - register-tiled kernels over weights packed at compile time.
  *
- * The micro-kernel: a tile of NR rows by L lanes of accumulators held in
- * variables (registers once LLVM promotes and vectorizes them), updated per
- * step k by a rank-1 product: NR scalars a[r] (broadcast) times L consecutive
- * values of a packed panel (one or two vector loads), NR * L FMAs. The panel
- * is laid out by the lowering at compile time, [L-block][k][L], zero-filled
- * past the real extent, so every step reads contiguous memory and the lane
- * count is a constant.
+ * The micro-kernel: a tile of NR rows by L = 2 x 16 lanes of accumulators
+ * held in vector variables (lower.h's vector expressions: they become vector
+ * registers, no auto-vectorizer involved), updated per step k by a rank-1
+ * product: per row a scalar a[r] splat across the lanes, times two vector
+ * loads of a packed panel shared by all rows, 2 * NR vector FMAs (on x86 an
+ * embedded-broadcast load, two loads and 16 FMAs for NR = 8). The panel is
+ * laid out by the lowering at compile time, [L-block][k][L], zero-filled past
+ * the real extent, so every step reads contiguous memory and the lane count
+ * is a constant.
  *
  * Convolution (groups 1, constant weights) as an implicit GEMM: the lanes are
- * L output channels, the rows NR output pixels of one image (flattened
- * oh * OW + ow), the steps the (tap, input channel) pairs. The input is read
- * in place: per tap, each pixel's offset and whether the tap lands inside the
- * image are computed once, outside the channel loop; an outside tap reads
- * element 0 and contributes 0. The pixels past the last (a partial tile) are
- * clamped to the last one for reading and skipped for storing, and so are
- * the channels past M. Each output element is stored once, through the fused
- * epilogue (kiln_lb_store_out), with the bias added there.
+ * L output channels, the rows NR output pixels of one image, the steps the
+ * (tap, input channel) pairs. A 1x1 convolution with stride 1 and no padding
+ * tiles the flattened image and reads the input in place. Any other first
+ * copies the input zero-padded, each row split by column phase (stride S:
+ * padded column c at (c % S) * Wq + c / S), and tiles output rows: NR
+ * consecutive pixels of a row (NR = 8, or the row when it is narrower) then
+ * read consecutive input elements for every tap, with no bounds tests. A
+ * tile that would run past the end starts early instead, overlapping the one
+ * before, and stores only its own pixels; channels past M are not stored.
+ * Each output element is stored once, through the fused epilogue
+ * (kiln_lb_store_out), with the bias added there.
  */
 #include <string.h>
 
 #include "codegen/lower_build.h"
 #include "codegen/lower_ops.h"
 
-enum { TILE_L = 32, TILE_NR = 8 };
+enum { TILE_VL = 16, TILE_NV = 2, TILE_L = TILE_VL * TILE_NV, TILE_NR = 8 };
 
+/* nr rows of TILE_NV vectors of TILE_VL lanes: the accumulators */
 struct tile {
     int nr;
-    int32_t acc[TILE_NR][TILE_L];
+    int32_t acc[TILE_NR][TILE_NV];
 };
 
 static void
@@ -37,38 +43,45 @@ tile_zero(struct kiln_lower_ctx *lc, struct kiln_lblock *blk, struct tile *t, in
 {
     t->nr = nr;
     for (int r = 0; r < nr; r++)
-        for (int l = 0; l < TILE_L; l++) {
-            t->acc[r][l] = kiln_lk_var(lc, ct, "acc");
-            kiln_lb_set(lc, blk, t->acc[r][l], fimm(lc, ct, 0));
+        for (int v = 0; v < TILE_NV; v++) {
+            t->acc[r][v] = kiln_lk_vvar(lc, ct, TILE_VL, "acc");
+            kiln_lb_set(lc, blk, t->acc[r][v], kiln_lx_splat(lc, fimm(lc, ct, 0), TILE_VL));
         }
 }
 
-/* One step: acc[r][l] += a[r] * panel[at + l]. */
+/* One step: row r gains a[r] * panel[at, at + L), a scalar broadcast times
+ * TILE_NV vector loads shared by all rows. */
 static void
 tile_step(struct kiln_lower_ctx *lc, struct kiln_lblock *blk, struct tile *t,
           struct kiln_lx *const *a, int32_t panel, struct kiln_lx *at, enum kiln_dtype ct)
 {
-    int32_t av[TILE_NR], bv[TILE_L];
-    for (int l = 0; l < TILE_L; l++) {
-        bv[l] = kiln_lk_var(lc, ct, "b");
-        kiln_lb_set(lc, blk, bv[l], kiln_lx_load(lc, panel, add_i(lc, at, IX(lc, l))));
+    int32_t bv[TILE_NV];
+    for (int v = 0; v < TILE_NV; v++) {
+        bv[v] = kiln_lk_vvar(lc, ct, TILE_VL, "b");
+        kiln_lb_set(lc, blk, bv[v],
+                    kiln_lx_vload(lc, panel, add_i(lc, at, IX(lc, v * TILE_VL)), TILE_VL));
     }
     for (int r = 0; r < t->nr; r++) {
-        av[r] = kiln_lk_var(lc, ct, "a");
-        kiln_lb_set(lc, blk, av[r], a[r]);
+        int32_t av = kiln_lk_vvar(lc, ct, TILE_VL, "a");
+        kiln_lb_set(lc, blk, av, kiln_lx_splat(lc, a[r], TILE_VL));
+        for (int v = 0; v < TILE_NV; v++)
+            accum(lc, blk, t->acc[r][v], KILN_LX_ADD,
+                  bin(lc, KILN_LX_MUL, V(lc, av), V(lc, bv[v])));
     }
-    for (int r = 0; r < t->nr; r++)
-        for (int l = 0; l < TILE_L; l++)
-            accum(lc, blk, t->acc[r][l], KILN_LX_ADD,
-                  bin(lc, KILN_LX_MUL, V(lc, av[r]), V(lc, bv[l])));
+}
+
+/* Element (r, l) of the tile, a scalar. */
+static struct kiln_lx *
+tile_at(struct kiln_lower_ctx *lc, const struct tile *t, int r, int l)
+{
+    return kiln_lx_extract(lc, V(lc, t->acc[r][l / TILE_VL]), l % TILE_VL);
 }
 
 bool
 kiln_lower_conv2d_packed_fits(const struct kiln_tensor *w, int64_t groups, int64_t ow)
 {
     return w && w->rank == 4 && groups == 1 && kiln_dtype_is_float(w->dtype) && w->dims[0] > 0 &&
-           w->dims[1] > 0 && w->dims[2] > 0 && w->dims[3] > 0 && w->dims[2] * w->dims[3] <= 49 &&
-           ow >= 4;
+           w->dims[1] > 0 && w->dims[2] > 0 && w->dims[3] > 0 && ow >= 3;
 }
 
 enum kiln_status
@@ -97,11 +110,11 @@ kiln_lower_conv2d_packed(struct kiln_lower_ctx *lc, int32_t x, const struct kiln
     struct kiln_lx *P = mul_i(lc, OH, OW), *Nn = kiln_lower_dim(lc, y, 0), *M_ = IX(lc, M);
     bool padded = pad[0] || pad[1] || pad[2] || pad[3];
     /* 1x1, stride 1, unpadded, over an image of at least a tile: tiles of the
-     * flattened image, read in place; else row tiles of 8 pixels, or 4 when
-     * rows are narrower (tiles of a power-of-two size vectorize whole) */
+     * flattened image, read in place; else row tiles of 8 pixels, or the
+     * whole row when it is narrower */
     bool pointwise = KH == 1 && KW == 1 && !padded && stride[0] == 1 && stride[1] == 1 &&
                      P->kind == KILN_LX_IMM && P->i >= TILE_NR;
-    const int nr = pointwise || OW->i >= TILE_NR ? TILE_NR : 4;
+    const int nr = pointwise || OW->i >= TILE_NR ? TILE_NR : (int)OW->i;
 
     /* the input as read: a copy [N, C, Hp, S * Wq] when the convolution pads or
      * strides along the width: zero-padded, and each row split by column phase
@@ -186,37 +199,36 @@ kiln_lower_conv2d_packed(struct kiln_lower_ctx *lc, int32_t x, const struct kiln
     struct tile t;
     tile_zero(lc, body, &t, nr, ct);
 
-    /* per tap (unrolled: each tap's channel loop is a loop of its own), each
-     * pixel's offset; then the channels */
-    for (int64_t kh = 0; kh < KH; kh++)
-        for (int64_t kw = 0; kw < KW; kw++) {
-            struct kiln_lx *tap_base;
-            if (pointwise) {
-                tap_base = add_i(lc, xbase, V(lc, base));
-            } else {
-                struct kiln_lx *row =
-                    add_i(lc, mul_i(lc, V(lc, ohv), IX(lc, stride[0])), IX(lc, kh * dil[0]));
-                int64_t kc = kw * dil[1];
-                struct kiln_lx *col = add_i(lc, add_i(lc, V(lc, base), IX(lc, kc / S)),
-                                            mul_i(lc, IX(lc, kc % S), div_i(lc, RW, IX(lc, S))));
-                tap_base = add_i(lc, xbase, add_i(lc, mul_i(lc, row, RW), col));
-            }
-            int32_t tb = kiln_lk_var(lc, KILN_DT_I64, "tap");
-            kiln_lb_set(lc, body, tb, tap_base);
-            int32_t c;
-            struct kiln_ls *fc = loop(lc, body, "c", IX(lc, C), &c);
-            fc->hints |= KILN_LS_HINT_NO_VECTORIZE;
-            struct kiln_lx *a[TILE_NR];
-            struct kiln_lx *at = add_i(lc, V(lc, tb), mul_i(lc, V(lc, c), HWp));
-            for (int r = 0; r < nr; r++) {
-                struct kiln_lx *xi = add_i(lc, at, IX(lc, r));
-                a[r] = x >= 0 ? kiln_lx_cast(lc, ct, kiln_lx_load_f(lc, xs, xi))
-                              : kiln_lx_load(lc, xs, xi);
-            }
-            struct kiln_lx *k = add_i(lc, IX(lc, (kh * KW + kw) * C), V(lc, c));
-            tile_step(lc, &fc->body, &t, a, panel,
-                      mul_i(lc, add_i(lc, mul_i(lc, mb, IX(lc, K)), k), IX(lc, TILE_L)), ct);
-        }
+    /* per tap, the tile's input offset; then the channels */
+    int32_t kh, kw, c;
+    struct kiln_ls *fkh = loop(lc, body, "kh", IX(lc, KH), &kh);
+    struct kiln_ls *fkw = loop(lc, &fkh->body, "kw", IX(lc, KW), &kw);
+    struct kiln_lblock *tap = &fkw->body;
+    struct kiln_lx *tap_base;
+    if (pointwise) {
+        tap_base = add_i(lc, xbase, V(lc, base));
+    } else {
+        struct kiln_lx *row = add_i(lc, mul_i(lc, V(lc, ohv), IX(lc, stride[0])),
+                                    mul_i(lc, V(lc, kh), IX(lc, dil[0])));
+        struct kiln_lx *kc = mul_i(lc, V(lc, kw), IX(lc, dil[1]));
+        struct kiln_lx *col = add_i(lc, add_i(lc, V(lc, base), div_i(lc, kc, IX(lc, S))),
+                                    mul_i(lc, rem_i(lc, kc, IX(lc, S)), div_i(lc, RW, IX(lc, S))));
+        tap_base = add_i(lc, xbase, add_i(lc, mul_i(lc, row, RW), col));
+    }
+    int32_t tb = kiln_lk_var(lc, KILN_DT_I64, "tap");
+    kiln_lb_set(lc, tap, tb, tap_base);
+    struct kiln_ls *fc = loop(lc, tap, "c", IX(lc, C), &c);
+    fc->hints |= KILN_LS_HINT_NO_VECTORIZE;
+    struct kiln_lx *a[TILE_NR];
+    struct kiln_lx *at = add_i(lc, V(lc, tb), mul_i(lc, V(lc, c), HWp));
+    for (int r = 0; r < nr; r++) {
+        struct kiln_lx *xi = add_i(lc, at, IX(lc, r));
+        a[r] = x >= 0 ? kiln_lx_cast(lc, ct, kiln_lx_load_f(lc, xs, xi)) : kiln_lx_load(lc, xs, xi);
+    }
+    struct kiln_lx *k = add_i(
+        lc, mul_i(lc, add_i(lc, mul_i(lc, V(lc, kh), IX(lc, KW)), V(lc, kw)), IX(lc, C)), V(lc, c));
+    tile_step(lc, &fc->body, &t, a, panel,
+              mul_i(lc, add_i(lc, mul_i(lc, mb, IX(lc, K)), k), IX(lc, TILE_L)), ct);
 
     /* the epilogue: each element once, own pixels and real channels only */
     for (int r = 0; r < nr; r++) {
@@ -231,13 +243,107 @@ kiln_lower_conv2d_packed(struct kiln_lower_ctx *lc, int32_t x, const struct kiln
             struct kiln_lblock *lb = sb;
             if (M % TILE_L)
                 lb = &kiln_lb_if(lc, sb, bin(lc, KILN_LX_LT, m, M_))->body;
-            struct kiln_lx *val = V(lc, t.acc[r][l]);
+            struct kiln_lx *val = tile_at(lc, &t, r, l);
             if (bias >= 0)
                 val = bin(lc, KILN_LX_ADD, val, kiln_lx_cast(lc, ct, kiln_lx_load_f(lc, bias, m)));
             struct kiln_lx *yat = add_i(lc, mul_i(lc, add_i(lc, mul_i(lc, vn, M_), m), P), pix);
             struct kiln_lx *yi[4] = {vn, m, poh, pow_};
             kiln_lb_store_out(lc, lb, y, yat, val, yi);
         }
+    }
+    return KILN_OK;
+}
+
+/* ---------------------------------------------------------------- MatMul by constant weights */
+
+bool
+kiln_lower_matmul_packed_fits(const struct kiln_tensor *b, const struct kiln_lx *rows)
+{
+    return b && b->rank == 2 && kiln_dtype_is_float(b->dtype) && b->dims[0] > 0 && b->dims[1] > 0 &&
+           b->dims[1] % TILE_L == 0 && rows->kind == KILN_LX_IMM && rows->i > 0;
+}
+
+/*
+ * Y [R, N] = A [R, K] (rows of a, a's batch dims flattened) times B [K, N], a
+ * constant packed at compile time into panels [N / L][K][L]. Tasks are
+ * (column block, row tile), the row tile fastest: consecutive tasks share a
+ * panel. A tile of nr rows (8, or R when fewer; the last tile starts at R - nr
+ * and keeps only its own rows) accumulates over K in vector registers, then is
+ * stored with vector stores into the accumulator (the output itself when the
+ * result is plain memory of the compute type, else a scratch); the epilogue
+ * pass then reads the tile's rows back once and stores each element through
+ * kiln_lb_store_out, a vectorizable loop over the L columns.
+ */
+enum kiln_status
+kiln_lower_matmul_packed(struct kiln_lower_ctx *lc, int32_t a, const struct kiln_tensor *bt,
+                         int32_t y, enum kiln_dtype ct)
+{
+    const int64_t K = bt->dims[0], N = bt->dims[1], NB = N / TILE_L;
+    void *data;
+    int32_t pbuf = kiln_lower_const(lc, ct, NB * K * TILE_L, "packed", &data);
+    float *pw = data;
+    for (int64_t k = 0; k < K; k++)
+        for (int64_t n = 0; n < N; n++) {
+            double v = 0;
+            kiln_tensor_get_f64(bt, k * N + n, &v);
+            pw[((n / TILE_L) * K + k) * TILE_L + n % TILE_L] = (float)v;
+        }
+    int32_t panel = kiln_lower_slot(lc, pbuf);
+    int ra = kiln_lower_rank(lc, a), ry = kiln_lower_rank(lc, y);
+    const int64_t R = kiln_lower_dims_prod(lc, a, 0, ra - 1)->i;
+    const int nr = R < TILE_NR ? (int)R : TILE_NR;
+    const int64_t RT = (R + nr - 1) / nr;
+    const struct kiln_lbuf *yb = kiln_lower_buf(lc, y);
+    bool in_place = yb->kind != KILN_LBUF_REG && yb->dtype == ct;
+    int32_t acc = in_place ? y : kiln_lower_slot(lc, kiln_lower_scratch(lc, ct, IX(lc, R * N)));
+
+    int32_t p, k;
+    struct kiln_lblock *body = kiln_lk_parallel(lc, IX(lc, NB * RT), &p);
+    struct kiln_lx *nb = div_i(lc, V(lc, p), IX(lc, RT)), *rt = rem_i(lc, V(lc, p), IX(lc, RT));
+    struct kiln_lx *t0 = mul_i(lc, rt, IX(lc, nr));
+    int32_t row0 = kiln_lk_var(lc, KILN_DT_I64, "row");
+    kiln_lb_set(lc, body, row0,
+                kiln_lx_select(lc, bin(lc, KILN_LX_LT, t0, IX(lc, R - nr)), t0, IX(lc, R - nr)));
+    struct tile t;
+    tile_zero(lc, body, &t, nr, ct);
+    struct kiln_ls *fk = loop(lc, body, "k", IX(lc, K), &k);
+    fk->hints |= KILN_LS_HINT_NO_VECTORIZE;
+    struct kiln_lx *av[TILE_NR];
+    for (int r = 0; r < nr; r++)
+        av[r] = kiln_lx_cast(
+            lc, ct,
+            kiln_lx_load_f(
+                lc, a,
+                add_i(lc, mul_i(lc, add_i(lc, V(lc, row0), IX(lc, r)), IX(lc, K)), V(lc, k))));
+    tile_step(lc, &fk->body, &t, av, panel,
+              mul_i(lc, add_i(lc, mul_i(lc, nb, IX(lc, K)), V(lc, k)), IX(lc, TILE_L)), ct);
+
+    /* the tile's own rows: vector stores, then (unless in place) the epilogue pass */
+    struct kiln_lx *col0 = mul_i(lc, nb, IX(lc, TILE_L));
+    struct kiln_lx *ydims[KILN_MAX_RANK];
+    for (int d = 0; d < ry - 1; d++)
+        ydims[d] = kiln_lower_dim(lc, y, d);
+    for (int r = 0; r < nr; r++) {
+        struct kiln_lx *row = add_i(lc, V(lc, row0), IX(lc, r));
+        struct kiln_lblock *own = &kiln_lb_if(lc, body, bin(lc, KILN_LX_GE, row, t0))->body;
+        struct kiln_lx *rbase = add_i(lc, mul_i(lc, row, IX(lc, N)), col0);
+        for (int v = 0; v < TILE_NV; v++)
+            kiln_lb_store(lc, own, acc, add_i(lc, rbase, IX(lc, v * TILE_VL)), V(lc, t.acc[r][v]));
+        if (in_place)
+            continue;
+        int32_t j;
+        struct kiln_ls *fe = loop(lc, own, "j", IX(lc, TILE_L), &j);
+        fe->hints |= KILN_LS_HINT_VECTORIZE;
+        struct kiln_lx *at = add_i(lc, rbase, V(lc, j));
+        struct kiln_lx *yi[KILN_MAX_RANK];
+        /* the row's axes from the row number, then the column */
+        struct kiln_lx *rest = row;
+        for (int d = ry - 2; d >= 0; d--) {
+            yi[d] = d ? rem_i(lc, rest, ydims[d]) : rest;
+            rest = d ? div_i(lc, rest, ydims[d]) : rest;
+        }
+        yi[ry - 1] = add_i(lc, col0, V(lc, j));
+        kiln_lb_store_out(lc, &fe->body, y, at, kiln_lx_load(lc, acc, at), yi);
     }
     return KILN_OK;
 }

@@ -604,6 +604,10 @@ kiln_lower_matmul(struct kiln_lower_ctx *lc)
         bool rows_ok = true; /* A's batch dims are the output's: rows flatten */
         for (int d = 0; d < ra - 2 && rows_ok; d++)
             rows_ok = same_dim(kiln_lower_dim(lc, a, d), kiln_lower_dim(lc, y, d));
+        const struct kiln_tensor *bt = const_input(lc, 1);
+        if (rows_ok && ct == KILN_DT_F32 &&
+            kiln_lower_matmul_packed_fits(bt, kiln_lower_dims_prod(lc, a, 0, ra - 1)))
+            return kiln_lower_matmul_packed(lc, a, bt, y, ct);
         if (rows_ok)
             return matmul_rows(lc, a, b, y, ct);
     }

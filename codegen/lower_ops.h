@@ -43,8 +43,8 @@ struct kiln_lblock *kiln_lower_fused_loop(struct kiln_lower_ctx *lc, int32_t slo
                                           struct kiln_lx **idx, struct kiln_lx **flat);
 
 /* lower_gemm.c, for lower_nn.c's Conv: whether the register-tiled kernel over
- * packed weights takes weight w (constant, float, 4-D, at most 7x7 taps) with
- * groups (1) and output width ow (at least 4, a constant), and the
+ * packed weights takes weight w (constant, float, 4-D) with groups (1) and
+ * output width ow (at least 3, a constant), and the
  * kernel itself (x [N,C,H,W], bias a slot or -1, y [N,M,OH,OW]; stride[2],
  * pad[4] as ONNX orders them, dil[2]). */
 bool kiln_lower_conv2d_packed_fits(const struct kiln_tensor *w, int64_t groups, int64_t ow);
@@ -52,5 +52,11 @@ enum kiln_status kiln_lower_conv2d_packed(struct kiln_lower_ctx *lc, int32_t x,
                                           const struct kiln_tensor *w, int32_t bias, int32_t y,
                                           const int64_t *stride, const int64_t *pad,
                                           const int64_t *dil, enum kiln_dtype ct);
+/* The same for MatMul by a constant 2-D B whose columns are a multiple of the
+ * tile's (32), with rows (A's flattened batch and row dims) a constant. */
+bool kiln_lower_matmul_packed_fits(const struct kiln_tensor *b, const struct kiln_lx *rows);
+enum kiln_status kiln_lower_matmul_packed(struct kiln_lower_ctx *lc, int32_t a,
+                                          const struct kiln_tensor *b, int32_t y,
+                                          enum kiln_dtype ct);
 
 #endif

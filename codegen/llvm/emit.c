@@ -115,6 +115,14 @@ dtype_type(struct emitter *e, enum kiln_dtype t)
     }
 }
 
+/* A kernel variable's type: its dtype's, or a vector of them. */
+static LLVMTypeRef
+var_type(struct emitter *e, const struct kiln_lvar *v)
+{
+    LLVMTypeRef t = dtype_type(e, v->type);
+    return v->lanes > 1 ? LLVMVectorType(t, (unsigned)v->lanes) : t;
+}
+
 /* In memory, bool is a byte. */
 static LLVMTypeRef
 mem_type(struct emitter *e, enum kiln_dtype t)
@@ -658,7 +666,28 @@ emit_lx(struct emitter *e, const struct kiln_lx *x)
             v = LLVMConstInt(dtype_type(e, x->type), (unsigned long long)x->i, is_signed(x->type));
         break;
     case KILN_LX_VAR:
-        v = LLVMBuildLoad2(e->b, dtype_type(e, x->type), e->vars[x->var], "");
+        v = LLVMBuildLoad2(e->b, var_type(e, &e->k->vars[x->var]), e->vars[x->var], "");
+        break;
+    case KILN_LX_VLOAD: {
+        LLVMTypeRef et = mem_type(e, x->type);
+        LLVMValueRef idx = emit_lx(e, x->a);
+        LLVMValueRef p = LLVMBuildGEP2(e->b, et, e->bases[x->buf], &idx, 1, "");
+        v = LLVMBuildLoad2(e->b, LLVMVectorType(et, (unsigned)x->lanes), p, "");
+        LLVMSetAlignment(v, (unsigned)(kiln_dtype_bits(x->type) / 8));
+        break;
+    }
+    case KILN_LX_SPLAT: {
+        LLVMValueRef a = emit_lx(e, x->a);
+        LLVMTypeRef vt = LLVMVectorType(LLVMTypeOf(a), (unsigned)x->lanes);
+        LLVMValueRef one =
+            LLVMBuildInsertElement(e->b, LLVMGetUndef(vt), a, LLVMConstInt(e->t_i32, 0, 0), "");
+        LLVMValueRef mask = LLVMConstNull(LLVMVectorType(e->t_i32, (unsigned)x->lanes));
+        v = LLVMBuildShuffleVector(e->b, one, LLVMGetUndef(vt), mask, "");
+        break;
+    }
+    case KILN_LX_EXTRACT:
+        v = LLVMBuildExtractElement(e->b, emit_lx(e, x->a),
+                                    LLVMConstInt(e->t_i32, (unsigned long long)x->i, 0), "");
         break;
     case KILN_LX_DIM:
         v = e->dims[x->dim];
@@ -779,7 +808,9 @@ emit_stmt(struct emitter *e, const struct kiln_ls *s)
         if (buf->dtype == KILN_DT_BOOL)
             val = LLVMBuildZExt(e->b, val, e->t_i8, "");
         LLVMValueRef p = LLVMBuildGEP2(e->b, mt, e->bases[s->buf], &idx, 1, "");
-        LLVMBuildStore(e->b, val, p);
+        LLVMValueRef st = LLVMBuildStore(e->b, val, p);
+        if (s->val->lanes > 1)
+            LLVMSetAlignment(st, (unsigned)(kiln_dtype_bits(buf->dtype) / 8));
         break;
     }
     case KILN_LS_SET:
@@ -838,7 +869,7 @@ emit_kernel(struct emitter *e, const struct kiln_lkernel *k)
     e->bases = calloc((size_t)k->n_bufs + 1, sizeof *e->bases);
     KILN_ASSERT(e->vars && e->bases);
     for (int32_t i = 0; i < k->n_vars; i++)
-        e->vars[i] = LLVMBuildAlloca(e->b, dtype_type(e, k->vars[i].type), k->vars[i].name);
+        e->vars[i] = LLVMBuildAlloca(e->b, var_type(e, &k->vars[i]), k->vars[i].name);
     for (int32_t i = 0; i < k->n_bufs; i++) {
         LLVMValueRef ix = LLVMConstInt(e->t_i64, (unsigned long long)i, 0);
         LLVMValueRef p = LLVMBuildGEP2(e->b, e->t_ptr, bufs, &ix, 1, "");

@@ -11,11 +11,16 @@
                     FFN 1536, GELU via Erf, LayerNormalization, additive attention
                     mask, tanh pooler) as exporters write it; inputs
                     input_ids i64[N,S], attention_mask i64[N,S]
+  gpt2_step.onnx    one decoder step of a GPT-2-class model (12 layers, hidden
+                    768, 12 heads, FFN 3072, vocabulary 8192) with a KV cache;
+                    inputs input_ids i64[N,1], past_key_i / past_value_i
+                    f32[N,12,T,64]; outputs the logits and the new cache
 
 The weights are random (numpy seed 0), scaled so activations stay in a sane
 range through the depth (He-style fan-in scaling; residual branches damped),
 which is what a numerical comparison with ONNX Runtime needs; the graphs are
-the real architectures, op for op. Usage: make_models.py OUT_DIR [NAME ...]
+the real architectures, op for op. Usage: make_models.py OUT_DIR [NAME ...] (default: the first three; gpt2_step
+is built on request, it is large: ~340 MB)
 """
 import os
 import sys
@@ -177,12 +182,78 @@ def minilm(layers=6, hidden=384, heads=12, ffn=1536, vocab=1000, max_pos=128):
     return m
 
 
-MODELS = {"resnet50": resnet50, "mobilenetv2": mobilenetv2, "minilm": minilm}
+def gpt2_step(layers=12, hidden=768, heads=12, ffn=3072, vocab=8192, max_pos=1024):
+    """One decoder step of a GPT-2-class model with a KV cache: the new token
+    attends to the T cached positions and itself. Pre-LayerNorm blocks, fused
+    QKV projection, GELU (tanh form), tied output embedding. GPT-2 small's
+    shapes except the vocabulary (8192 instead of 50257, to keep the file and
+    the benchmark's memory small)."""
+    b = Builder(3)
+    dh = hidden // heads
+
+    def layer_norm(x):
+        g = b.const(np.ones(hidden, np.float32), "ln_g")
+        be = b.const(np.zeros(hidden, np.float32), "ln_b")
+        return b.op("LayerNormalization", [x, g, be], axis=-1, epsilon=1e-5)
+
+    def dense(x, n_in, n_out, gain=1.0):
+        w = b.weight((n_in, n_out), n_in, gain=gain)
+        return b.op("Add", [b.op("MatMul", [x, w]), b.const(np.zeros(n_out, np.float32), "bias")])
+
+    wte = (0.02 * b.rng.standard_normal((vocab, hidden))).astype(np.float32)
+    word = b.const(wte, "wte")
+    pos = b.const((0.01 * b.rng.standard_normal((max_pos, hidden))).astype(np.float32), "wpe")
+    ids = "input_ids"
+    # the new token's position is the cache length T (axis 2 of a past key)
+    t = b.op("Gather", [b.op("Shape", ["past_key_0"]), b.const(np.array([2], np.int64))], axis=0)
+    h = b.op("Add", [b.op("Gather", [word, ids], axis=0), b.op("Gather", [pos, t], axis=0)])
+    split_shape = b.const(np.array([0, 0, heads, dh], np.int64), "shape")
+    merge_shape = b.const(np.array([0, 0, hidden], np.int64), "shape")
+    inputs = [helper.make_tensor_value_info(ids, TensorProto.INT64, ["N", 1])]
+    outputs = []
+    presents = []
+    for i in range(layers):
+        pk, pv = "past_key_%d" % i, "past_value_%d" % i
+        inputs += [helper.make_tensor_value_info(pk, TensorProto.FLOAT, ["N", heads, "T", dh]),
+                   helper.make_tensor_value_info(pv, TensorProto.FLOAT, ["N", heads, "T", dh])]
+        x = layer_norm(h)
+        qkv = dense(x, hidden, 3 * hidden)
+        q, k, v = b.op("Split", [qkv, b.const(np.array([hidden] * 3, np.int64))], n_out=3, axis=-1)
+        q = b.op("Transpose", [b.op("Reshape", [q, split_shape])], perm=[0, 2, 1, 3])
+        k = b.op("Transpose", [b.op("Reshape", [k, split_shape])], perm=[0, 2, 1, 3])
+        v = b.op("Transpose", [b.op("Reshape", [v, split_shape])], perm=[0, 2, 1, 3])
+        k = b.op("Concat", [pk, k], axis=2)
+        v = b.op("Concat", [pv, v], axis=2)
+        presents += [k, v]
+        s = b.op("Div", [b.op("MatMul", [q, b.op("Transpose", [k], perm=[0, 1, 3, 2])]),
+                         b.const(np.float32(np.sqrt(dh)))])
+        a = b.op("Softmax", [s], axis=-1)
+        c = b.op("Reshape", [b.op("Transpose", [b.op("MatMul", [a, v])], perm=[0, 2, 1, 3]), merge_shape])
+        h = b.op("Add", [h, dense(c, hidden, hidden, gain=0.5)])
+        x = layer_norm(h)
+        f = dense(x, hidden, ffn, gain=2.0)
+        # GELU, tanh form: 0.5 f (1 + tanh(sqrt(2/pi) (f + 0.044715 f^3)))
+        inner = b.op("Mul", [b.op("Add", [f, b.op("Mul", [b.op("Mul", [b.op("Mul", [f, f]), f]),
+                                                           b.const(np.float32(0.044715))])]),
+                             b.const(np.float32(np.sqrt(2 / np.pi)))])
+        g = b.op("Mul", [b.op("Mul", [f, b.const(np.float32(0.5))]),
+                         b.op("Add", [b.op("Tanh", [inner]), b.const(np.float32(1))])])
+        h = b.op("Add", [h, dense(g, ffn, hidden, gain=0.5)])
+    h = layer_norm(h)
+    logits = b.op("MatMul", [h, b.const(np.ascontiguousarray(wte.T), "wte_t")])
+    outputs.append(helper.make_tensor_value_info(logits, TensorProto.FLOAT, ["N", 1, vocab]))
+    for i, p in enumerate(presents):
+        outputs.append(helper.make_tensor_value_info(p, TensorProto.FLOAT, None))
+    return b.model("gpt2_step", inputs, outputs)
+
+
+MODELS = {"resnet50": resnet50, "mobilenetv2": mobilenetv2, "minilm": minilm,
+          "gpt2_step": gpt2_step}
 
 
 def main():
     out = sys.argv[1]
-    names = sys.argv[2:] or list(MODELS)
+    names = sys.argv[2:] or ["resnet50", "mobilenetv2", "minilm"]
     os.makedirs(out, exist_ok=True)
     stamp = open(__file__, "rb").read()
     for n in names:

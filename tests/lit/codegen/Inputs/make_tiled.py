@@ -1,0 +1,70 @@
+#!/usr/bin/env python3
+"""make_tiled.py DIR: models for the register-tiled kernels (codegen/lower_gemm.c),
+one per edge of their tiling; every output is compared with ONNX Runtime.
+
+tiled.onnx, input x f32[N,20,11,11] and m f32[N,13,64]:
+  c1  3x3, pad 1, 40 channels (a full 32-channel block and a partial one),
+      rows of 11 pixels (a row tile of 8 and one that overlaps it) + bias + Relu
+  c2  3x3, stride 2, pads 1/0 (asymmetric): 5x5 output, narrow rows (one tile each)
+  c3  1x1, stride 1: pointwise tiles over 121 pixels (the last overlaps), + residual Add
+  c4  1x1, stride 2, no bias: a phase-split copy without padding, rows of 6
+  c5  5x5, dilation 2, pad 4: taps farther apart than the stride
+  m1  MatMul [N,13,64] x [64,96] + bias -> GELU: 13 rows (a tile of 8 and an
+      overlapping one), three 32-column blocks, the epilogue after the tile
+  m2  MatMul [N,13,64] x [64,32] alone: the result stored in place
+"""
+import os
+import sys
+
+import numpy as np
+import onnx
+from onnx import TensorProto as T, helper as h, numpy_helper as nh
+
+out = sys.argv[1]
+os.makedirs(out, exist_ok=True)
+rng = np.random.default_rng(7)
+
+
+def c(name, a):
+    return nh.from_array(np.asarray(a, np.float32), name)
+
+
+inits = [
+    c("w1", rng.standard_normal((40, 20, 3, 3)) * 0.2), c("b1", rng.standard_normal(40)),
+    c("w2", rng.standard_normal((24, 20, 3, 3)) * 0.2), c("b2", rng.standard_normal(24)),
+    c("w3", rng.standard_normal((20, 20, 1, 1)) * 0.3), c("b3", rng.standard_normal(20)),
+    c("w4", rng.standard_normal((36, 20, 1, 1)) * 0.3),
+    c("w5", rng.standard_normal((33, 20, 5, 5)) * 0.1), c("b5", rng.standard_normal(33)),
+    c("wm", rng.standard_normal((64, 96)) * 0.2), c("bm", rng.standard_normal(96)),
+    c("wn", rng.standard_normal((64, 32)) * 0.2),
+]
+n = h.make_node
+nodes = [
+    n("Conv", ["x", "w1", "b1"], ["c1c"], name="c1", pads=[1, 1, 1, 1]),
+    n("Relu", ["c1c"], ["c1"]),
+    n("Conv", ["x", "w2", "b2"], ["c2"], name="c2", strides=[2, 2], pads=[1, 1, 0, 0]),
+    n("Conv", ["x", "w3", "b3"], ["c3c"], name="c3"),
+    n("Add", ["c3c", "x"], ["c3"]),
+    n("Conv", ["x", "w4"], ["c4"], name="c4", strides=[2, 2]),
+    n("Conv", ["x", "w5", "b5"], ["c5"], name="c5", pads=[4, 4, 4, 4], dilations=[2, 2]),
+    n("MatMul", ["m", "wm"], ["m1m"], name="m1"),
+    n("Add", ["m1m", "bm"], ["m1b"]),
+    n("Gelu", ["m1b"], ["m1"], domain=""),
+    n("MatMul", ["m", "wn"], ["m2"], name="m2"),
+]
+g = h.make_graph(
+    nodes, "tiled",
+    [h.make_tensor_value_info("x", T.FLOAT, ["N", 20, 11, 11]),
+     h.make_tensor_value_info("m", T.FLOAT, ["N", 13, 64])],
+    [h.make_tensor_value_info("c1", T.FLOAT, ["N", 40, 11, 11]),
+     h.make_tensor_value_info("c2", T.FLOAT, ["N", 24, 5, 5]),
+     h.make_tensor_value_info("c3", T.FLOAT, ["N", 20, 11, 11]),
+     h.make_tensor_value_info("c4", T.FLOAT, ["N", 36, 6, 6]),
+     h.make_tensor_value_info("c5", T.FLOAT, ["N", 33, 11, 11]),
+     h.make_tensor_value_info("m1", T.FLOAT, ["N", 13, 96]),
+     h.make_tensor_value_info("m2", T.FLOAT, ["N", 13, 32])],
+    inits)
+m = h.make_model(g, opset_imports=[h.make_opsetid("", 20)])
+m.ir_version = 9
+onnx.checker.check_model(m)
+onnx.save(m, os.path.join(out, "tiled.onnx"))
