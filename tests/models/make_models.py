@@ -243,7 +243,7 @@ def gpt2_step(layers=12, hidden=768, heads=12, ffn=3072, vocab=8192, max_pos=102
     logits = b.op("MatMul", [h, b.const(np.ascontiguousarray(wte.T), "wte_t")])
     outputs.append(helper.make_tensor_value_info(logits, TensorProto.FLOAT, ["N", 1, vocab]))
     for i, p in enumerate(presents):
-        outputs.append(helper.make_tensor_value_info(p, TensorProto.FLOAT, None))
+        outputs.append(helper.make_tensor_value_info(p, TensorProto.FLOAT, ["N", heads, None, dh]))
     return b.model("gpt2_step", inputs, outputs)
 
 
