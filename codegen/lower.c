@@ -1747,7 +1747,7 @@ kiln_lkernel_signature(const struct kiln_lmodule *m, const struct kiln_lkernel *
     for (int32_t i = 0; i < k->n_vars; i++)
         fprintf(f, k->vars[i].lanes > 1 ? " %sx%d" : " %s", kiln_dtype_name(k->vars[i].type),
                 (int)k->vars[i].lanes);
-    fprintf(f, "\nouter %d trip ", (int)k->outer);
+    fprintf(f, "\nhints %u outer %d trip ", k->hints, (int)k->outer);
     if (k->trip)
         print_lx(m, k, k->trip, f, true);
     fprintf(f, "\n");

@@ -198,9 +198,22 @@ struct kiln_lkernel {
     int32_t n_bufs, cap_bufs;
     struct kiln_lvar *vars;
     int32_t n_vars, cap_vars;
+    unsigned hints;       /* KILN_LK_HINT_* */
     int32_t outer;        /* var of the outer (parallel) loop; -1 when trip is NULL */
     struct kiln_lx *trip; /* total iterations of the outer loop, or NULL: serial */
     struct kiln_lblock body;
+};
+
+enum kiln_lk_hints {
+    /*
+     * Backends tell the optimizer that accesses to different buffers never
+     * overlap (buffers are distinct allocations or disjoint workspace slices;
+     * the run function's inputs and outputs must not overlap either). A kernel
+     * with this hint goes without: the register-tiled convolution's scalar
+     * epilogue, whose strided stores LLVM would otherwise turn into gathers and
+     * scatters that cost more than they save.
+     */
+    KILN_LK_HINT_MAY_ALIAS = 1 << 0,
 };
 
 enum kiln_lbuf_kind {

@@ -77,6 +77,57 @@ tile_at(struct kiln_lower_ctx *lc, const struct tile *t, int r, int l)
     return kiln_lx_extract(lc, V(lc, t->acc[r][l / TILE_VL]), l % TILE_VL);
 }
 
+/*
+ * The input of a convolution as its vector kernels read it: a copy
+ * [N, C, Hp, S * Wq] of x [N, C, H, W], zero-padded (pad[4] as ONNX orders
+ * them), each row split by column phase for the width stride S (padded
+ * column cp at (cp % S) * Wq + cp / S, Wq = ceil(Wp / S)): then output column
+ * o's tap at padded column o * S + kc is at (kc % S) * Wq + o + kc / S, so
+ * consecutive output columns read consecutive elements for every tap. Built
+ * in lc->k (a fresh kernel); returns the scratch buffer; *Hp and *RW get the
+ * copy's row count and row length.
+ */
+static int32_t
+input_copy(struct kiln_lower_ctx *lc, int32_t x, struct kiln_lx *C, const int64_t *pad, int64_t S,
+           enum kiln_dtype ct, struct kiln_lx **Hp_out, struct kiln_lx **RW_out)
+{
+    struct kiln_lx *Nn = kiln_lower_dim(lc, x, 0);
+    struct kiln_lx *H = kiln_lower_dim(lc, x, 2), *W = kiln_lower_dim(lc, x, 3);
+    struct kiln_lx *Hp = add_i(lc, H, IX(lc, pad[0] + pad[2]));
+    struct kiln_lx *Wp = add_i(lc, W, IX(lc, pad[1] + pad[3]));
+    struct kiln_lx *Wq = div_i(lc, add_i(lc, Wp, IX(lc, S - 1)), IX(lc, S));
+    struct kiln_lx *RW = mul_i(lc, Wq, IX(lc, S));
+    int32_t xpb = kiln_lower_scratch(lc, ct, mul_i(lc, mul_i(lc, Nn, C), mul_i(lc, Hp, RW)));
+    int32_t xpd = kiln_lower_slot(lc, xpb), q, ih, iw;
+    struct kiln_lblock *pb = kiln_lk_parallel(lc, mul_i(lc, Nn, C), &q);
+    struct kiln_ls *fr = loop(lc, pb, "ih", Hp, &ih);
+    struct kiln_lx *row = sub_i(lc, V(lc, ih), IX(lc, pad[0]));
+    struct kiln_lx *dst = mul_i(lc, add_i(lc, mul_i(lc, V(lc, q), Hp), V(lc, ih)), RW);
+    /* inside rows: per phase ph, copy slot j of the phase from padded column
+     * j * S + ph (zero outside the image): contiguous stores, no division,
+     * a select instead of a branch, so the loop vectorizes; outside rows: zeros */
+    struct kiln_ls *in = kiln_lb_if(lc, &fr->body, in_range(lc, row, H));
+    struct kiln_lx *srow = mul_i(lc, add_i(lc, mul_i(lc, V(lc, q), H), row), W);
+    for (int64_t ph = 0; ph < S; ph++) {
+        struct kiln_ls *f1 = loop(lc, &in->body, "iw", Wq, &iw);
+        f1->hints |= KILN_LS_HINT_VECTORIZE;
+        struct kiln_lx *col =
+            sub_i(lc, add_i(lc, mul_i(lc, V(lc, iw), IX(lc, S)), IX(lc, ph)), IX(lc, pad[1]));
+        struct kiln_lx *inside = in_range(lc, col, W);
+        struct kiln_lx *safe = kiln_lx_select(lc, inside, col, IX(lc, 0));
+        struct kiln_lx *v = kiln_lx_cast(lc, ct, kiln_lx_load_f(lc, x, add_i(lc, srow, safe)));
+        kiln_lb_store(lc, &f1->body, xpd,
+                      add_i(lc, dst, add_i(lc, mul_i(lc, IX(lc, ph), Wq), V(lc, iw))),
+                      kiln_lx_select(lc, inside, v, fimm(lc, ct, 0)));
+    }
+    struct kiln_ls *f3 = loop(lc, &in->orelse, "iw", RW, &iw);
+    f3->hints |= KILN_LS_HINT_VECTORIZE;
+    kiln_lb_store(lc, &f3->body, xpd, add_i(lc, dst, V(lc, iw)), fimm(lc, ct, 0));
+    *Hp_out = Hp;
+    *RW_out = RW;
+    return xpb;
+}
+
 bool
 kiln_lower_conv2d_packed_fits(const struct kiln_tensor *w, int64_t groups, int64_t ow)
 {
@@ -116,49 +167,12 @@ kiln_lower_conv2d_packed(struct kiln_lower_ctx *lc, int32_t x, const struct kiln
                      P->kind == KILN_LX_IMM && P->i >= TILE_NR;
     const int nr = pointwise || OW->i >= TILE_NR ? TILE_NR : (int)OW->i;
 
-    /* the input as read: a copy [N, C, Hp, S * Wq] when the convolution pads or
-     * strides along the width: zero-padded, and each row split by column phase
-     * (padded column cp at (cp % S) * Wq + cp / S, Wq = ceil(Wp / S)), so that a
-     * row tile's pixels read consecutive elements for every tap */
+    /* the input as read: in place, or the copy of input_copy */
     int32_t xs = x;
     const int64_t S = stride[1];
-    struct kiln_lx *Hp = H, *Wp = W, *RW = W;
+    struct kiln_lx *Hp = H, *RW = W;
     if (!pointwise && (padded || S > 1)) {
-        Hp = add_i(lc, H, IX(lc, pad[0] + pad[2]));
-        Wp = add_i(lc, W, IX(lc, pad[1] + pad[3]));
-        struct kiln_lx *Wq = div_i(lc, add_i(lc, Wp, IX(lc, S - 1)), IX(lc, S));
-        RW = mul_i(lc, Wq, IX(lc, S));
-        int32_t xpb =
-            kiln_lower_scratch(lc, ct, mul_i(lc, mul_i(lc, Nn, IX(lc, C)), mul_i(lc, Hp, RW)));
-        int32_t xpd = kiln_lower_slot(lc, xpb), q, ih, iw;
-        struct kiln_lblock *pb = kiln_lk_parallel(lc, mul_i(lc, Nn, IX(lc, C)), &q);
-        struct kiln_ls *fr = loop(lc, pb, "ih", Hp, &ih);
-        struct kiln_lx *row = sub_i(lc, V(lc, ih), IX(lc, pad[0]));
-        struct kiln_lx *dst = mul_i(lc, add_i(lc, mul_i(lc, V(lc, q), Hp), V(lc, ih)), RW);
-        /* element of padded column cp of this row */
-#define XP_AT(cp)                                                                                  \
-    (S == 1 ? add_i(lc, dst, (cp))                                                                 \
-            : add_i(lc, dst,                                                                       \
-                    add_i(lc, mul_i(lc, rem_i(lc, (cp), IX(lc, S)), Wq),                           \
-                          div_i(lc, (cp), IX(lc, S)))))
-        struct kiln_ls *in = kiln_lb_if(lc, &fr->body, in_range(lc, row, H));
-        /* inside rows: zeros, the row, zeros; outside rows: zeros */
-        struct kiln_ls *f0 = loop(lc, &in->body, "iw", IX(lc, pad[1]), &iw);
-        kiln_lb_store(lc, &f0->body, xpd, XP_AT(V(lc, iw)), fimm(lc, ct, 0));
-        struct kiln_ls *f1 = loop(lc, &in->body, "iw", W, &iw);
-        f1->hints |= KILN_LS_HINT_VECTORIZE;
-        struct kiln_lx *src =
-            add_i(lc, mul_i(lc, add_i(lc, mul_i(lc, V(lc, q), H), row), W), V(lc, iw));
-        kiln_lb_store(lc, &f1->body, xpd, XP_AT(add_i(lc, IX(lc, pad[1]), V(lc, iw))),
-                      kiln_lx_cast(lc, ct, kiln_lx_load_f(lc, x, src)));
-        struct kiln_ls *f2 =
-            loop(lc, &in->body, "iw", sub_i(lc, RW, add_i(lc, IX(lc, pad[1]), W)), &iw);
-        kiln_lb_store(lc, &f2->body, xpd, XP_AT(add_i(lc, add_i(lc, IX(lc, pad[1]), W), V(lc, iw))),
-                      fimm(lc, ct, 0));
-        struct kiln_ls *f3 = loop(lc, &in->orelse, "iw", RW, &iw);
-        f3->hints |= KILN_LS_HINT_VECTORIZE;
-        kiln_lb_store(lc, &f3->body, xpd, add_i(lc, dst, V(lc, iw)), fimm(lc, ct, 0));
-#undef XP_AT
+        int32_t xpb = input_copy(lc, x, IX(lc, C), pad, S, ct, &Hp, &RW);
         kiln_lower_kernel(lc, "tile");
         xs = kiln_lower_slot(lc, xpb);
         x = -1;
@@ -180,6 +194,7 @@ kiln_lower_conv2d_packed(struct kiln_lower_ctx *lc, int32_t x, const struct kiln
     struct kiln_lx *T = pointwise ? per : mul_i(lc, OH, per);
     int32_t p;
     struct kiln_lblock *body = kiln_lk_parallel(lc, mul_i(lc, Nn, mul_i(lc, IX(lc, MB), T)), &p);
+    lc->k->hints |= KILN_LK_HINT_MAY_ALIAS; /* keep the strided epilogue scalar */
     struct kiln_lx *tile = rem_i(lc, V(lc, p), T);
     struct kiln_lx *nmb = div_i(lc, V(lc, p), T);
     struct kiln_lx *vn = div_i(lc, nmb, IX(lc, MB)), *mb = rem_i(lc, nmb, IX(lc, MB));
@@ -345,5 +360,102 @@ kiln_lower_matmul_packed(struct kiln_lower_ctx *lc, int32_t a, const struct kiln
         yi[ry - 1] = add_i(lc, col0, V(lc, j));
         kiln_lb_store_out(lc, &fe->body, y, at, kiln_lx_load(lc, acc, at), yi);
     }
+    return KILN_OK;
+}
+
+/* ---------------------------------------------------------------- depthwise convolution */
+
+bool
+kiln_lower_depthwise_fits(int64_t groups, int64_t c, int64_t m, int64_t ow)
+{
+    return groups > 1 && groups == c && m == c && ow >= 4;
+}
+
+/*
+ * Depthwise convolution (one input channel per output channel), vectorized
+ * along output rows: a task is one output row of one channel; the row is
+ * covered by chunks of VL lanes (16, or 8 or 4 for narrower rows; the last
+ * chunk starts at OW - VL, overlapping the one before), each a vector
+ * accumulator gaining splat(w[c, kh, kw]) * VL consecutive inputs per tap,
+ * read from input_copy's padded, phase-split copy (or in place when the
+ * convolution neither pads nor strides). The row goes to the accumulator
+ * with vector stores; the epilogue pass adds the bias and stores each
+ * element through kiln_lb_store_out, a vectorizable loop.
+ */
+enum kiln_status
+kiln_lower_depthwise(struct kiln_lower_ctx *lc, int32_t x, int32_t w, int32_t bias, int32_t y,
+                     const int64_t *stride, const int64_t *pad, const int64_t *dil,
+                     enum kiln_dtype ct)
+{
+    struct kiln_lx *C = kiln_lower_dim(lc, x, 1);
+    struct kiln_lx *KH = kiln_lower_dim(lc, w, 2), *KW = kiln_lower_dim(lc, w, 3);
+    struct kiln_lx *OH = kiln_lower_dim(lc, y, 2);
+    const int64_t OW = kiln_lower_dim(lc, y, 3)->i, S = stride[1];
+    const int VL = OW >= 16 ? 16 : OW >= 8 ? 8 : 4;
+    bool padded = pad[0] || pad[1] || pad[2] || pad[3];
+    int32_t xs = x;
+    struct kiln_lx *Hp = kiln_lower_dim(lc, x, 2), *RW = kiln_lower_dim(lc, x, 3);
+    if (padded || S > 1 || kiln_lower_buf(lc, x)->dtype != ct) {
+        int32_t xpb = input_copy(lc, x, C, pad, S, ct, &Hp, &RW);
+        kiln_lower_kernel(lc, "dw");
+        xs = kiln_lower_slot(lc, xpb);
+        w = kiln_lower_in(lc, 1);
+        bias = bias >= 0 ? kiln_lower_in(lc, 2) : -1;
+        y = kiln_lower_out(lc, 0);
+    }
+    const struct kiln_lbuf *yb = kiln_lower_buf(lc, y);
+    bool in_place = yb->kind != KILN_LBUF_REG && yb->dtype == ct && bias < 0;
+    struct kiln_lx *rows = mul_i(lc, mul_i(lc, kiln_lower_dim(lc, y, 0), C), OH);
+    int32_t acc =
+        in_place ? y : kiln_lower_slot(lc, kiln_lower_scratch(lc, ct, mul_i(lc, rows, IX(lc, OW))));
+    int32_t p, kh, kw;
+    struct kiln_lblock *body = kiln_lk_parallel(lc, rows, &p);
+    struct kiln_lx *q = div_i(lc, V(lc, p), OH), *oh = rem_i(lc, V(lc, p), OH);
+    struct kiln_lx *c = rem_i(lc, q, C);
+    /* chunk starts: 0, VL, ..., and OW - VL for the rest */
+    int64_t j0[64];
+    int nch = 0;
+    for (int64_t j = 0; j < OW && nch < 64; j += VL)
+        j0[nch++] = j + VL <= OW ? j : OW - VL;
+    if (nch == 64)
+        return kiln_lower_unsupported(lc, "a depthwise output row of %lld pixels", (long long)OW);
+    int32_t av[64];
+    for (int i = 0; i < nch; i++) {
+        av[i] = kiln_lk_vvar(lc, ct, VL, "acc");
+        kiln_lb_set(lc, body, av[i], kiln_lx_splat(lc, fimm(lc, ct, 0), VL));
+    }
+    struct kiln_ls *fkh = loop(lc, body, "kh", KH, &kh);
+    struct kiln_ls *fkw = loop(lc, &fkh->body, "kw", KW, &kw);
+    struct kiln_lblock *tap = &fkw->body;
+    int32_t wv = kiln_lk_vvar(lc, ct, VL, "w");
+    struct kiln_lx *woff =
+        add_i(lc, mul_i(lc, add_i(lc, mul_i(lc, c, KH), V(lc, kh)), KW), V(lc, kw));
+    kiln_lb_set(lc, tap, wv,
+                kiln_lx_splat(lc, kiln_lx_cast(lc, ct, kiln_lx_load_f(lc, w, woff)), VL));
+    struct kiln_lx *kc = mul_i(lc, V(lc, kw), IX(lc, dil[1]));
+    struct kiln_lx *ih =
+        add_i(lc, mul_i(lc, oh, IX(lc, stride[0])), mul_i(lc, V(lc, kh), IX(lc, dil[0])));
+    struct kiln_lx *col = add_i(lc, div_i(lc, kc, IX(lc, S)),
+                                mul_i(lc, rem_i(lc, kc, IX(lc, S)), div_i(lc, RW, IX(lc, S))));
+    int32_t rb = kiln_lk_var(lc, KILN_DT_I64, "row");
+    kiln_lb_set(lc, tap, rb, add_i(lc, mul_i(lc, add_i(lc, mul_i(lc, q, Hp), ih), RW), col));
+    for (int i = 0; i < nch; i++)
+        accum(lc, tap, av[i], KILN_LX_ADD,
+              bin(lc, KILN_LX_MUL, V(lc, wv),
+                  kiln_lx_vload(lc, xs, add_i(lc, V(lc, rb), IX(lc, j0[i])), VL)));
+    struct kiln_lx *obase = mul_i(lc, V(lc, p), IX(lc, OW));
+    for (int i = 0; i < nch; i++)
+        kiln_lb_store(lc, body, acc, add_i(lc, obase, IX(lc, j0[i])), V(lc, av[i]));
+    if (in_place)
+        return KILN_OK;
+    int32_t j;
+    struct kiln_ls *fe = loop(lc, body, "j", IX(lc, OW), &j);
+    fe->hints |= KILN_LS_HINT_VECTORIZE;
+    struct kiln_lx *at = add_i(lc, obase, V(lc, j));
+    struct kiln_lx *val = kiln_lx_load(lc, acc, at);
+    if (bias >= 0)
+        val = bin(lc, KILN_LX_ADD, val, kiln_lx_cast(lc, ct, kiln_lx_load_f(lc, bias, c)));
+    struct kiln_lx *yi[4] = {div_i(lc, q, C), c, oh, V(lc, j)};
+    kiln_lb_store_out(lc, &fe->body, y, at, val, yi);
     return KILN_OK;
 }

@@ -953,6 +953,13 @@ kiln_lower_conv(struct kiln_lower_ctx *lc)
         return kiln_lower_conv2d_packed(lc, x, const_input(lc, wi), bias, y, cg.stride, pads,
                                         cg.dil, ct);
     }
+    if (!integer && !q && sp == 2 && ct == KILN_DT_F32 && yty->rank == 4 &&
+        kiln_dim_is_const(yty->dims[1]) && kiln_dim_is_const(yty->dims[3]) &&
+        kiln_dim_is_const(xt->dims[1]) &&
+        kiln_lower_depthwise_fits(groups, xt->dims[1].n, yty->dims[1].n, yty->dims[3].n)) {
+        int64_t pads[4] = {cg.pad[0], cg.pad[1], cg.pad_end[0], cg.pad_end[1]};
+        return kiln_lower_depthwise(lc, x, w, bias, y, cg.stride, pads, cg.dil, ct);
+    }
     if (!integer && !q && sp == 2 && groups >= 1)
         return conv2d_dense(lc, x, w, bias, y, groups, &cg, ct);
     struct kiln_lx *M = kiln_lower_dim(lc, y, 1), *Cg = kiln_lower_dim(lc, w, 1);

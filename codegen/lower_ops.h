@@ -58,5 +58,11 @@ bool kiln_lower_matmul_packed_fits(const struct kiln_tensor *b, const struct kil
 enum kiln_status kiln_lower_matmul_packed(struct kiln_lower_ctx *lc, int32_t a,
                                           const struct kiln_tensor *b, int32_t y,
                                           enum kiln_dtype ct);
+/* Depthwise convolution (groups = input channels = output channels) of output
+ * width ow (at least 4, a constant): vector accumulators along output rows. */
+bool kiln_lower_depthwise_fits(int64_t groups, int64_t c, int64_t m, int64_t ow);
+enum kiln_status kiln_lower_depthwise(struct kiln_lower_ctx *lc, int32_t x, int32_t w, int32_t bias,
+                                      int32_t y, const int64_t *stride, const int64_t *pad,
+                                      const int64_t *dil, enum kiln_dtype ct);
 
 #endif

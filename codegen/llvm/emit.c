@@ -56,7 +56,12 @@ struct emitter {
     const struct kiln_lkernel *k;
     LLVMValueRef *vars;  /* allocas, per kernel variable */
     LLVMValueRef *bases; /* per kernel slot: the buffer's base pointer */
-    LLVMValueRef *dims;  /* per runtime dim: its i64 value */
+    /* per kernel slot: !alias.scope and !noalias lists (distinct buffers never
+     * overlap, so every access says so: loop-invariant loads are hoisted past
+     * stores and loops vectorize without runtime checks) */
+    LLVMValueRef *scope, *noalias;
+    unsigned md_scope, md_noalias;
+    LLVMValueRef *dims; /* per runtime dim: its i64 value */
     /* --profile: the layer table, the global of per-layer times, the clock */
     const struct kiln_lprof *prof;
     LLVMValueRef prof_ms, now_fn;
@@ -648,6 +653,8 @@ store_subbyte(struct emitter *e, enum kiln_dtype t, LLVMValueRef base, LLVMValue
     LLVMBuildAtomicRMW(e->b, LLVMAtomicRMWBinOpOr, p, bits, LLVMAtomicOrderingMonotonic, 0);
 }
 
+static void tag_access(struct emitter *e, LLVMValueRef inst, int32_t slot);
+
 static LLVMValueRef
 emit_lx(struct emitter *e, const struct kiln_lx *x)
 {
@@ -674,6 +681,7 @@ emit_lx(struct emitter *e, const struct kiln_lx *x)
         LLVMValueRef p = LLVMBuildGEP2(e->b, et, e->bases[x->buf], &idx, 1, "");
         v = LLVMBuildLoad2(e->b, LLVMVectorType(et, (unsigned)x->lanes), p, "");
         LLVMSetAlignment(v, (unsigned)(kiln_dtype_bits(x->type) / 8));
+        tag_access(e, v, x->buf);
         break;
     }
     case KILN_LX_SPLAT: {
@@ -701,6 +709,7 @@ emit_lx(struct emitter *e, const struct kiln_lx *x)
         }
         LLVMValueRef p = LLVMBuildGEP2(e->b, mt, e->bases[x->buf], &idx, 1, "");
         v = LLVMBuildLoad2(e->b, mt, p, "");
+        tag_access(e, v, x->buf);
         if (x->type == KILN_DT_BOOL)
             v = LLVMBuildICmp(e->b, LLVMIntNE, v, LLVMConstInt(e->t_i8, 0, 0), "");
         break;
@@ -809,6 +818,7 @@ emit_stmt(struct emitter *e, const struct kiln_ls *s)
             val = LLVMBuildZExt(e->b, val, e->t_i8, "");
         LLVMValueRef p = LLVMBuildGEP2(e->b, mt, e->bases[s->buf], &idx, 1, "");
         LLVMValueRef st = LLVMBuildStore(e->b, val, p);
+        tag_access(e, st, s->buf);
         if (s->val->lanes > 1)
             LLVMSetAlignment(st, (unsigned)(kiln_dtype_bits(buf->dtype) / 8));
         break;
@@ -855,6 +865,59 @@ load_dims(struct emitter *e, LLVMValueRef dims_ptr)
     }
 }
 
+/* A self-referential metadata node {self, ops...} (scopes and domains must be distinct). */
+static LLVMMetadataRef
+self_node(struct emitter *e, LLVMMetadataRef *ops, int n)
+{
+    LLVMMetadataRef all[4];
+    LLVMMetadataRef tmp = LLVMTemporaryMDNode(e->ctx, NULL, 0);
+    all[0] = tmp;
+    for (int i = 0; i < n; i++)
+        all[i + 1] = ops[i];
+    LLVMMetadataRef node = LLVMMDNodeInContext2(e->ctx, all, (size_t)n + 1);
+    LLVMMetadataReplaceAllUsesWith(tmp, node);
+    return node;
+}
+
+/* One alias scope per kernel slot, each access in its own and no other's. */
+static void
+alias_scopes(struct emitter *e, const struct kiln_lkernel *k)
+{
+    int32_t n = k->n_bufs;
+    e->scope = calloc((size_t)n + 1, sizeof *e->scope);
+    e->noalias = calloc((size_t)n + 1, sizeof *e->noalias);
+    LLVMMetadataRef *sc = calloc((size_t)n + 1, sizeof *sc);
+    LLVMMetadataRef *others = calloc((size_t)n + 1, sizeof *others);
+    KILN_ASSERT(e->scope && e->noalias && sc && others);
+    e->md_scope = LLVMGetMDKindIDInContext(e->ctx, "alias.scope", 11);
+    e->md_noalias = LLVMGetMDKindIDInContext(e->ctx, "noalias", 7);
+    LLVMMetadataRef name = LLVMMDStringInContext2(e->ctx, k->name, strlen(k->name));
+    LLVMMetadataRef domain = self_node(e, &name, 1);
+    for (int32_t i = 0; i < n; i++)
+        sc[i] = self_node(e, &domain, 1);
+    for (int32_t i = 0; i < n; i++) {
+        int32_t m = 0;
+        for (int32_t j = 0; j < n; j++)
+            if (j != i)
+                others[m++] = sc[j];
+        e->scope[i] = LLVMMetadataAsValue(e->ctx, LLVMMDNodeInContext2(e->ctx, &sc[i], 1));
+        e->noalias[i] =
+            LLVMMetadataAsValue(e->ctx, LLVMMDNodeInContext2(e->ctx, others, (size_t)m));
+    }
+    free(sc);
+    free(others);
+}
+
+/* Tag a load or store of kernel slot `slot`. */
+static void
+tag_access(struct emitter *e, LLVMValueRef inst, int32_t slot)
+{
+    if (!e->scope)
+        return;
+    LLVMSetMetadata(inst, e->md_scope, e->scope[slot]);
+    LLVMSetMetadata(inst, e->md_noalias, e->noalias[slot]);
+}
+
 static LLVMValueRef
 emit_kernel(struct emitter *e, const struct kiln_lkernel *k)
 {
@@ -876,6 +939,8 @@ emit_kernel(struct emitter *e, const struct kiln_lkernel *k)
         e->bases[i] = LLVMBuildLoad2(e->b, e->t_ptr, p, e->m->bufs[k->bufs[i]].name);
     }
     load_dims(e, dims);
+    if (!(k->hints & KILN_LK_HINT_MAY_ALIAS))
+        alias_scopes(e, k);
     cache_reset(e);
     if (k->trip) {
         /* the thread's share of the outer loop: [lo, hi) */
@@ -887,7 +952,9 @@ emit_kernel(struct emitter *e, const struct kiln_lkernel *k)
     LLVMBuildRetVoid(e->b);
     free(e->vars);
     free(e->bases);
-    e->vars = e->bases = NULL;
+    free(e->scope);
+    free(e->noalias);
+    e->vars = e->bases = e->scope = e->noalias = NULL;
     return fn;
 }
 

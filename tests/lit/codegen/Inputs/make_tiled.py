@@ -12,6 +12,10 @@ tiled.onnx, input x f32[N,20,11,11] and m f32[N,13,64]:
   m1  MatMul [N,13,64] x [64,96] + bias -> GELU: 13 rows (a tile of 8 and an
       overlapping one), three 32-column blocks, the epilogue after the tile
   m2  MatMul [N,13,64] x [64,32] alone: the result stored in place
+  d1  depthwise 3x3, pad 1, + bias -> Clip(0, 6): rows of 11 (a chunk of 8
+      lanes and one that overlaps it)
+  d2  depthwise 3x3, stride 2, no bias: rows of 5 read from the phase-split copy
+  d3  depthwise 1x3, no padding, no bias: read in place, stored in place
 """
 import os
 import sys
@@ -37,6 +41,9 @@ inits = [
     c("w5", rng.standard_normal((33, 20, 5, 5)) * 0.1), c("b5", rng.standard_normal(33)),
     c("wm", rng.standard_normal((64, 96)) * 0.2), c("bm", rng.standard_normal(96)),
     c("wn", rng.standard_normal((64, 32)) * 0.2),
+    c("wd1", rng.standard_normal((20, 1, 3, 3))), c("bd1", rng.standard_normal(20)),
+    c("wd2", rng.standard_normal((20, 1, 3, 3))), c("wd3", rng.standard_normal((20, 1, 1, 3))),
+    c("lo", np.float32(0)), c("hi", np.float32(6)),
 ]
 n = h.make_node
 nodes = [
@@ -51,6 +58,10 @@ nodes = [
     n("Add", ["m1m", "bm"], ["m1b"]),
     n("Gelu", ["m1b"], ["m1"], domain=""),
     n("MatMul", ["m", "wn"], ["m2"], name="m2"),
+    n("Conv", ["x", "wd1", "bd1"], ["d1c"], name="d1", group=20, pads=[1, 1, 1, 1]),
+    n("Clip", ["d1c", "lo", "hi"], ["d1"]),
+    n("Conv", ["x", "wd2"], ["d2"], name="d2", group=20, strides=[2, 2]),
+    n("Conv", ["x", "wd3"], ["d3"], name="d3", group=20),
 ]
 g = h.make_graph(
     nodes, "tiled",
@@ -62,7 +73,10 @@ g = h.make_graph(
      h.make_tensor_value_info("c4", T.FLOAT, ["N", 36, 6, 6]),
      h.make_tensor_value_info("c5", T.FLOAT, ["N", 33, 11, 11]),
      h.make_tensor_value_info("m1", T.FLOAT, ["N", 13, 96]),
-     h.make_tensor_value_info("m2", T.FLOAT, ["N", 13, 32])],
+     h.make_tensor_value_info("m2", T.FLOAT, ["N", 13, 32]),
+     h.make_tensor_value_info("d1", T.FLOAT, ["N", 20, 11, 11]),
+     h.make_tensor_value_info("d2", T.FLOAT, ["N", 20, 5, 5]),
+     h.make_tensor_value_info("d3", T.FLOAT, ["N", 20, 11, 9])],
     inits)
 m = h.make_model(g, opset_imports=[h.make_opsetid("", 20)])
 m.ir_version = 9
