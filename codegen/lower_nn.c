@@ -2830,7 +2830,39 @@ kiln_lower_attention(struct kiln_lower_ctx *lc)
     struct kiln_ls *ft;
     struct kiln_lblock *tb;
     struct kiln_lx *vt;
-    if (fast) {
+    /* the score row in vector registers when it is at most 16 vectors of 16 */
+    int nvt =
+        fast && T->kind == KILN_LX_IMM && T->i % 16 == 0 && T->i <= 256 ? (int)(T->i / 16) : 0;
+    if (nvt) {
+        /* scores[t] = sum_d (q[d] * scale) * Kt[d, t]: per d, q[d] splat times the
+         * row of Kt, into nvt vector accumulators; then the row to the scratch */
+        int32_t kts = kiln_lower_slot(lc, ktb), sacc[16];
+        for (int u = 0; u < nvt; u++) {
+            sacc[u] = kiln_lk_vvar(lc, ct, 16, "s");
+            kiln_lb_set(lc, body, sacc[u], kiln_lx_splat(lc, zero, 16));
+        }
+        struct kiln_ls *fd = loop(lc, body, "d", D, &d);
+        fd->hints |= KILN_LS_HINT_NO_VECTORIZE;
+        int32_t qs = kiln_lk_vvar(lc, ct, 16, "q");
+        kiln_lb_set(lc, &fd->body, qs,
+                    kiln_lx_splat(lc,
+                                  bin(lc, KILN_LX_MUL,
+                                      kiln_lx_load_f(lc, q, heads_at(lc, &hq, b, h, s, V(lc, d))),
+                                      fimm(lc, ct, scale)),
+                                  16));
+        struct kiln_lx *krow = mul_i(lc, add_i(lc, mul_i(lc, kvrow, D), V(lc, d)), T);
+        for (int u = 0; u < nvt; u++)
+            accum(lc, &fd->body, sacc[u], KILN_LX_ADD,
+                  bin(lc, KILN_LX_MUL, V(lc, qs),
+                      kiln_lx_vload(lc, kts, add_i(lc, krow, IX(lc, 16 * u)), 16)));
+        for (int u = 0; u < nvt; u++)
+            kiln_lb_store(lc, body, sc, add_i(lc, mul_i(lc, V(lc, p), T), IX(lc, 16 * u)),
+                          V(lc, sacc[u]));
+        ft = loop(lc, body, "t", T, &t);
+        tb = &ft->body;
+        vt = V(lc, t);
+        sv = kiln_lx_load(lc, sc, add_i(lc, mul_i(lc, V(lc, p), T), vt));
+    } else if (fast) {
         /* scores[t] = sum_d (q[d] * scale) * Kt[d, t], the row in the scratch */
         int32_t kts = kiln_lower_slot(lc, ktb), qd = kiln_lk_var(lc, ct, "q");
         struct kiln_ls *f0 = loop(lc, body, "t", T, &t);
@@ -2952,6 +2984,33 @@ kiln_lower_attention(struct kiln_lower_ctx *lc)
     hy.H = Hq;
     hy.S = Sq;
     int32_t dv;
+    int nvd = Dv->kind == KILN_LX_IMM && Dv->i % 16 == 0 && Dv->i <= 256 &&
+                      kiln_lower_buf(lc, y)->dtype == ct && kiln_dtype_is_float(ct) &&
+                      kiln_lower_buf(lc, vc)->dtype == ct
+                  ? (int)(Dv->i / 16)
+                  : 0;
+    if (nvd) {
+        /* y[s, :] = sum_t p[t] * v[t, :]: the output row in nvd vector
+         * accumulators, p[t] splat times V's row; then the row to y */
+        int32_t yacc[16];
+        for (int u = 0; u < nvd; u++) {
+            yacc[u] = kiln_lk_vvar(lc, ct, 16, "y");
+            kiln_lb_set(lc, body, yacc[u], kiln_lx_splat(lc, zero, 16));
+        }
+        ft = loop(lc, body, "t", T, &t);
+        ft->hints |= KILN_LS_HINT_NO_VECTORIZE;
+        sat = add_i(lc, mul_i(lc, V(lc, p), T), V(lc, t));
+        int32_t ps = kiln_lk_vvar(lc, ct, 16, "p");
+        kiln_lb_set(lc, &ft->body, ps, kiln_lx_splat(lc, kiln_lx_load(lc, sc, sat), 16));
+        struct kiln_lx *vrow = mul_i(lc, add_i(lc, mul_i(lc, kvrow, T), V(lc, t)), Dv);
+        for (int u = 0; u < nvd; u++)
+            accum(lc, &ft->body, yacc[u], KILN_LX_ADD,
+                  bin(lc, KILN_LX_MUL, V(lc, ps),
+                      kiln_lx_vload(lc, vc, add_i(lc, vrow, IX(lc, 16 * u)), 16)));
+        for (int u = 0; u < nvd; u++)
+            kiln_lb_store(lc, body, y, heads_at(lc, &hy, b, h, s, IX(lc, 16 * u)), V(lc, yacc[u]));
+        return KILN_OK;
+    }
     if (kiln_lower_buf(lc, y)->dtype == ct) {
         /* the output row is the accumulator: y[s, :] += p[t] * v[t, :], contiguous
          * and vectorized over Dv (rather than a dot product down V's columns) */

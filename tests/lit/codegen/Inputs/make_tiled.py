@@ -16,6 +16,10 @@ tiled.onnx, input x f32[N,20,11,11] and m f32[N,13,64]:
       lanes and one that overlaps it)
   d2  depthwise 3x3, stride 2, no bias: rows of 5 read from the phase-split copy
   d3  depthwise 1x3, no padding, no bias: read in place, stored in place
+  at  attention written out (MatMul, Transpose, Div, Add of a mask, Softmax,
+      MatMul), which fuse-attention turns into Attention: 32 keys of 16 and a
+      16-wide value row, the score and output rows held in vector registers;
+      inputs q, k, v f32[N,2,32,16], mask f32[N,1,1,32]
 """
 import os
 import sys
@@ -43,7 +47,7 @@ inits = [
     c("wn", rng.standard_normal((64, 32)) * 0.2),
     c("wd1", rng.standard_normal((20, 1, 3, 3))), c("bd1", rng.standard_normal(20)),
     c("wd2", rng.standard_normal((20, 1, 3, 3))), c("wd3", rng.standard_normal((20, 1, 1, 3))),
-    c("lo", np.float32(0)), c("hi", np.float32(6)),
+    c("lo", np.float32(0)), c("hi", np.float32(6)), c("sq", np.float32(4)),
 ]
 n = h.make_node
 nodes = [
@@ -62,11 +66,21 @@ nodes = [
     n("Clip", ["d1c", "lo", "hi"], ["d1"]),
     n("Conv", ["x", "wd2"], ["d2"], name="d2", group=20, strides=[2, 2]),
     n("Conv", ["x", "wd3"], ["d3"], name="d3", group=20),
+    n("Transpose", ["k"], ["kt"], perm=[0, 1, 3, 2]),
+    n("MatMul", ["q", "kt"], ["qk"]),
+    n("Div", ["qk", "sq"], ["qks"]),
+    n("Add", ["qks", "mask"], ["qkm"]),
+    n("Softmax", ["qkm"], ["pr"], axis=-1),
+    n("MatMul", ["pr", "v"], ["at"], name="at"),
 ]
 g = h.make_graph(
     nodes, "tiled",
     [h.make_tensor_value_info("x", T.FLOAT, ["N", 20, 11, 11]),
-     h.make_tensor_value_info("m", T.FLOAT, ["N", 13, 64])],
+     h.make_tensor_value_info("m", T.FLOAT, ["N", 13, 64]),
+     h.make_tensor_value_info("q", T.FLOAT, ["N", 2, 32, 16]),
+     h.make_tensor_value_info("k", T.FLOAT, ["N", 2, 32, 16]),
+     h.make_tensor_value_info("v", T.FLOAT, ["N", 2, 32, 16]),
+     h.make_tensor_value_info("mask", T.FLOAT, ["N", 1, 1, 32])],
     [h.make_tensor_value_info("c1", T.FLOAT, ["N", 40, 11, 11]),
      h.make_tensor_value_info("c2", T.FLOAT, ["N", 24, 5, 5]),
      h.make_tensor_value_info("c3", T.FLOAT, ["N", 20, 11, 11]),
@@ -76,7 +90,8 @@ g = h.make_graph(
      h.make_tensor_value_info("m2", T.FLOAT, ["N", 13, 32]),
      h.make_tensor_value_info("d1", T.FLOAT, ["N", 20, 11, 11]),
      h.make_tensor_value_info("d2", T.FLOAT, ["N", 20, 5, 5]),
-     h.make_tensor_value_info("d3", T.FLOAT, ["N", 20, 11, 9])],
+     h.make_tensor_value_info("d3", T.FLOAT, ["N", 20, 11, 9]),
+     h.make_tensor_value_info("at", T.FLOAT, ["N", 2, 32, 16])],
     inits)
 m = h.make_model(g, opset_imports=[h.make_opsetid("", 20)])
 m.ir_version = 9
