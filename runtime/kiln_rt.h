@@ -108,7 +108,8 @@ struct kiln_rt_tensor_desc {
 
 /*
  * What a compiled model exports. run() takes one pointer per input and per
- * output (caller-owned, row-major, contiguous), the runtime dims, and a
+ * output (caller-owned, row-major, contiguous, no two overlapping: the
+ * generated code assumes distinct buffers never alias), the runtime dims, and a
  * workspace of at least workspace_size(dims) bytes, 64-byte aligned; it
  * returns 0 or a kiln_rt_status. Each caller brings its own workspace, so
  * concurrent runs are safe.
