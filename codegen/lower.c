@@ -1421,6 +1421,13 @@ mark_captured(const struct kiln_graph *top, const struct kiln_graph *g, bool *ca
 enum kiln_status
 kiln_lower_graph(const struct kiln_graph *g, struct kiln_lmodule **out, struct kiln_diag *d)
 {
+    return kiln_lower_graph_for(g, NULL, out, d);
+}
+
+enum kiln_status
+kiln_lower_graph_for(const struct kiln_graph *g, const struct kiln_lower_target *target,
+                     struct kiln_lmodule **out, struct kiln_diag *d)
+{
     *out = NULL;
     struct kiln_arena *a = kiln_arena_new();
     if (!a)
@@ -1428,6 +1435,8 @@ kiln_lower_graph(const struct kiln_graph *g, struct kiln_lmodule **out, struct k
     struct kiln_lmodule *m = kiln_arena_alloc(a, sizeof *m);
     KILN_ASSERT(m);
     m->arena = a;
+    m->target.vector_bits = target && target->vector_bits >= 128 ? target->vector_bits : 512;
+    m->target.vector_regs = target && target->vector_regs >= 16 ? target->vector_regs : 32;
     m->g = g;
     m->name = module_name(a, g->name);
     m->value_buf = kiln_arena_array(a, (size_t)g->n_values + 1, sizeof *m->value_buf);

@@ -243,8 +243,19 @@ struct kiln_ldim {
     int axis;      /* and its axis there */
 };
 
+/*
+ * What the lowering knows of the target: the shape of its vector registers,
+ * which the register-tiled kernels (codegen/lower_gemm.c) size their tiles
+ * and vectors by. The backend derives it (codegen/llvm: kiln_llvm_vector_shape).
+ */
+struct kiln_lower_target {
+    int vector_bits; /* 512 (AVX-512), 256 (AVX2), 128 (SSE, NEON) */
+    int vector_regs; /* 32 (AVX-512, NEON), 16 (AVX2, SSE) */
+};
+
 struct kiln_lmodule {
     struct kiln_arena *arena;
+    struct kiln_lower_target target;
     const char *name; /* a C identifier made from the graph's name */
     const struct kiln_graph *g;
     struct kiln_ldim *dims;
@@ -264,6 +275,9 @@ struct kiln_lmodule {
  */
 enum kiln_status kiln_lower_graph(const struct kiln_graph *g, struct kiln_lmodule **out,
                                   struct kiln_diag *d);
+/* The same for a target (NULL: 512-bit vectors, 32 registers). */
+enum kiln_status kiln_lower_graph_for(const struct kiln_graph *g, const struct kiln_lower_target *t,
+                                      struct kiln_lmodule **out, struct kiln_diag *d);
 void kiln_lmodule_free(struct kiln_lmodule *m);
 /* used[b] for every module buffer: whether a kernel (or a control-flow step)
  * reads or writes it, or it is an input or output. Constants that no kernel

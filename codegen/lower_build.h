@@ -93,4 +93,11 @@ accum(struct kiln_lower_ctx *lc, struct kiln_lblock *b, int32_t var, enum kiln_l
     kiln_lb_set(lc, b, var, kiln_lx_binary(lc, op, V(lc, var), v));
 }
 
+/* f32 lanes of the target's vector registers (16 for AVX-512, 8 AVX2, 4 SSE/NEON). */
+static inline int
+f32_lanes(const struct kiln_lower_ctx *lc)
+{
+    return lc->m->target.vector_bits / 32;
+}
+
 #endif

@@ -29,23 +29,38 @@
 #include "codegen/lower_build.h"
 #include "codegen/lower_ops.h"
 
-enum { TILE_VL = 16, TILE_NV = 2, TILE_L = TILE_VL * TILE_NV, TILE_NR = 8 };
+/*
+ * The tile's shape follows the target (struct kiln_lower_target): two vectors
+ * of vl f32 lanes per row (L = 2 vl lanes: 32 on AVX-512, 16 on AVX2, 8 on
+ * SSE and NEON), and 8 rows where there are 32 vector registers (16
+ * accumulators, 2 panel vectors and a broadcast), 6 where there are 16.
+ */
+enum { TILE_NV = 2, TILE_NR = 8 };
 
-/* nr rows of TILE_NV vectors of TILE_VL lanes: the accumulators */
 struct tile {
-    int nr;
+    int nr, vl;
     int32_t acc[TILE_NR][TILE_NV];
 };
+
+/* The target's lanes per vector, lanes per tile row (L) and rows per tile. */
+static void
+tile_shape(const struct kiln_lower_ctx *lc, int *vl, int *l, int *nr)
+{
+    *vl = f32_lanes(lc);
+    *l = TILE_NV * *vl;
+    *nr = lc->m->target.vector_regs >= 32 ? 8 : 6;
+}
 
 static void
 tile_zero(struct kiln_lower_ctx *lc, struct kiln_lblock *blk, struct tile *t, int nr,
           enum kiln_dtype ct)
 {
     t->nr = nr;
+    t->vl = f32_lanes(lc);
     for (int r = 0; r < nr; r++)
         for (int v = 0; v < TILE_NV; v++) {
-            t->acc[r][v] = kiln_lk_vvar(lc, ct, TILE_VL, "acc");
-            kiln_lb_set(lc, blk, t->acc[r][v], kiln_lx_splat(lc, fimm(lc, ct, 0), TILE_VL));
+            t->acc[r][v] = kiln_lk_vvar(lc, ct, t->vl, "acc");
+            kiln_lb_set(lc, blk, t->acc[r][v], kiln_lx_splat(lc, fimm(lc, ct, 0), t->vl));
         }
 }
 
@@ -57,13 +72,13 @@ tile_step(struct kiln_lower_ctx *lc, struct kiln_lblock *blk, struct tile *t,
 {
     int32_t bv[TILE_NV];
     for (int v = 0; v < TILE_NV; v++) {
-        bv[v] = kiln_lk_vvar(lc, ct, TILE_VL, "b");
+        bv[v] = kiln_lk_vvar(lc, ct, t->vl, "b");
         kiln_lb_set(lc, blk, bv[v],
-                    kiln_lx_vload(lc, panel, add_i(lc, at, IX(lc, v * TILE_VL)), TILE_VL));
+                    kiln_lx_vload(lc, panel, add_i(lc, at, IX(lc, v * t->vl)), t->vl));
     }
     for (int r = 0; r < t->nr; r++) {
-        int32_t av = kiln_lk_vvar(lc, ct, TILE_VL, "a");
-        kiln_lb_set(lc, blk, av, kiln_lx_splat(lc, a[r], TILE_VL));
+        int32_t av = kiln_lk_vvar(lc, ct, t->vl, "a");
+        kiln_lb_set(lc, blk, av, kiln_lx_splat(lc, a[r], t->vl));
         for (int v = 0; v < TILE_NV; v++)
             accum(lc, blk, t->acc[r][v], KILN_LX_ADD,
                   bin(lc, KILN_LX_MUL, V(lc, av), V(lc, bv[v])));
@@ -74,7 +89,7 @@ tile_step(struct kiln_lower_ctx *lc, struct kiln_lblock *blk, struct tile *t,
 static struct kiln_lx *
 tile_at(struct kiln_lower_ctx *lc, const struct tile *t, int r, int l)
 {
-    return kiln_lx_extract(lc, V(lc, t->acc[r][l / TILE_VL]), l % TILE_VL);
+    return kiln_lx_extract(lc, V(lc, t->acc[r][l / t->vl]), l % t->vl);
 }
 
 /*
@@ -141,6 +156,8 @@ kiln_lower_conv2d_packed(struct kiln_lower_ctx *lc, int32_t x, const struct kiln
                          const int64_t *dil, enum kiln_dtype ct)
 {
     const int64_t M = wt->dims[0], C = wt->dims[1], KH = wt->dims[2], KW = wt->dims[3];
+    int vl, TILE_L, nrmax;
+    tile_shape(lc, &vl, &TILE_L, &nrmax);
     const int64_t MB = (M + TILE_L - 1) / TILE_L, K = C * KH * KW;
     /* panel[mb][(kh * KW + kw) * C + c][l] = w[mb * L + l][c][kh][kw] */
     void *data;
@@ -164,8 +181,8 @@ kiln_lower_conv2d_packed(struct kiln_lower_ctx *lc, int32_t x, const struct kiln
      * flattened image, read in place; else row tiles of 8 pixels, or the
      * whole row when it is narrower */
     bool pointwise = KH == 1 && KW == 1 && !padded && stride[0] == 1 && stride[1] == 1 &&
-                     P->kind == KILN_LX_IMM && P->i >= TILE_NR;
-    const int nr = pointwise || OW->i >= TILE_NR ? TILE_NR : (int)OW->i;
+                     P->kind == KILN_LX_IMM && P->i >= nrmax;
+    const int nr = pointwise || OW->i >= nrmax ? nrmax : (int)OW->i;
 
     /* the input as read: in place, or the copy of input_copy */
     int32_t xs = x;
@@ -272,10 +289,13 @@ kiln_lower_conv2d_packed(struct kiln_lower_ctx *lc, int32_t x, const struct kiln
 /* ---------------------------------------------------------------- MatMul by constant weights */
 
 bool
-kiln_lower_matmul_packed_fits(const struct kiln_tensor *b, const struct kiln_lx *rows)
+kiln_lower_matmul_packed_fits(const struct kiln_lower_ctx *lc, const struct kiln_tensor *b,
+                              const struct kiln_lx *rows)
 {
+    int vl, l, nr;
+    tile_shape(lc, &vl, &l, &nr);
     return b && b->rank == 2 && kiln_dtype_is_float(b->dtype) && b->dims[0] > 0 && b->dims[1] > 0 &&
-           b->dims[1] % TILE_L == 0 && rows->kind == KILN_LX_IMM && rows->i > 0;
+           b->dims[1] % l == 0 && rows->kind == KILN_LX_IMM && rows->i > 0;
 }
 
 /*
@@ -293,6 +313,8 @@ enum kiln_status
 kiln_lower_matmul_packed(struct kiln_lower_ctx *lc, int32_t a, const struct kiln_tensor *bt,
                          int32_t y, enum kiln_dtype ct)
 {
+    int vl, TILE_L, nrmax;
+    tile_shape(lc, &vl, &TILE_L, &nrmax);
     const int64_t K = bt->dims[0], N = bt->dims[1], NB = N / TILE_L;
     void *data;
     int32_t pbuf = kiln_lower_const(lc, ct, NB * K * TILE_L, "packed", &data);
@@ -306,7 +328,7 @@ kiln_lower_matmul_packed(struct kiln_lower_ctx *lc, int32_t a, const struct kiln
     int32_t panel = kiln_lower_slot(lc, pbuf);
     int ra = kiln_lower_rank(lc, a), ry = kiln_lower_rank(lc, y);
     const int64_t R = kiln_lower_dims_prod(lc, a, 0, ra - 1)->i;
-    const int nr = R < TILE_NR ? (int)R : TILE_NR;
+    const int nr = R < nrmax ? (int)R : nrmax;
     const int64_t RT = (R + nr - 1) / nr;
     const struct kiln_lbuf *yb = kiln_lower_buf(lc, y);
     bool in_place = yb->kind != KILN_LBUF_REG && yb->dtype == ct;
@@ -343,7 +365,7 @@ kiln_lower_matmul_packed(struct kiln_lower_ctx *lc, int32_t a, const struct kiln
         struct kiln_lblock *own = &kiln_lb_if(lc, body, bin(lc, KILN_LX_GE, row, t0))->body;
         struct kiln_lx *rbase = add_i(lc, mul_i(lc, row, IX(lc, N)), col0);
         for (int v = 0; v < TILE_NV; v++)
-            kiln_lb_store(lc, own, acc, add_i(lc, rbase, IX(lc, v * TILE_VL)), V(lc, t.acc[r][v]));
+            kiln_lb_store(lc, own, acc, add_i(lc, rbase, IX(lc, v * vl)), V(lc, t.acc[r][v]));
         if (in_place)
             continue;
         int32_t j;
@@ -374,7 +396,7 @@ kiln_lower_depthwise_fits(int64_t groups, int64_t c, int64_t m, int64_t ow)
 /*
  * Depthwise convolution (one input channel per output channel), vectorized
  * along output rows: a task is one output row of one channel; the row is
- * covered by chunks of VL lanes (16, or 8 or 4 for narrower rows; the last
+ * covered by chunks of VL lanes (the target's, or 8 or 4 for narrower rows; the last
  * chunk starts at OW - VL, overlapping the one before), each a vector
  * accumulator gaining splat(w[c, kh, kw]) * VL consecutive inputs per tap,
  * read from input_copy's padded, phase-split copy (or in place when the
@@ -391,7 +413,8 @@ kiln_lower_depthwise(struct kiln_lower_ctx *lc, int32_t x, int32_t w, int32_t bi
     struct kiln_lx *KH = kiln_lower_dim(lc, w, 2), *KW = kiln_lower_dim(lc, w, 3);
     struct kiln_lx *OH = kiln_lower_dim(lc, y, 2);
     const int64_t OW = kiln_lower_dim(lc, y, 3)->i, S = stride[1];
-    const int VL = OW >= 16 ? 16 : OW >= 8 ? 8 : 4;
+    const int lanes = f32_lanes(lc);
+    const int VL = OW >= lanes ? lanes : OW >= 8 ? 8 : 4;
     bool padded = pad[0] || pad[1] || pad[2] || pad[3];
     int32_t xs = x;
     struct kiln_lx *Hp = kiln_lower_dim(lc, x, 2), *RW = kiln_lower_dim(lc, x, 3);

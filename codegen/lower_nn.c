@@ -606,7 +606,7 @@ kiln_lower_matmul(struct kiln_lower_ctx *lc)
             rows_ok = same_dim(kiln_lower_dim(lc, a, d), kiln_lower_dim(lc, y, d));
         const struct kiln_tensor *bt = const_input(lc, 1);
         if (rows_ok && ct == KILN_DT_F32 &&
-            kiln_lower_matmul_packed_fits(bt, kiln_lower_dims_prod(lc, a, 0, ra - 1)))
+            kiln_lower_matmul_packed_fits(lc, bt, kiln_lower_dims_prod(lc, a, 0, ra - 1)))
             return kiln_lower_matmul_packed(lc, a, bt, y, ct);
         if (rows_ok)
             return matmul_rows(lc, a, b, y, ct);
@@ -2830,33 +2830,34 @@ kiln_lower_attention(struct kiln_lower_ctx *lc)
     struct kiln_ls *ft;
     struct kiln_lblock *tb;
     struct kiln_lx *vt;
-    /* the score row in vector registers when it is at most 16 vectors of 16 */
+    /* the score row in vector registers when it is at most 16 vectors */
+    const int VL = f32_lanes(lc);
     int nvt =
-        fast && T->kind == KILN_LX_IMM && T->i % 16 == 0 && T->i <= 256 ? (int)(T->i / 16) : 0;
+        fast && T->kind == KILN_LX_IMM && T->i % VL == 0 && T->i <= 16 * VL ? (int)(T->i / VL) : 0;
     if (nvt) {
         /* scores[t] = sum_d (q[d] * scale) * Kt[d, t]: per d, q[d] splat times the
          * row of Kt, into nvt vector accumulators; then the row to the scratch */
         int32_t kts = kiln_lower_slot(lc, ktb), sacc[16];
         for (int u = 0; u < nvt; u++) {
-            sacc[u] = kiln_lk_vvar(lc, ct, 16, "s");
-            kiln_lb_set(lc, body, sacc[u], kiln_lx_splat(lc, zero, 16));
+            sacc[u] = kiln_lk_vvar(lc, ct, VL, "s");
+            kiln_lb_set(lc, body, sacc[u], kiln_lx_splat(lc, zero, VL));
         }
         struct kiln_ls *fd = loop(lc, body, "d", D, &d);
         fd->hints |= KILN_LS_HINT_NO_VECTORIZE;
-        int32_t qs = kiln_lk_vvar(lc, ct, 16, "q");
+        int32_t qs = kiln_lk_vvar(lc, ct, VL, "q");
         kiln_lb_set(lc, &fd->body, qs,
                     kiln_lx_splat(lc,
                                   bin(lc, KILN_LX_MUL,
                                       kiln_lx_load_f(lc, q, heads_at(lc, &hq, b, h, s, V(lc, d))),
                                       fimm(lc, ct, scale)),
-                                  16));
+                                  VL));
         struct kiln_lx *krow = mul_i(lc, add_i(lc, mul_i(lc, kvrow, D), V(lc, d)), T);
         for (int u = 0; u < nvt; u++)
             accum(lc, &fd->body, sacc[u], KILN_LX_ADD,
                   bin(lc, KILN_LX_MUL, V(lc, qs),
-                      kiln_lx_vload(lc, kts, add_i(lc, krow, IX(lc, 16 * u)), 16)));
+                      kiln_lx_vload(lc, kts, add_i(lc, krow, IX(lc, VL * u)), VL)));
         for (int u = 0; u < nvt; u++)
-            kiln_lb_store(lc, body, sc, add_i(lc, mul_i(lc, V(lc, p), T), IX(lc, 16 * u)),
+            kiln_lb_store(lc, body, sc, add_i(lc, mul_i(lc, V(lc, p), T), IX(lc, VL * u)),
                           V(lc, sacc[u]));
         ft = loop(lc, body, "t", T, &t);
         tb = &ft->body;
@@ -2984,31 +2985,31 @@ kiln_lower_attention(struct kiln_lower_ctx *lc)
     hy.H = Hq;
     hy.S = Sq;
     int32_t dv;
-    int nvd = Dv->kind == KILN_LX_IMM && Dv->i % 16 == 0 && Dv->i <= 256 &&
+    int nvd = Dv->kind == KILN_LX_IMM && Dv->i % VL == 0 && Dv->i <= 16 * VL &&
                       kiln_lower_buf(lc, y)->dtype == ct && kiln_dtype_is_float(ct) &&
                       kiln_lower_buf(lc, vc)->dtype == ct
-                  ? (int)(Dv->i / 16)
+                  ? (int)(Dv->i / VL)
                   : 0;
     if (nvd) {
         /* y[s, :] = sum_t p[t] * v[t, :]: the output row in nvd vector
          * accumulators, p[t] splat times V's row; then the row to y */
         int32_t yacc[16];
         for (int u = 0; u < nvd; u++) {
-            yacc[u] = kiln_lk_vvar(lc, ct, 16, "y");
-            kiln_lb_set(lc, body, yacc[u], kiln_lx_splat(lc, zero, 16));
+            yacc[u] = kiln_lk_vvar(lc, ct, VL, "y");
+            kiln_lb_set(lc, body, yacc[u], kiln_lx_splat(lc, zero, VL));
         }
         ft = loop(lc, body, "t", T, &t);
         ft->hints |= KILN_LS_HINT_NO_VECTORIZE;
         sat = add_i(lc, mul_i(lc, V(lc, p), T), V(lc, t));
-        int32_t ps = kiln_lk_vvar(lc, ct, 16, "p");
-        kiln_lb_set(lc, &ft->body, ps, kiln_lx_splat(lc, kiln_lx_load(lc, sc, sat), 16));
+        int32_t ps = kiln_lk_vvar(lc, ct, VL, "p");
+        kiln_lb_set(lc, &ft->body, ps, kiln_lx_splat(lc, kiln_lx_load(lc, sc, sat), VL));
         struct kiln_lx *vrow = mul_i(lc, add_i(lc, mul_i(lc, kvrow, T), V(lc, t)), Dv);
         for (int u = 0; u < nvd; u++)
             accum(lc, &ft->body, yacc[u], KILN_LX_ADD,
                   bin(lc, KILN_LX_MUL, V(lc, ps),
-                      kiln_lx_vload(lc, vc, add_i(lc, vrow, IX(lc, 16 * u)), 16)));
+                      kiln_lx_vload(lc, vc, add_i(lc, vrow, IX(lc, VL * u)), VL)));
         for (int u = 0; u < nvd; u++)
-            kiln_lb_store(lc, body, y, heads_at(lc, &hy, b, h, s, IX(lc, 16 * u)), V(lc, yacc[u]));
+            kiln_lb_store(lc, body, y, heads_at(lc, &hy, b, h, s, IX(lc, VL * u)), V(lc, yacc[u]));
         return KILN_OK;
     }
     if (kiln_lower_buf(lc, y)->dtype == ct) {

@@ -53,8 +53,9 @@ enum kiln_status kiln_lower_conv2d_packed(struct kiln_lower_ctx *lc, int32_t x,
                                           const int64_t *stride, const int64_t *pad,
                                           const int64_t *dil, enum kiln_dtype ct);
 /* The same for MatMul by a constant 2-D B whose columns are a multiple of the
- * tile's (32), with rows (A's flattened batch and row dims) a constant. */
-bool kiln_lower_matmul_packed_fits(const struct kiln_tensor *b, const struct kiln_lx *rows);
+ * tile's (32 on AVX-512), with rows (A's flattened batch and row dims) a constant. */
+bool kiln_lower_matmul_packed_fits(const struct kiln_lower_ctx *lc, const struct kiln_tensor *b,
+                                   const struct kiln_lx *rows);
 enum kiln_status kiln_lower_matmul_packed(struct kiln_lower_ctx *lc, int32_t a,
                                           const struct kiln_tensor *b, int32_t y,
                                           enum kiln_dtype ct);

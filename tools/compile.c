@@ -249,8 +249,11 @@ build_module(const struct compile_opts *co, struct kiln_graph **g, struct kiln_l
         }
         st = kiln_pass_run_pipeline(*g, pl, &po, &d);
     }
-    if (st == KILN_OK)
-        st = kiln_lower_graph(*g, m, &d);
+    if (st == KILN_OK) {
+        struct kiln_lower_target t; /* the tiles follow the target's vector registers */
+        kiln_llvm_vector_shape(&co->llvm, &t);
+        st = kiln_lower_graph_for(*g, &t, m, &d);
+    }
     kiln_diag_print(&d, stderr);
     kiln_diag_fini(&d);
     return st == KILN_OK ? EXIT_OK : EXIT_COMPILE;

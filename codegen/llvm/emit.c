@@ -1492,6 +1492,47 @@ init_llvm_targets(void)
 }
 
 void
+kiln_llvm_vector_shape(const struct kiln_llvm_opts *o, struct kiln_lower_target *t)
+{
+    char *host = NULL, *host_triple = NULL;
+    const char *feat = o ? o->features : NULL;
+    const char *triple = o ? o->triple : NULL;
+    if (!feat && !triple && !(o && o->cpu))
+        feat = host = LLVMGetHostCPUFeatures();
+    if (!triple)
+        triple = host_triple = LLVMGetDefaultTargetTriple();
+    bool arm = strncmp(triple, "aarch64", 7) == 0 || strncmp(triple, "arm64", 5) == 0;
+    t->vector_bits = 128;
+    t->vector_regs = arm ? 32 : 16;
+    if (feat && strstr(feat, "+avx512f")) {
+        t->vector_bits = 512;
+        t->vector_regs = 32;
+    } else if (feat && strstr(feat, "+avx")) {
+        t->vector_bits = 256;
+    } else if (!feat && o && o->cpu && !arm) {
+        static const char *const v4[] = {"skylake-avx512", "cascadelake",   "cooperlake",
+                                         "icelake",        "tigerlake",     "rocketlake",
+                                         "sapphirerapids", "emeraldrapids", "graniterapids",
+                                         "znver4",         "znver5",        "x86-64-v4"};
+        static const char *const v3[] = {"haswell",    "broadwell",  "skylake",     "alderlake",
+                                         "raptorlake", "meteorlake", "znver1",      "znver2",
+                                         "znver3",     "x86-64-v3",  "sandybridge", "ivybridge"};
+        for (size_t i = 0; i < sizeof v4 / sizeof v4[0]; i++)
+            if (strncmp(o->cpu, v4[i], strlen(v4[i])) == 0) {
+                t->vector_bits = 512;
+                t->vector_regs = 32;
+            }
+        for (size_t i = 0; i < sizeof v3 / sizeof v3[0] && t->vector_bits == 128; i++)
+            if (strncmp(o->cpu, v3[i], strlen(v3[i])) == 0)
+                t->vector_bits = 256;
+    }
+    if (host)
+        LLVMDisposeMessage(host);
+    if (host_triple)
+        LLVMDisposeMessage(host_triple);
+}
+
+void
 kiln_llvm_host(char *triple, size_t tn, char *cpu, size_t cn)
 {
     char *t = LLVMGetDefaultTargetTriple(), *c = LLVMGetHostCPUName();

@@ -132,7 +132,9 @@ kiln_llvm_eval_graph(const struct kiln_graph *g, struct kiln_tensor *outs, struc
         return KILN_ERR_INTERNAL;
     }
     struct kiln_lmodule *m = NULL;
-    enum kiln_status st = kiln_lower_graph(g, &m, d);
+    struct kiln_lower_target t;
+    kiln_llvm_vector_shape(NULL, &t);
+    enum kiln_status st = kiln_lower_graph_for(g, &t, &m, d);
     if (st != KILN_OK)
         return st;
     void **out_ptrs = calloc((size_t)g->n_outputs + 1, sizeof *out_ptrs);

@@ -74,6 +74,15 @@ enum kiln_status kiln_llvm_jit_run(const struct kiln_lmodule *m, void *const *in
 enum kiln_status kiln_llvm_eval_graph(const struct kiln_graph *g, struct kiln_tensor *outs,
                                       struct kiln_diag *d);
 
+/*
+ * The vector registers of o's target, for the lowering's tiles: from the
+ * features (o->features, else the host's when o names no triple), else from
+ * the CPU name (--cpu without --features: known x86 families), else the
+ * triple's baseline (aarch64: NEON, 128 bits, 32 registers; x86: SSE, 128
+ * bits, 16 registers).
+ */
+void kiln_llvm_vector_shape(const struct kiln_llvm_opts *o, struct kiln_lower_target *t);
+
 /* The host's triple, CPU and features (for --version and the header comment). */
 void kiln_llvm_host(char *triple, size_t tn, char *cpu, size_t cn);
 
