@@ -31,6 +31,7 @@ struct kiln_lfuse {
     const struct kiln_graph *body;
     const struct kiln_node *anchor;    /* body node 0 when it is a Conv/Gemm/MatMul, else NULL */
     int32_t anchor_buf;                /* module buffer of the anchor's result */
+    int32_t result_buf;                /* the fused node's one result, or -1 (several) */
     int32_t *var;                      /* module buffer id -> kernel variable holding it, or -1 */
     const struct kiln_lkernel **var_k; /* the kernel that variable belongs to */
     int32_t n_map;
@@ -145,6 +146,18 @@ kiln_lower_fused_store(struct kiln_lower_ctx *lc, struct kiln_lblock *b, int32_t
     f->epilogues++;
 }
 
+int32_t
+kiln_lower_fused_result(struct kiln_lower_ctx *lc, enum kiln_dtype ct)
+{
+    const struct kiln_lfuse *f = lc->fuse;
+    if (!f || f->result_buf < 0 || f->anchor_buf < 0)
+        return -1;
+    const struct kiln_lbuf *r = &lc->m->bufs[f->result_buf];
+    if (r->kind == KILN_LBUF_REG || r->dtype != ct || !same_shape(lc->m, f->result_buf, f->anchor_buf))
+        return -1;
+    return kiln_lower_slot(lc, f->result_buf);
+}
+
 struct kiln_lblock *
 kiln_lower_fused_loop(struct kiln_lower_ctx *lc, int32_t slot, struct kiln_lx **idx,
                       struct kiln_lx **flat)
@@ -198,6 +211,7 @@ kiln_lower_fused(struct kiln_lower_ctx *lc)
                 return KILN_ERR_UNSUPPORTED;
     }
     struct kiln_lfuse f = {.body = body, .anchor_buf = -1, .loop_buf = -1, .n_map = m->n_bufs};
+    f.result_buf = fn->n_out == 1 ? kiln_lower_value_buf(m, g, fn->out[0]) : -1;
     f.var = kiln_arena_array(m->arena, (size_t)m->n_bufs, sizeof *f.var);
     f.var_k = kiln_arena_array(m->arena, (size_t)m->n_bufs, sizeof *f.var_k);
     KILN_ASSERT(f.var && f.var_k);

@@ -332,7 +332,9 @@ kiln_lower_matmul_packed(struct kiln_lower_ctx *lc, int32_t a, const struct kiln
     const int64_t RT = (R + nr - 1) / nr;
     const struct kiln_lbuf *yb = kiln_lower_buf(lc, y);
     bool in_place = yb->kind != KILN_LBUF_REG && yb->dtype == ct;
-    int32_t acc = in_place ? y : kiln_lower_slot(lc, kiln_lower_scratch(lc, ct, IX(lc, R * N)));
+    int32_t acc = in_place ? y : kiln_lower_fused_result(lc, ct);
+    if (acc < 0)
+        acc = kiln_lower_slot(lc, kiln_lower_scratch(lc, ct, IX(lc, R * N)));
 
     int32_t p, k;
     struct kiln_lblock *body = kiln_lk_parallel(lc, IX(lc, NB * RT), &p);

@@ -41,6 +41,12 @@ void kiln_lower_fused_store(struct kiln_lower_ctx *lc, struct kiln_lblock *b, in
                             struct kiln_lx *idx, struct kiln_lx *val, struct kiln_lx *const *axes);
 struct kiln_lblock *kiln_lower_fused_loop(struct kiln_lower_ctx *lc, int32_t slot,
                                           struct kiln_lx **idx, struct kiln_lx **flat);
+/* While lowering a fused node's anchor: the slot of the node's one result
+ * when it is memory of type ct shaped like the anchor's result, else -1. An
+ * anchor that stores its raw results and runs the epilogue as a pass after
+ * can keep them there (the pass reads each element, then overwrites it)
+ * instead of in a scratch of the same size. */
+int32_t kiln_lower_fused_result(struct kiln_lower_ctx *lc, enum kiln_dtype ct);
 
 /* lower_gemm.c, for lower_nn.c's Conv: whether the register-tiled kernel over
  * packed weights takes weight w (constant, float, 4-D) with groups (1) and
