@@ -143,6 +143,89 @@ input_copy(struct kiln_lower_ctx *lc, int32_t x, struct kiln_lx *C, const int64_
     return xpb;
 }
 
+/*
+ * A 1x1 convolution with stride 1 and few input channels (a short reduction,
+ * where the oc-lane tile's per-element epilogue would cost more than its
+ * multiply-adds): the GEMM Y[n] [M, P] = W [M, C] x X[n] [C, P] with the lanes
+ * along the pixels, the layout's contiguous axis. A tile is nr output
+ * channels (rows; the weights packed at compile time as [M / nr][C][nr], so a
+ * step reads the tile's weights from one cache line) by L pixels (two vector
+ * loads of the input row, read in place). Tasks are (n, pixel block, channel
+ * block), the channel block fastest: they share the input block. The last
+ * pixel block starts at P - L, overlapping the one before (the shared pixels
+ * are computed and stored twice, with the same values). The raw tile goes to
+ * the result itself (or the fused node's result) with vector stores; the
+ * epilogue pass (bias, the fused ops) then reads each element back and
+ * overwrites it, a vectorizable loop.
+ */
+static enum kiln_status
+pointwise(struct kiln_lower_ctx *lc, int32_t x, const struct kiln_tensor *wt, int32_t bias,
+          int32_t y, int64_t P, enum kiln_dtype ct)
+{
+    int vl, L, NR;
+    tile_shape(lc, &vl, &L, &NR);
+    const int64_t M = wt->dims[0], C = wt->dims[1], MB = M / NR, PB = (P + L - 1) / L;
+    void *data;
+    int32_t wbuf = kiln_lower_const(lc, ct, M * C, "packed", &data);
+    float *pw = data;
+    for (int64_t m = 0; m < M; m++)
+        for (int64_t c = 0; c < C; c++) {
+            double v = 0;
+            kiln_tensor_get_f64(wt, m * C + c, &v);
+            pw[((m / NR) * C + c) * NR + m % NR] = (float)v;
+        }
+    int32_t wp = kiln_lower_slot(lc, wbuf);
+    const struct kiln_lbuf *yb = kiln_lower_buf(lc, y);
+    bool in_place = yb->kind != KILN_LBUF_REG && yb->dtype == ct;
+    struct kiln_lx *Nn = kiln_lower_dim(lc, y, 0);
+    int32_t acc = in_place ? y : kiln_lower_fused_result(lc, ct);
+    if (acc < 0)
+        acc = kiln_lower_slot(lc, kiln_lower_scratch(lc, ct, mul_i(lc, Nn, IX(lc, M * P))));
+    bool epilogue = !in_place || bias >= 0;
+    int32_t p, c;
+    struct kiln_lblock *body = kiln_lk_parallel(lc, mul_i(lc, Nn, IX(lc, PB * MB)), &p);
+    struct kiln_lx *mb = rem_i(lc, V(lc, p), IX(lc, MB));
+    struct kiln_lx *npb = div_i(lc, V(lc, p), IX(lc, MB));
+    struct kiln_lx *vn = div_i(lc, npb, IX(lc, PB)), *pb = rem_i(lc, npb, IX(lc, PB));
+    struct kiln_lx *t0 = mul_i(lc, pb, IX(lc, L));
+    int32_t p0 = kiln_lk_var(lc, KILN_DT_I64, "pix");
+    kiln_lb_set(lc, body, p0,
+                kiln_lx_select(lc, bin(lc, KILN_LX_LT, t0, IX(lc, P - L)), t0, IX(lc, P - L)));
+    struct tile t;
+    tile_zero(lc, body, &t, NR, ct);
+    struct kiln_ls *fc = loop(lc, body, "c", IX(lc, C), &c);
+    fc->hints |= KILN_LS_HINT_NO_VECTORIZE;
+    struct kiln_lx *a[TILE_NR];
+    struct kiln_lx *wat = mul_i(lc, add_i(lc, mul_i(lc, mb, IX(lc, C)), V(lc, c)), IX(lc, NR));
+    for (int r = 0; r < NR; r++)
+        a[r] = kiln_lx_load(lc, wp, add_i(lc, wat, IX(lc, r)));
+    tile_step(
+        lc, &fc->body, &t, a, x,
+        add_i(lc, mul_i(lc, add_i(lc, mul_i(lc, vn, IX(lc, C)), V(lc, c)), IX(lc, P)), V(lc, p0)),
+        ct);
+    struct kiln_lx *OW = kiln_lower_dim(lc, y, 3);
+    for (int r = 0; r < NR; r++) {
+        struct kiln_lx *m = add_i(lc, mul_i(lc, mb, IX(lc, NR)), IX(lc, r));
+        struct kiln_lx *abase =
+            add_i(lc, mul_i(lc, add_i(lc, mul_i(lc, vn, IX(lc, M)), m), IX(lc, P)), V(lc, p0));
+        for (int v = 0; v < TILE_NV; v++)
+            kiln_lb_store(lc, body, acc, add_i(lc, abase, IX(lc, v * vl)), V(lc, t.acc[r][v]));
+        if (!epilogue)
+            continue;
+        int32_t j;
+        struct kiln_ls *fe = loop(lc, body, "j", IX(lc, L), &j);
+        fe->hints |= KILN_LS_HINT_VECTORIZE;
+        struct kiln_lx *pix = add_i(lc, V(lc, p0), V(lc, j));
+        struct kiln_lx *at = add_i(lc, abase, V(lc, j));
+        struct kiln_lx *val = kiln_lx_load(lc, acc, at);
+        if (bias >= 0)
+            val = bin(lc, KILN_LX_ADD, val, kiln_lx_cast(lc, ct, kiln_lx_load_f(lc, bias, m)));
+        struct kiln_lx *yi[4] = {vn, m, div_i(lc, pix, OW), rem_i(lc, pix, OW)};
+        kiln_lb_store_out(lc, &fe->body, y, at, val, yi);
+    }
+    return KILN_OK;
+}
+
 bool
 kiln_lower_conv2d_packed_fits(const struct kiln_tensor *w, int64_t groups, int64_t ow)
 {
@@ -158,6 +241,13 @@ kiln_lower_conv2d_packed(struct kiln_lower_ctx *lc, int32_t x, const struct kiln
     const int64_t M = wt->dims[0], C = wt->dims[1], KH = wt->dims[2], KW = wt->dims[3];
     int vl, TILE_L, nrmax;
     tile_shape(lc, &vl, &TILE_L, &nrmax);
+    /* a short reduction (at most 48 input channels; measured on MobileNetV2's
+     * expansions, and slower than the oc-lane tile on ResNet's 64): pixel lanes */
+    struct kiln_lx *P0 = mul_i(lc, kiln_lower_dim(lc, y, 2), kiln_lower_dim(lc, y, 3));
+    if (KH == 1 && KW == 1 && stride[0] == 1 && stride[1] == 1 && !pad[0] && !pad[1] && !pad[2] &&
+        !pad[3] && C <= 48 && M % nrmax == 0 && P0->kind == KILN_LX_IMM && P0->i >= TILE_L &&
+        kiln_lower_buf(lc, x)->dtype == ct)
+        return pointwise(lc, x, wt, bias, y, P0->i, ct);
     const int64_t MB = (M + TILE_L - 1) / TILE_L, K = C * KH * KW;
     /* panel[mb][(kh * KW + kw) * C + c][l] = w[mb * L + l][c][kh][kw] */
     void *data;

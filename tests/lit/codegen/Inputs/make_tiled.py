@@ -9,6 +9,8 @@ tiled.onnx, input x f32[N,20,11,11] and m f32[N,13,64]:
   c3  1x1, stride 1: pointwise tiles over 121 pixels (the last overlaps), + residual Add
   c4  1x1, stride 2, no bias: a phase-split copy without padding, rows of 6
   c5  5x5, dilation 2, pad 4: taps farther apart than the stride
+  c6  1x1, 20 -> 16 channels, + bias -> Clip: a short reduction, tiled with the
+      lanes along the pixels (121: the last block of 32 overlaps)
   m1  MatMul [N,13,64] x [64,96] + bias -> GELU: 13 rows (a tile of 8 and an
       overlapping one), three 32-column blocks, the epilogue after the tile
   m2  MatMul [N,13,64] x [64,32] alone: the result stored in place
@@ -43,6 +45,7 @@ inits = [
     c("w3", rng.standard_normal((20, 20, 1, 1)) * 0.3), c("b3", rng.standard_normal(20)),
     c("w4", rng.standard_normal((36, 20, 1, 1)) * 0.3),
     c("w5", rng.standard_normal((33, 20, 5, 5)) * 0.1), c("b5", rng.standard_normal(33)),
+    c("w6", rng.standard_normal((16, 20, 1, 1)) * 0.3), c("b6", rng.standard_normal(16)),
     c("wm", rng.standard_normal((64, 96)) * 0.2), c("bm", rng.standard_normal(96)),
     c("wn", rng.standard_normal((64, 32)) * 0.2),
     c("wd1", rng.standard_normal((20, 1, 3, 3))), c("bd1", rng.standard_normal(20)),
@@ -58,6 +61,8 @@ nodes = [
     n("Add", ["c3c", "x"], ["c3"]),
     n("Conv", ["x", "w4"], ["c4"], name="c4", strides=[2, 2]),
     n("Conv", ["x", "w5", "b5"], ["c5"], name="c5", pads=[4, 4, 4, 4], dilations=[2, 2]),
+    n("Conv", ["x", "w6", "b6"], ["c6c"], name="c6"),
+    n("Clip", ["c6c", "lo", "hi"], ["c6"]),
     n("MatMul", ["m", "wm"], ["m1m"], name="m1"),
     n("Add", ["m1m", "bm"], ["m1b"]),
     n("Gelu", ["m1b"], ["m1"], domain=""),
@@ -86,6 +91,7 @@ g = h.make_graph(
      h.make_tensor_value_info("c3", T.FLOAT, ["N", 20, 11, 11]),
      h.make_tensor_value_info("c4", T.FLOAT, ["N", 36, 6, 6]),
      h.make_tensor_value_info("c5", T.FLOAT, ["N", 33, 11, 11]),
+     h.make_tensor_value_info("c6", T.FLOAT, ["N", 16, 11, 11]),
      h.make_tensor_value_info("m1", T.FLOAT, ["N", 13, 96]),
      h.make_tensor_value_info("m2", T.FLOAT, ["N", 13, 32]),
      h.make_tensor_value_info("d1", T.FLOAT, ["N", 20, 11, 11]),
