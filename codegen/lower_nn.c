@@ -3122,7 +3122,7 @@ rnn_acts(struct kiln_lower_ctx *lc, int nf, int dirs, const char *const *def, st
         double db = strcmp(s, "HardSigmoid") == 0 ? 0.5 : strcmp(s, "Affine") == 0 ? 0.0 : 1.0;
         out[i].alpha = ua && al && ia < nal ? al[ia++] : da;
         out[i].beta = ub && be && ib < nbe ? be[ib++] : db;
-        struct kiln_lx probe = {.kind = KILN_LX_IMM, .type = KILN_DT_F32};
+        struct kiln_lx probe = {.kind = KILN_LX_IMM, .type = KILN_DT_F32, .lanes = 1};
         if (!rnn_activate(lc, &out[i], &probe))
             return kiln_lower_unsupported(lc, "unknown activation '%s'", s);
     }
