@@ -294,6 +294,8 @@ def main():
     ap.add_argument("--doc", help="write the markdown report here (docs/conformance.md)")
     ap.add_argument("--min-pass", type=float, default=0.0,
                     help="fail when the pass rate (excluding skips) is below this")
+    ap.add_argument("--expect", help="a report written by --doc: fail when a test it lists "
+                    "as passing does not pass now (a regression), naming each")
     args = ap.parse_args()
     if args.opt:
         OPT.append("-O" + args.opt)
@@ -328,7 +330,17 @@ def main():
     rate = counts["PASS"] / runnable if runnable else 0.0
     print("pass rate %.1f%% of %d runnable tests (%.0f s)" % (100 * rate, runnable, time.time() - t0))
     print("%d passed, %d failed, %d skipped" % (counts["PASS"], counts["FAIL"], counts["SKIP"]))
-    return 0 if rate >= args.min_pass else 1
+    regressed = []
+    if args.expect:
+        with open(args.expect) as f:
+            passing = [ln.split()[1] for ln in f if ln.startswith("PASS ")]
+        regressed = [n for n in passing
+                     if n in results and results[n][0] != "PASS" and args.filter in n]
+        for n in regressed:
+            print("REGRESSION %s: passed in %s, now %s  %s" % (n, args.expect, results[n][0],
+                                                              results[n][1]))
+        print("%d regressions against %s" % (len(regressed), args.expect))
+    return 0 if rate >= args.min_pass and not regressed else 1
 
 
 if __name__ == "__main__":
