@@ -153,7 +153,8 @@ kiln_lower_fused_result(struct kiln_lower_ctx *lc, enum kiln_dtype ct)
     if (!f || f->result_buf < 0 || f->anchor_buf < 0)
         return -1;
     const struct kiln_lbuf *r = &lc->m->bufs[f->result_buf];
-    if (r->kind == KILN_LBUF_REG || r->dtype != ct || !same_shape(lc->m, f->result_buf, f->anchor_buf))
+    if (r->kind == KILN_LBUF_REG || r->dtype != ct ||
+        !same_shape(lc->m, f->result_buf, f->anchor_buf))
         return -1;
     return kiln_lower_slot(lc, f->result_buf);
 }
