@@ -460,6 +460,18 @@ c_ident(struct kiln_arena *a, const char *prefix, int32_t id, const char *s)
     return out;
 }
 
+void
+kiln_lower_method(struct kiln_lower_ctx *lc, const char *fmt, ...)
+{
+    char buf[160];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    lc->k->method = kiln_arena_strdup(lc->m->arena, buf);
+    KILN_ASSERT(lc->k->method);
+}
+
 struct kiln_lkernel *
 kiln_lower_kernel(struct kiln_lower_ctx *lc, const char *suffix)
 {
@@ -1738,7 +1750,7 @@ kiln_lmodule_print(const struct kiln_lmodule *m, FILE *f)
             print_lx(m, k, k->trip, f, false);
             fprintf(f, ")");
         }
-        fprintf(f, " {\n");
+        fprintf(f, k->method ? " {  // %s\n" : " {\n", k->method);
         print_block(m, k, &k->body, 1, f, false);
         fprintf(f, "}\n");
     }

@@ -194,7 +194,10 @@ struct kiln_lkernel {
     struct kiln_lx *trip_dims;      /* LOOP: trip count over runtime dims, or NULL */
     const char *name;               /* unique in the module, a C identifier: "k3_conv1" */
     int32_t node;                   /* graph node id it lowers (diagnostics, profiling) */
-    int32_t *bufs;                  /* module buffer ids, in parameter order */
+    const char *method; /* how the lowering computes the node, when it chose among several:
+                           "tile 8 px x 32 ch, packed weights"; printed by --emit=loops
+                           and kiln profile; NULL for the one way an op has */
+    int32_t *bufs;      /* module buffer ids, in parameter order */
     int32_t n_bufs, cap_bufs;
     struct kiln_lvar *vars;
     int32_t n_vars, cap_vars;
@@ -312,6 +315,9 @@ struct kiln_lower_ctx {
 
 typedef enum kiln_status (*kiln_lower_fn)(struct kiln_lower_ctx *lc);
 
+/* Record on lc->k how the node is computed (printf-style, kept in the module). */
+void kiln_lower_method(struct kiln_lower_ctx *lc, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 /* Start another kernel for the same node (ops that need several passes). */
 struct kiln_lkernel *kiln_lower_kernel(struct kiln_lower_ctx *lc, const char *suffix);
 /* Kernel parameter slot of node input/output i in lc->k (added on first use);

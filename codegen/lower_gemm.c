@@ -115,6 +115,8 @@ input_copy(struct kiln_lower_ctx *lc, int32_t x, struct kiln_lx *C, const int64_
     int32_t xpb = kiln_lower_scratch(lc, ct, mul_i(lc, mul_i(lc, Nn, C), mul_i(lc, Hp, RW)));
     int32_t xpd = kiln_lower_slot(lc, xpb), q, ih, iw;
     struct kiln_lblock *pb = kiln_lk_parallel(lc, mul_i(lc, Nn, C), &q);
+    kiln_lower_method(lc, "input copy: zero-padded, rows split by column phase (stride %lld)",
+                      (long long)S);
     struct kiln_ls *fr = loop(lc, pb, "ih", Hp, &ih);
     struct kiln_lx *row = sub_i(lc, V(lc, ih), IX(lc, pad[0]));
     struct kiln_lx *dst = mul_i(lc, add_i(lc, mul_i(lc, V(lc, q), Hp), V(lc, ih)), RW);
@@ -184,6 +186,7 @@ pointwise(struct kiln_lower_ctx *lc, int32_t x, const struct kiln_tensor *wt, in
     bool epilogue = !in_place || bias >= 0;
     int32_t p, c;
     struct kiln_lblock *body = kiln_lk_parallel(lc, mul_i(lc, Nn, IX(lc, PB * MB)), &p);
+    kiln_lower_method(lc, "1x1 GEMM tile %d ch x %d px, packed weights", NR, L);
     struct kiln_lx *mb = rem_i(lc, V(lc, p), IX(lc, MB));
     struct kiln_lx *npb = div_i(lc, V(lc, p), IX(lc, MB));
     struct kiln_lx *vn = div_i(lc, npb, IX(lc, PB)), *pb = rem_i(lc, npb, IX(lc, PB));
@@ -302,6 +305,9 @@ kiln_lower_conv2d_packed(struct kiln_lower_ctx *lc, int32_t x, const struct kiln
     int32_t p;
     struct kiln_lblock *body = kiln_lk_parallel(lc, mul_i(lc, Nn, mul_i(lc, IX(lc, MB), T)), &p);
     lc->k->hints |= KILN_LK_HINT_MAY_ALIAS; /* keep the strided epilogue scalar */
+    kiln_lower_method(lc, "tile %d px x %d ch over %s, packed weights%s", nr, TILE_L,
+                      pointwise ? "the flattened image" : "a row",
+                      xs != x ? ", padded phase-split input copy" : "");
     struct kiln_lx *tile = rem_i(lc, V(lc, p), T);
     struct kiln_lx *nmb = div_i(lc, V(lc, p), T);
     struct kiln_lx *vn = div_i(lc, nmb, IX(lc, MB)), *mb = rem_i(lc, nmb, IX(lc, MB));
@@ -428,6 +434,7 @@ kiln_lower_matmul_packed(struct kiln_lower_ctx *lc, int32_t a, const struct kiln
 
     int32_t p, k;
     struct kiln_lblock *body = kiln_lk_parallel(lc, IX(lc, NB * RT), &p);
+    kiln_lower_method(lc, "GEMM tile %d rows x %d cols, packed weights", nr, TILE_L);
     struct kiln_lx *nb = div_i(lc, V(lc, p), IX(lc, RT)), *rt = rem_i(lc, V(lc, p), IX(lc, RT));
     struct kiln_lx *t0 = mul_i(lc, rt, IX(lc, nr));
     int32_t row0 = kiln_lk_var(lc, KILN_DT_I64, "row");
@@ -509,9 +516,11 @@ kiln_lower_depthwise(struct kiln_lower_ctx *lc, int32_t x, int32_t w, int32_t bi
     const int VL = OW >= lanes ? lanes : OW >= 8 ? 8 : 4;
     bool padded = pad[0] || pad[1] || pad[2] || pad[3];
     int32_t xs = x;
+    bool copied = false;
     struct kiln_lx *Hp = kiln_lower_dim(lc, x, 2), *RW = kiln_lower_dim(lc, x, 3);
     if (padded || S > 1 || kiln_lower_buf(lc, x)->dtype != ct) {
         int32_t xpb = input_copy(lc, x, C, pad, S, ct, &Hp, &RW);
+        copied = true;
         kiln_lower_kernel(lc, "dw");
         xs = kiln_lower_slot(lc, xpb);
         w = kiln_lower_in(lc, 1);
@@ -525,6 +534,8 @@ kiln_lower_depthwise(struct kiln_lower_ctx *lc, int32_t x, int32_t w, int32_t bi
         in_place ? y : kiln_lower_slot(lc, kiln_lower_scratch(lc, ct, mul_i(lc, rows, IX(lc, OW))));
     int32_t p, kh, kw;
     struct kiln_lblock *body = kiln_lk_parallel(lc, rows, &p);
+    kiln_lower_method(lc, "depthwise, %d-lane row vectors%s", VL,
+                      copied ? ", padded phase-split input copy" : "");
     struct kiln_lx *q = div_i(lc, V(lc, p), OH), *oh = rem_i(lc, V(lc, p), OH);
     struct kiln_lx *c = rem_i(lc, q, C);
     /* chunk starts: 0, VL, ..., and OW - VL for the rest */

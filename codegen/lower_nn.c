@@ -423,6 +423,7 @@ matmul_rows(struct kiln_lower_ctx *lc, int32_t a, int32_t b, int32_t y, enum kil
     int32_t p;
     struct kiln_lblock *body =
         kiln_lk_parallel(lc, add_i(lc, R4, sub_i(lc, R, mul_i(lc, R4, IX(lc, 4)))), &p);
+    kiln_lower_method(lc, "rows of A, 4 per task");
     struct kiln_ls *split = kiln_lb_if(lc, body, bin(lc, KILN_LX_LT, V(lc, p), R4));
     struct kiln_lx *rows[4];
     for (int r = 0; r < 4; r++)
@@ -808,6 +809,7 @@ conv2d_dense(struct kiln_lower_ctx *lc, int32_t x, int32_t w, int32_t bias, int3
     struct kiln_lx *blocks = div_i(lc, M, IX(lc, MR));
     struct kiln_lblock *body =
         kiln_lk_parallel(lc, mul_i(lc, kiln_lower_dim(lc, y, 0), blocks), &p);
+    kiln_lower_method(lc, "direct, %d output planes per task", MR);
     struct kiln_lx *vn = div_i(lc, V(lc, p), blocks);
     struct kiln_lx *m0 = mul_i(lc, rem_i(lc, V(lc, p), blocks), IX(lc, MR));
     struct kiln_lx *grp = groups == 1 ? IX(lc, 0) : div_i(lc, m0, Mg);
@@ -2807,6 +2809,7 @@ kiln_lower_attention(struct kiln_lower_ctx *lc)
             sc = kiln_lower_slot(lc, sb);
     int32_t p, t, d;
     struct kiln_lblock *body = kiln_lk_parallel(lc, mul_i(lc, mul_i(lc, B, Hq), Sq), &p);
+    kiln_lower_method(lc, fast ? "per query row, K^T copy" : "per query row");
     struct kiln_lx *s = rem_i(lc, V(lc, p), Sq), *bh = div_i(lc, V(lc, p), Sq);
     struct kiln_lx *b = div_i(lc, bh, Hq), *h = rem_i(lc, bh, Hq);
     struct kiln_lx *hkv = div_i(lc, h, div_i(lc, Hq, Hkv));
@@ -2834,6 +2837,9 @@ kiln_lower_attention(struct kiln_lower_ctx *lc)
     const int VL = f32_lanes(lc);
     int nvt =
         fast && T->kind == KILN_LX_IMM && T->i % VL == 0 && T->i <= 16 * VL ? (int)(T->i / VL) : 0;
+    if (nvt)
+        kiln_lower_method(lc, "per query row, K^T copy, score and output rows in %d-lane vectors",
+                          VL);
     if (nvt) {
         /* scores[t] = sum_d (q[d] * scale) * Kt[d, t]: per d, q[d] splat times the
          * row of Kt, into nvt vector accumulators; then the row to the scratch */

@@ -165,7 +165,12 @@ kiln_lprof_build(const struct kiln_lmodule *m, struct kiln_lprof *p)
                 st = KILN_ERR_NOMEM;
         }
         p->kernel_layer[i] = layer_of_node[id];
+        if (m->kernels[i]->method && strncmp(m->kernels[i]->method, "input copy", 10) != 0)
+            p->layers[layer_of_node[id]].method = m->kernels[i]->method;
     }
+    for (int32_t i = 0; i < p->n_layers; i++)
+        if (!p->layers[i].method)
+            p->layers[i].method = "";
     /* the weights the graph uses (not the packed copies kernels read), a
      * fused body's own constants included */
     count_params(g, p);

@@ -20,6 +20,7 @@ struct kiln_lprof_layer {
     char *op;         /* malloc'd */
     char *shape;      /* malloc'd: "f32[1,64,56,56]" */
     int64_t flops, bytes;
+    const char *method; /* the method of its main kernel (the last that names one), or "" */
 };
 
 struct kiln_lprof {

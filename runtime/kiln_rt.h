@@ -139,11 +139,12 @@ struct kiln_rt_model {
 
 /* One layer of a profiled model: a node of the graph (a fused node is one). */
 struct kiln_rt_layer {
-    const char *name;  /* the node's name */
-    const char *op;    /* "Conv", or a fused node's ops: "Conv+Add+Relu" */
-    const char *shape; /* the result's type, "f32[1,64,56,56]" ('?': a runtime dim) */
-    int64_t flops;     /* -1: unknown (a runtime dim) */
-    int64_t bytes;     /* operands and results, each once (weights included); -1: unknown */
+    const char *name;   /* the node's name */
+    const char *op;     /* "Conv", or a fused node's ops: "Conv+Add+Relu" */
+    const char *shape;  /* the result's type, "f32[1,64,56,56]" ('?': a runtime dim) */
+    int64_t flops;      /* -1: unknown (a runtime dim) */
+    int64_t bytes;      /* operands and results, each once (weights included); -1: unknown */
+    const char *method; /* how kiln computes it, where it chose ("tile 8 px x 32 ch ..."), or "" */
 };
 
 /*

@@ -130,8 +130,9 @@ kiln_rt_profile_report(FILE *f, const struct kiln_rt_model *m, int runs, double 
     }
     wn = wn > 28 ? 28 : wn;
     wo = wo > 34 ? 34 : wo;
-    fprintf(f, "%4s  %-*s  %-*s  %-*s %9s %9s %9s %8s %7s %6s %6s  %s\n", "#", wn, "layer", wo,
-            "op", ws, "shape", "MFLOP", "MB", "ms", "GFLOP/s", "GB/s", "%peak", "share", "bound");
+    fprintf(f, "%4s  %-*s  %-*s  %-*s %9s %9s %9s %8s %7s %6s %6s  %-7s  %s\n", "#", wn, "layer",
+            wo, "op", ws, "shape", "MFLOP", "MB", "ms", "GFLOP/s", "GB/s", "%peak", "share",
+            "bound", "method");
     for (int32_t i = 0; i < p->n_layers; i++) {
         const struct kiln_rt_layer *l = &p->layers[i];
         double ms = p->ms[i] / runs;
@@ -150,9 +151,9 @@ kiln_rt_profile_report(FILE *f, const struct kiln_rt_model *m, int runs, double 
             snprintf(gb, sizeof gb, "%.2f", (double)l->bytes / (ms * 1e6));
         if (l->flops >= 0 && l->bytes > 0 && balance > 0)
             bound = (double)l->flops / (double)l->bytes >= balance ? "compute" : "memory";
-        fprintf(f, "%4d  %-*.*s  %-*.*s  %-*s %9s %9s %9.4f %8s %7s %6s %5.1f%%  %s\n", (int)i, wn,
-                wn, l->name, wo, wo, l->op, ws, l->shape, mflop, mb, ms, gf, gb, pk,
-                layer_sum > 0 ? 100.0 * ms / layer_sum : 0.0, bound);
+        fprintf(f, "%4d  %-*.*s  %-*.*s  %-*s %9s %9s %9.4f %8s %7s %6s %5.1f%%  %-7s  %s\n",
+                (int)i, wn, wn, l->name, wo, wo, l->op, ws, l->shape, mflop, mb, ms, gf, gb, pk,
+                layer_sum > 0 ? 100.0 * ms / layer_sum : 0.0, bound, l->method ? l->method : "");
     }
 
     /* the slowest layers, and the time per op */

@@ -1432,20 +1432,21 @@ emit_profile(struct emitter *e, LLVMTargetMachineRef tm)
     e->now_t = LLVMFunctionType(dt, NULL, 0, 0);
     e->now_fn = LLVMAddFunction(e->mod, "kiln_rt_now_ms", e->now_t);
 
-    LLVMTypeRef lf[5] = {e->t_ptr, e->t_ptr, e->t_ptr, e->t_i64, e->t_i64};
-    LLVMTypeRef lt = LLVMStructTypeInContext(e->ctx, lf, 5, 0);
+    LLVMTypeRef lf[6] = {e->t_ptr, e->t_ptr, e->t_ptr, e->t_i64, e->t_i64, e->t_ptr};
+    LLVMTypeRef lt = LLVMStructTypeInContext(e->ctx, lf, 6, 0);
     LLVMValueRef *ls = calloc((size_t)p->n_layers + 1, sizeof *ls);
     KILN_ASSERT(ls);
     for (int32_t i = 0; i < p->n_layers; i++) {
         const struct kiln_lprof_layer *l = &p->layers[i];
-        LLVMValueRef v[5] = {
+        LLVMValueRef v[6] = {
             const_string(e, l->name, "layer.name"),
             const_string(e, l->op, "layer.op"),
             const_string(e, l->shape, "layer.shape"),
             LLVMConstInt(e->t_i64, (unsigned long long)l->flops, 1),
             LLVMConstInt(e->t_i64, (unsigned long long)l->bytes, 1),
+            const_string(e, l->method, "layer.method"),
         };
-        ls[i] = LLVMConstNamedStruct(lt, v, 5);
+        ls[i] = LLVMConstNamedStruct(lt, v, 6);
     }
     LLVMValueRef la = LLVMConstArray2(lt, ls, (uint64_t)p->n_layers);
     free(ls);

@@ -8,7 +8,7 @@ import sys
 text = open(sys.argv[1]).read()
 rows = []
 for line in text.splitlines():
-    m = re.match(r"\s*(\d+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+([0-9.]+)\s+(\S+)\s+(\S+)\s+(\S+)\s+([0-9.]+)%\s+(\S+)$", line)
+    m = re.match(r"\s*(\d+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+([0-9.]+)\s+(\S+)\s+(\S+)\s+(\S+)\s+([0-9.]+)%\s+(\S+)(?:\s.*)?$", line)
     if m:
         rows.append(m.groups())
 assert rows, "no layer rows"
