@@ -93,6 +93,39 @@ tile_at(struct kiln_lower_ctx *lc, const struct tile *t, int r, int l)
 }
 
 /*
+ * Where a kernel that stores its raw accumulators and then runs the epilogue
+ * as a pass (the pass reads each element back and overwrites it) keeps them:
+ * the result itself when it is memory of type ct (*in_place; no pass is needed
+ * unless there is a bias), else the fused node's result when that fits
+ * (kiln_lower_fused_result), else a scratch of numel elements.
+ */
+static int32_t
+raw_accumulator(struct kiln_lower_ctx *lc, int32_t y, enum kiln_dtype ct, struct kiln_lx *numel,
+                bool *in_place)
+{
+    const struct kiln_lbuf *yb = kiln_lower_buf(lc, y);
+    *in_place = yb->kind != KILN_LBUF_REG && yb->dtype == ct;
+    int32_t acc = *in_place ? y : kiln_lower_fused_result(lc, ct);
+    return acc >= 0 ? acc : kiln_lower_slot(lc, kiln_lower_scratch(lc, ct, numel));
+}
+
+/*
+ * A variable holding where a tile starts: t0, except that a tile that would run
+ * past the end starts at limit (end - its size) instead, overlapping the one
+ * before; 0 when even the first tile is longer than the extent (limit < 0).
+ */
+static int32_t
+tile_start(struct kiln_lower_ctx *lc, struct kiln_lblock *blk, struct kiln_lx *t0,
+           struct kiln_lx *limit, const char *name)
+{
+    int32_t v = kiln_lk_var(lc, KILN_DT_I64, name);
+    kiln_lb_set(lc, blk, v,
+                kiln_lx_select(lc, bin(lc, KILN_LX_LT, limit, IX(lc, 0)), IX(lc, 0),
+                               kiln_lx_select(lc, bin(lc, KILN_LX_LT, t0, limit), t0, limit)));
+    return v;
+}
+
+/*
  * The input of a convolution as its vector kernels read it: a copy
  * [N, C, Hp, S * Wq] of x [N, C, H, W], zero-padded (pad[4] as ONNX orders
  * them), each row split by column phase for the width stride S (padded
@@ -177,12 +210,9 @@ pointwise(struct kiln_lower_ctx *lc, int32_t x, const struct kiln_tensor *wt, in
             pw[((m / NR) * C + c) * NR + m % NR] = (float)v;
         }
     int32_t wp = kiln_lower_slot(lc, wbuf);
-    const struct kiln_lbuf *yb = kiln_lower_buf(lc, y);
-    bool in_place = yb->kind != KILN_LBUF_REG && yb->dtype == ct;
     struct kiln_lx *Nn = kiln_lower_dim(lc, y, 0);
-    int32_t acc = in_place ? y : kiln_lower_fused_result(lc, ct);
-    if (acc < 0)
-        acc = kiln_lower_slot(lc, kiln_lower_scratch(lc, ct, mul_i(lc, Nn, IX(lc, M * P))));
+    bool in_place;
+    int32_t acc = raw_accumulator(lc, y, ct, mul_i(lc, Nn, IX(lc, M * P)), &in_place);
     bool epilogue = !in_place || bias >= 0;
     int32_t p, c;
     struct kiln_lblock *body = kiln_lk_parallel(lc, mul_i(lc, Nn, IX(lc, PB * MB)), &p);
@@ -190,10 +220,7 @@ pointwise(struct kiln_lower_ctx *lc, int32_t x, const struct kiln_tensor *wt, in
     struct kiln_lx *mb = rem_i(lc, V(lc, p), IX(lc, MB));
     struct kiln_lx *npb = div_i(lc, V(lc, p), IX(lc, MB));
     struct kiln_lx *vn = div_i(lc, npb, IX(lc, PB)), *pb = rem_i(lc, npb, IX(lc, PB));
-    struct kiln_lx *t0 = mul_i(lc, pb, IX(lc, L));
-    int32_t p0 = kiln_lk_var(lc, KILN_DT_I64, "pix");
-    kiln_lb_set(lc, body, p0,
-                kiln_lx_select(lc, bin(lc, KILN_LX_LT, t0, IX(lc, P - L)), t0, IX(lc, P - L)));
+    int32_t p0 = tile_start(lc, body, mul_i(lc, pb, IX(lc, L)), IX(lc, P - L), "pix");
     struct tile t;
     tile_zero(lc, body, &t, NR, ct);
     struct kiln_ls *fc = loop(lc, body, "c", IX(lc, C), &c);
@@ -313,11 +340,7 @@ kiln_lower_conv2d_packed(struct kiln_lower_ctx *lc, int32_t x, const struct kiln
     struct kiln_lx *vn = div_i(lc, nmb, IX(lc, MB)), *mb = rem_i(lc, nmb, IX(lc, MB));
     struct kiln_lx *voh = pointwise ? NULL : div_i(lc, tile, per);
     struct kiln_lx *t0 = mul_i(lc, pointwise ? tile : rem_i(lc, tile, per), IX(lc, nr));
-    struct kiln_lx *room = sub_i(lc, span, IX(lc, nr));
-    int32_t base = kiln_lk_var(lc, KILN_DT_I64, "base");
-    kiln_lb_set(lc, body, base,
-                kiln_lx_select(lc, bin(lc, KILN_LX_LT, room, IX(lc, 0)), IX(lc, 0),
-                               kiln_lx_select(lc, bin(lc, KILN_LX_LT, t0, room), t0, room)));
+    int32_t base = tile_start(lc, body, t0, sub_i(lc, span, IX(lc, nr)), "base");
     int32_t ohv = -1;
     if (!pointwise) {
         ohv = kiln_lk_var(lc, KILN_DT_I64, "oh");
@@ -400,8 +423,7 @@ kiln_lower_matmul_packed_fits(const struct kiln_lower_ctx *lc, const struct kiln
  * (column block, row tile), the row tile fastest: consecutive tasks share a
  * panel. A tile of nr rows (8, or R when fewer; the last tile starts at R - nr
  * and keeps only its own rows) accumulates over K in vector registers, then is
- * stored with vector stores into the accumulator (the output itself when the
- * result is plain memory of the compute type, else a scratch); the epilogue
+ * stored with vector stores into the accumulator (raw_accumulator); the epilogue
  * pass then reads the tile's rows back once and stores each element through
  * kiln_lb_store_out, a vectorizable loop over the L columns.
  */
@@ -426,20 +448,15 @@ kiln_lower_matmul_packed(struct kiln_lower_ctx *lc, int32_t a, const struct kiln
     const int64_t R = kiln_lower_dims_prod(lc, a, 0, ra - 1)->i;
     const int nr = R < nrmax ? (int)R : nrmax;
     const int64_t RT = (R + nr - 1) / nr;
-    const struct kiln_lbuf *yb = kiln_lower_buf(lc, y);
-    bool in_place = yb->kind != KILN_LBUF_REG && yb->dtype == ct;
-    int32_t acc = in_place ? y : kiln_lower_fused_result(lc, ct);
-    if (acc < 0)
-        acc = kiln_lower_slot(lc, kiln_lower_scratch(lc, ct, IX(lc, R * N)));
+    bool in_place;
+    int32_t acc = raw_accumulator(lc, y, ct, IX(lc, R * N), &in_place);
 
     int32_t p, k;
     struct kiln_lblock *body = kiln_lk_parallel(lc, IX(lc, NB * RT), &p);
     kiln_lower_method(lc, "GEMM tile %d rows x %d cols, packed weights", nr, TILE_L);
     struct kiln_lx *nb = div_i(lc, V(lc, p), IX(lc, RT)), *rt = rem_i(lc, V(lc, p), IX(lc, RT));
     struct kiln_lx *t0 = mul_i(lc, rt, IX(lc, nr));
-    int32_t row0 = kiln_lk_var(lc, KILN_DT_I64, "row");
-    kiln_lb_set(lc, body, row0,
-                kiln_lx_select(lc, bin(lc, KILN_LX_LT, t0, IX(lc, R - nr)), t0, IX(lc, R - nr)));
+    int32_t row0 = tile_start(lc, body, t0, IX(lc, R - nr), "row");
     struct tile t;
     tile_zero(lc, body, &t, nr, ct);
     struct kiln_ls *fk = loop(lc, body, "k", IX(lc, K), &k);
@@ -500,7 +517,7 @@ kiln_lower_depthwise_fits(int64_t groups, int64_t c, int64_t m, int64_t ow)
  * accumulator gaining splat(w[c, kh, kw]) * VL consecutive inputs per tap,
  * read from input_copy's padded, phase-split copy (or in place when the
  * convolution neither pads nor strides). The row goes to the accumulator
- * with vector stores; the epilogue pass adds the bias and stores each
+ * (raw_accumulator) with vector stores; the epilogue pass adds the bias and stores each
  * element through kiln_lb_store_out, a vectorizable loop.
  */
 enum kiln_status
@@ -527,11 +544,9 @@ kiln_lower_depthwise(struct kiln_lower_ctx *lc, int32_t x, int32_t w, int32_t bi
         bias = bias >= 0 ? kiln_lower_in(lc, 2) : -1;
         y = kiln_lower_out(lc, 0);
     }
-    const struct kiln_lbuf *yb = kiln_lower_buf(lc, y);
-    bool in_place = yb->kind != KILN_LBUF_REG && yb->dtype == ct && bias < 0;
     struct kiln_lx *rows = mul_i(lc, mul_i(lc, kiln_lower_dim(lc, y, 0), C), OH);
-    int32_t acc =
-        in_place ? y : kiln_lower_slot(lc, kiln_lower_scratch(lc, ct, mul_i(lc, rows, IX(lc, OW))));
+    bool in_place;
+    int32_t acc = raw_accumulator(lc, y, ct, mul_i(lc, rows, IX(lc, OW)), &in_place);
     int32_t p, kh, kw;
     struct kiln_lblock *body = kiln_lk_parallel(lc, rows, &p);
     kiln_lower_method(lc, "depthwise, %d-lane row vectors%s", VL,
@@ -572,7 +587,7 @@ kiln_lower_depthwise(struct kiln_lower_ctx *lc, int32_t x, int32_t w, int32_t bi
     struct kiln_lx *obase = mul_i(lc, V(lc, p), IX(lc, OW));
     for (int i = 0; i < nch; i++)
         kiln_lb_store(lc, body, acc, add_i(lc, obase, IX(lc, j0[i])), V(lc, av[i]));
-    if (in_place)
+    if (in_place && bias < 0)
         return KILN_OK;
     int32_t j;
     struct kiln_ls *fe = loop(lc, body, "j", IX(lc, OW), &j);
