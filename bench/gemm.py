@@ -18,7 +18,6 @@ Usage: bench/gemm.py --kiln build/kiln [--sizes 64,128,...] [--runs 5] [--thread
 """
 import argparse
 import os
-import re
 import subprocess
 import sys
 import tempfile
@@ -26,7 +25,8 @@ import time
 
 import numpy as np
 import onnx
-import onnxruntime as ort
+
+from common import kiln_median_ms, ort_median_ms, ort_session
 from onnx import TensorProto as T, helper as h, numpy_helper as nh
 
 
@@ -65,28 +65,6 @@ def model(n, path):
     onnx.save(m, path)
 
 
-def kiln_ms(exe, runs, threads):
-    out = subprocess.run([exe, "--bench", str(runs), "--threads", str(threads)],
-                         capture_output=True, text=True, check=True).stdout
-    return float(re.search(r"latency_ms median=([0-9.]+)", out).group(1))
-
-
-def ort_ms(path, n, runs, threads):
-    so = ort.SessionOptions()
-    so.intra_op_num_threads = threads
-    so.inter_op_num_threads = 1
-    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    s = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
-    x = {"x": np.random.default_rng(0).standard_normal((n, n)).astype(np.float32)}
-    s.run(None, x)
-    t = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        s.run(None, x)
-        t.append((time.perf_counter() - t0) * 1e3)
-    return float(np.median(t))
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--kiln", required=True)
@@ -109,10 +87,11 @@ def main():
         model(n, path)
         subprocess.run([args.kiln, "compile", path, "-O3", "-o", exe], check=True)
         runs = max(3, min(args.runs * 20, int(args.runs * (512 / n) ** 3)))
+        x = {"x": np.random.default_rng(0).standard_normal((n, n)).astype(np.float32)}
         k, o = [], []
         for _ in range(2):  # interleaved, best median of two rounds
-            k.append(kiln_ms(exe, runs, args.threads))
-            o.append(ort_ms(path, n, runs, args.threads))
+            k.append(kiln_median_ms(exe, runs, args.threads))
+            o.append(ort_median_ms(ort_session(path, args.threads), x, runs))
         km, om = min(k), min(o)
         flop = 2.0 * n ** 3
         r = (n, km, flop / km / 1e6, flop / km / 1e6 / peak, om, flop / om / 1e6, km / om)

@@ -20,7 +20,6 @@ Usage: bench/models.py --kiln build/kiln [--runs 10] [--rounds 3]
 import argparse
 import os
 import platform
-import re
 import subprocess
 import sys
 import tempfile
@@ -29,6 +28,8 @@ import time
 import numpy as np
 import onnx
 import onnxruntime as ort
+
+from common import kiln_median_ms, ort_median_ms, ort_session, random_feeds
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 LIGHT = os.path.join(os.path.dirname(onnx.__file__), "backend", "test", "data", "light")
@@ -43,49 +44,12 @@ MODELS = [
 ]
 
 
-def feeds_for(path, dims, seed=0):
-    m = onnx.load(path, load_external_data=False)
-    inits = {i.name for i in m.graph.initializer}
-    rng = np.random.default_rng(seed)
-    feeds = {}
-    for i in m.graph.input:
-        if i.name in inits:
-            continue
-        tt = i.type.tensor_type
-        shape = [d.dim_value if d.HasField("dim_value") else dims.get(d.dim_param, 1)
-                 for d in tt.shape.dim]
-        if tt.elem_type == onnx.TensorProto.INT64:
-            feeds[i.name] = (np.ones(shape, np.int64) if "mask" in i.name
-                             else rng.integers(0, 1000, shape).astype(np.int64))
-        else:
-            feeds[i.name] = rng.uniform(-1, 1, shape).astype(np.float32)
-    return feeds
-
-
-def kiln_time(exe, indir, feeds, runs, threads):
-    cmd = [exe, "--bench", str(runs), "--threads", str(threads)]
+def in_args(indir, feeds):
+    """--in NAME=PATH for each input, from the .npy files written to indir."""
+    args = []
     for k in feeds:
-        cmd += ["--in", "%s=%s" % (k, os.path.join(indir, k.replace("/", "_") + ".npy"))]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
-    return float(re.search(r"latency_ms median=([0-9.]+)", out).group(1))
-
-
-def ort_session(path, threads):
-    so = ort.SessionOptions()
-    so.intra_op_num_threads = threads
-    so.inter_op_num_threads = 1
-    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    return ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
-
-
-def ort_time(sess, feeds, runs):
-    sess.run(None, feeds)
-    t = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        sess.run(None, feeds)
-        t.append((time.perf_counter() - t0) * 1e3)
-    return float(np.median(t))
+        args += ["--in", "%s=%s" % (k, os.path.join(indir, k.replace("/", "_") + ".npy"))]
+    return args
 
 
 def main():
@@ -127,7 +91,7 @@ def main():
             t0 = time.time()
             subprocess.run(cmd, check=True)
             compile_s = time.time() - t0
-            feeds = feeds_for(path, dims)
+            feeds = random_feeds(path, dims)
             indir = os.path.join(args.work, tag + "-in")
             os.makedirs(indir, exist_ok=True)
             for k, v in feeds.items():
@@ -136,8 +100,8 @@ def main():
                 sess = ort_session(path, th)
                 kl, ol = [], []
                 for _ in range(args.rounds):
-                    kl.append(kiln_time(exe, indir, feeds, args.runs, th))
-                    ol.append(ort_time(sess, feeds, args.runs))
+                    kl.append(kiln_median_ms(exe, args.runs, th, in_args(indir, feeds)))
+                    ol.append(ort_median_ms(sess, feeds, args.runs))
                 del sess
                 r = {"model": name, "dims": ",".join("%s=%d" % kv for kv in dims.items()) or "-",
                      "threads": th, "kiln": min(kl), "ort": min(ol), "compile": compile_s}

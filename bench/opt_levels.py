@@ -21,48 +21,21 @@ import sys
 import tempfile
 import time
 
-import numpy as np
 import onnx
-import onnxruntime as ort
+
+from common import kiln_median_ms, ort_median_ms, ort_session, random_feeds
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 MODELS = [("resnet50", {"N": 1}), ("mobilenetv2", {"N": 1}), ("minilm", {"N": 1, "S": 128})]
 
 
 def kiln_latency(exe, dims, runs, threads):
-    cmd = [exe, "--bench", str(runs), "--threads", str(threads)]
-    for k, v in dims.items():
-        cmd += ["--dim", "%s=%d" % (k, v)]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
-    m = re.search(r"latency_ms median=([0-9.]+)", out)
-    return float(m.group(1))
+    return kiln_median_ms(exe, runs, threads,
+                          [a for k, v in dims.items() for a in ("--dim", "%s=%d" % (k, v))])
 
 
 def ort_latency(path, dims, runs, threads):
-    so = ort.SessionOptions()
-    so.intra_op_num_threads = threads
-    so.inter_op_num_threads = 1
-    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    s = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
-    m = onnx.load(path, load_external_data=False)
-    rng = np.random.default_rng(0)
-    feeds = {}
-    for i in m.graph.input:
-        tt = i.type.tensor_type
-        shape = [d.dim_value if d.HasField("dim_value") else dims.get(d.dim_param, 1)
-                 for d in tt.shape.dim]
-        if tt.elem_type == onnx.TensorProto.INT64:
-            feeds[i.name] = (np.ones(shape, np.int64) if "mask" in i.name
-                             else rng.integers(0, 1000, shape).astype(np.int64))
-        else:
-            feeds[i.name] = rng.uniform(-1, 1, shape).astype(np.float32)
-    s.run(None, feeds)
-    t = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        s.run(None, feeds)
-        t.append((time.perf_counter() - t0) * 1e3)
-    return float(np.median(t))
+    return ort_median_ms(ort_session(path, threads), random_feeds(path, dims), runs)
 
 
 def main():
