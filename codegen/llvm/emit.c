@@ -746,6 +746,22 @@ emit_lx(struct emitter *e, const struct kiln_lx *x)
 static void emit_block(struct emitter *e, const struct kiln_lblock *blk);
 
 /* for (*var = lo; *var < hi; ++*var) body, at the builder's position. */
+/* A self-referential metadata node {self, ops...} (loop ids, alias scopes and domains must
+ * name themselves, as LLVM wants). */
+static LLVMMetadataRef
+self_node(struct emitter *e, LLVMMetadataRef *ops, int n)
+{
+    LLVMMetadataRef all[4];
+    KILN_ASSERT(n >= 0 && n < 4);
+    LLVMMetadataRef tmp = LLVMTemporaryMDNode(e->ctx, NULL, 0);
+    all[0] = tmp;
+    for (int i = 0; i < n; i++)
+        all[i + 1] = ops[i];
+    LLVMMetadataRef node = LLVMMDNodeInContext2(e->ctx, all, (size_t)n + 1);
+    LLVMMetadataReplaceAllUsesWith(tmp, node);
+    return node;
+}
+
 /* !llvm.loop on a latch branch: vectorize.width 1, interleave.count 1 (the
  * loop vectorizer leaves the loop alone). */
 static void
@@ -754,11 +770,9 @@ no_vectorize(struct emitter *e, LLVMValueRef latch)
     LLVMMetadataRef one = LLVMValueAsMetadata(LLVMConstInt(e->t_i32, 1, 0));
     LLVMMetadataRef w[2] = {LLVMMDStringInContext2(e->ctx, "llvm.loop.vectorize.width", 25), one};
     LLVMMetadataRef ic[2] = {LLVMMDStringInContext2(e->ctx, "llvm.loop.interleave.count", 26), one};
-    LLVMMetadataRef tmp = LLVMTemporaryMDNode(e->ctx, NULL, 0);
-    LLVMMetadataRef ops[3] = {tmp, LLVMMDNodeInContext2(e->ctx, w, 2),
+    LLVMMetadataRef ops[2] = {LLVMMDNodeInContext2(e->ctx, w, 2),
                               LLVMMDNodeInContext2(e->ctx, ic, 2)};
-    LLVMMetadataRef self = LLVMMDNodeInContext2(e->ctx, ops, 3);
-    LLVMMetadataReplaceAllUsesWith(tmp, self); /* the node names itself, as LLVM wants */
+    LLVMMetadataRef self = self_node(e, ops, 2);
     LLVMSetMetadata(latch, LLVMGetMDKindIDInContext(e->ctx, "llvm.loop", 9),
                     LLVMMetadataAsValue(e->ctx, self));
 }
@@ -863,20 +877,6 @@ load_dims(struct emitter *e, LLVMValueRef dims_ptr)
         LLVMValueRef p = LLVMBuildGEP2(e->b, e->t_i64, dims_ptr, &ix, 1, "");
         e->dims[i] = LLVMBuildLoad2(e->b, e->t_i64, p, e->m->dims[i].name);
     }
-}
-
-/* A self-referential metadata node {self, ops...} (scopes and domains must be distinct). */
-static LLVMMetadataRef
-self_node(struct emitter *e, LLVMMetadataRef *ops, int n)
-{
-    LLVMMetadataRef all[4];
-    LLVMMetadataRef tmp = LLVMTemporaryMDNode(e->ctx, NULL, 0);
-    all[0] = tmp;
-    for (int i = 0; i < n; i++)
-        all[i + 1] = ops[i];
-    LLVMMetadataRef node = LLVMMDNodeInContext2(e->ctx, all, (size_t)n + 1);
-    LLVMMetadataReplaceAllUsesWith(tmp, node);
-    return node;
 }
 
 /* One alias scope per kernel slot, each access in its own and no other's. */
