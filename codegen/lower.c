@@ -538,18 +538,21 @@ kiln_lower_slot(struct kiln_lower_ctx *lc, int32_t buf)
     return kernel_slot(lc, buf);
 }
 
-int32_t
-kiln_lower_scratch(struct kiln_lower_ctx *lc, enum kiln_dtype t, struct kiln_lx *numel)
+/* A new rank-1 buffer of numel elements of type t for the node being lowered,
+ * named NODE_SUFFIXk (k: its id); returns its id. */
+static int32_t
+new_node_buf(struct kiln_lower_ctx *lc, enum kiln_lbuf_kind kind, enum kiln_dtype t,
+             struct kiln_lx *numel, const char *suffix)
 {
     struct kiln_lmodule *m = lc->m;
     m->bufs = grow(m->arena, m->bufs, m->n_bufs, &m->cap_bufs, sizeof *m->bufs);
     struct kiln_lbuf *b = &m->bufs[m->n_bufs];
     memset(b, 0, sizeof *b);
     char name[160];
-    snprintf(name, sizeof name, "%.100s_scratch%d", lc->n && lc->n->name[0] ? lc->n->name : "node",
-             (int)m->n_bufs);
+    snprintf(name, sizeof name, "%.100s_%s%d", lc->n && lc->n->name[0] ? lc->n->name : "node",
+             suffix, (int)m->n_bufs);
     b->name = kiln_arena_strdup(m->arena, name);
-    b->kind = KILN_LBUF_TEMP;
+    b->kind = kind;
     b->dtype = t;
     b->rank = 1;
     b->value = -1;
@@ -558,6 +561,12 @@ kiln_lower_scratch(struct kiln_lower_ctx *lc, enum kiln_dtype t, struct kiln_lx 
     KILN_ASSERT(b->name && b->dims && numel->type == KILN_DT_I64);
     b->dims[0] = numel;
     return m->n_bufs++;
+}
+
+int32_t
+kiln_lower_scratch(struct kiln_lower_ctx *lc, enum kiln_dtype t, struct kiln_lx *numel)
+{
+    return new_node_buf(lc, KILN_LBUF_TEMP, t, numel, "scratch");
 }
 
 int32_t
@@ -570,15 +579,7 @@ kiln_lower_const(struct kiln_lower_ctx *lc, enum kiln_dtype t, int64_t numel, co
     struct kiln_tensor *tn = kiln_arena_alloc(m->arena, sizeof *tn);
     int64_t *dims = kiln_arena_alloc(m->arena, sizeof *dims);
     void *bytes = kiln_arena_alloc(m->arena, (size_t)nbytes);
-    m->bufs = grow(m->arena, m->bufs, m->n_bufs, &m->cap_bufs, sizeof *m->bufs);
-    struct kiln_lbuf *b = &m->bufs[m->n_bufs];
-    memset(b, 0, sizeof *b);
-    char name[160];
-    snprintf(name, sizeof name, "%.100s_%s%d", lc->n && lc->n->name[0] ? lc->n->name : "node",
-             suffix, (int)m->n_bufs);
-    b->name = kiln_arena_strdup(m->arena, name);
-    b->dims = kiln_arena_array(m->arena, 1, sizeof *b->dims);
-    KILN_ASSERT(tn && dims && bytes && b->name && b->dims);
+    KILN_ASSERT(tn && dims && bytes);
     memset(tn, 0, sizeof *tn);
     memset(bytes, 0, (size_t)nbytes);
     dims[0] = numel;
@@ -587,15 +588,10 @@ kiln_lower_const(struct kiln_lower_ctx *lc, enum kiln_dtype t, int64_t numel, co
     tn->dims = dims;
     tn->nbytes = nbytes;
     tn->data = bytes;
-    b->kind = KILN_LBUF_CONST;
-    b->dtype = t;
-    b->rank = 1;
-    b->value = -1;
-    b->io = -1;
-    b->data = tn;
-    b->dims[0] = kiln_lx_idx(lc, numel);
+    int32_t b = new_node_buf(lc, KILN_LBUF_CONST, t, kiln_lx_idx(lc, numel), suffix);
+    m->bufs[b].data = tn;
     *data = bytes;
-    return m->n_bufs++;
+    return b;
 }
 
 void
