@@ -224,14 +224,44 @@ op_is_compare(enum kiln_lx_op op)
 struct kiln_lx *
 kiln_lx_unary(struct kiln_lower_ctx *lc, enum kiln_lx_op op, struct kiln_lx *a)
 {
-    KILN_ASSERT(op < KILN_LX_ADD && a->lanes == 1);
+    KILN_ASSERT(op < KILN_LX_ADD);
+    KILN_ASSERT(a->lanes == 1 || kiln_lx_vector_op(op, a->type));
     enum kiln_dtype t = (op == KILN_LX_ISNAN || op == KILN_LX_ISINF) ? KILN_DT_BOOL : a->type;
     if (a->kind == KILN_LX_IMM && a->type == KILN_DT_I64 && op == KILN_LX_NEG && a->i != INT64_MIN)
         return lx_imm_i(lc->m->arena, KILN_DT_I64, -a->i);
     struct kiln_lx *x = lx_new(lc->m->arena, KILN_LX_UNARY, t);
     x->op = op;
     x->a = a;
+    x->lanes = a->lanes;
     return x;
+}
+
+bool
+kiln_lx_vector_op(enum kiln_lx_op op, enum kiln_dtype t)
+{
+    if (t != KILN_DT_F32 && t != KILN_DT_F64)
+        return false;
+    switch (op) {
+    case KILN_LX_EXP: /* in vector arithmetic for f32 (the LLVM backend's exp_f32, erf_f32) */
+    case KILN_LX_ERF:
+        return t == KILN_DT_F32;
+    case KILN_LX_NEG:
+    case KILN_LX_ABS:
+    case KILN_LX_SQRT:
+    case KILN_LX_FLOOR:
+    case KILN_LX_CEIL:
+    case KILN_LX_ROUND:
+    case KILN_LX_TRUNC:
+    case KILN_LX_ADD:
+    case KILN_LX_SUB:
+    case KILN_LX_MUL:
+    case KILN_LX_DIV:
+    case KILN_LX_MIN:
+    case KILN_LX_MAX:
+        return true;
+    default:
+        return op_is_compare(op);
+    }
 }
 
 struct kiln_lx *
@@ -240,10 +270,9 @@ kiln_lx_binary(struct kiln_lower_ctx *lc, enum kiln_lx_op op, struct kiln_lx *a,
     KILN_ASSERT(op >= KILN_LX_ADD && op < KILN_LX_OP_COUNT);
     KILN_ASSERT(a->type == b->type && a->lanes == b->lanes);
     if (a->lanes > 1) {
-        KILN_ASSERT(kiln_dtype_is_float(a->type) &&
-                    (op == KILN_LX_ADD || op == KILN_LX_SUB || op == KILN_LX_MUL ||
-                     op == KILN_LX_MIN || op == KILN_LX_MAX));
-        struct kiln_lx *v = lx_new(lc->m->arena, KILN_LX_BINARY, a->type);
+        KILN_ASSERT(kiln_lx_vector_op(op, a->type));
+        struct kiln_lx *v =
+            lx_new(lc->m->arena, KILN_LX_BINARY, op_is_compare(op) ? KILN_DT_BOOL : a->type);
         v->op = op;
         v->a = a;
         v->b = b;
@@ -263,11 +292,13 @@ kiln_lx_binary(struct kiln_lower_ctx *lc, enum kiln_lx_op op, struct kiln_lx *a,
 struct kiln_lx *
 kiln_lx_select(struct kiln_lower_ctx *lc, struct kiln_lx *c, struct kiln_lx *a, struct kiln_lx *b)
 {
-    KILN_ASSERT(c->type == KILN_DT_BOOL && a->type == b->type && a->lanes == 1 && b->lanes == 1);
+    KILN_ASSERT(c->type == KILN_DT_BOOL && a->type == b->type && a->lanes == b->lanes &&
+                c->lanes == a->lanes);
     struct kiln_lx *x = lx_new(lc->m->arena, KILN_LX_SELECT, a->type);
     x->a = c;
     x->b = a;
     x->c = b;
+    x->lanes = a->lanes;
     return x;
 }
 
@@ -718,10 +749,13 @@ kiln_lower_offset(struct kiln_lower_ctx *lc, int32_t slot, struct kiln_lx *const
 
 struct kiln_lx *
 kiln_lower_offset_bcast(struct kiln_lower_ctx *lc, int32_t slot, struct kiln_lx *const *idx,
-                        int32_t out_slot)
+                        struct kiln_lx *flat, int32_t out_slot)
 {
-    const struct kiln_lbuf *out = kiln_lower_buf(lc, out_slot);
-    return offset_of(lc, slot, idx, out->rank, out);
+    const struct kiln_lbuf *out = kiln_lower_buf(lc, out_slot), *b = kiln_lower_buf(lc, slot);
+    bool same = flat && b->rank == out->rank;
+    for (int i = 0; same && i < b->rank; i++)
+        same = kiln_lx_equal(b->dims[i], out->dims[i]);
+    return same ? flat : offset_of(lc, slot, idx, out->rank, out);
 }
 
 void
@@ -1669,6 +1703,8 @@ print_block(const struct kiln_lmodule *m, const struct kiln_lkernel *k, const st
             else
                 fprintf(f, "%s[", m->bufs[k->bufs[s->buf]].name);
             print_lx(m, k, s->idx, f, sig);
+            if (s->val->lanes > 1)
+                fprintf(f, " +: %d", (int)s->val->lanes);
             fprintf(f, "] = ");
             print_lx(m, k, s->val, f, sig);
             fprintf(f, "\n");

@@ -124,7 +124,8 @@ struct kiln_lx {
     int64_t i;     /* IMM of integer or bool type; EXTRACT: the lane */
     double f;      /* IMM of float type */
     int32_t lanes; /* 1: a scalar; > 1: a vector of `type` (VLOAD, SPLAT, a vector
-                      variable, and ADD/SUB/MUL/MIN/MAX of two vectors of floats) */
+                      variable, a SELECT of vectors, and the UNARY and BINARY ops
+                      kiln_lx_vector_op allows; a comparison gives a vector of bool) */
 };
 
 /* ---------------------------------------------------------------- statements */
@@ -395,6 +396,11 @@ struct kiln_lx *kiln_lx_bitcast(struct kiln_lower_ctx *lc, enum kiln_dtype t, st
 struct kiln_lx *kiln_lx_load_f(struct kiln_lower_ctx *lc, int32_t slot, struct kiln_lx *idx);
 void kiln_lb_store_f(struct kiln_lower_ctx *lc, struct kiln_lblock *b, int32_t slot,
                      struct kiln_lx *idx, struct kiln_lx *val);
+/* Whether op has a vector form over lanes of t: arithmetic, MIN/MAX and
+ * comparisons, the unary ops LLVM has vector intrinsics for (f32 or f64),
+ * and EXP and ERF, which backends compute in plain arithmetic (f32). */
+bool kiln_lx_vector_op(enum kiln_lx_op op, enum kiln_dtype t);
+
 /*
  * Store an op's final result for output element idx (flat) of slot, narrowing
  * like kiln_lb_store_f; axes[rank] are idx's per-axis indices (NULL: derived
@@ -405,6 +411,21 @@ void kiln_lb_store_f(struct kiln_lower_ctx *lc, struct kiln_lblock *b, int32_t s
  */
 void kiln_lb_store_out(struct kiln_lower_ctx *lc, struct kiln_lblock *b, int32_t slot,
                        struct kiln_lx *idx, struct kiln_lx *val, struct kiln_lx *const *axes);
+/*
+ * kiln_lb_store_out for val->lanes consecutive output elements at once: idx
+ * and axes are the flat and per-axis indices of the element of lane `lane`
+ * (an i64 variable of the caller's that appears in them; idx must be
+ * lane + an offset free of it, so the lanes are consecutive in memory). The
+ * store and the epilogue are built on the lane-0 element and widened
+ * (lower_lanes.c): a load whose index is lane + offset becomes a vector load,
+ * one that does not depend on the lane a splat, and every op its vector form.
+ * Returns false, having added nothing to b, when something does not widen (an
+ * op without a vector form, a load strided across the lanes, a narrowing
+ * store): the caller then stores lane by lane.
+ */
+bool kiln_lb_store_out_lanes(struct kiln_lower_ctx *lc, struct kiln_lblock *b, int32_t slot,
+                             struct kiln_lx *idx, struct kiln_lx *val, struct kiln_lx *const *axes,
+                             int32_t lane);
 /* The type f16/bf16 compute in (f32); other types compute as themselves. */
 enum kiln_dtype kiln_lower_compute_type(enum kiln_dtype t);
 
@@ -428,10 +449,14 @@ struct kiln_lx *kiln_lower_offset(struct kiln_lower_ctx *lc, int32_t slot,
 /*
  * The same for an operand broadcast to the shape of out_slot (idx has its
  * rank): a runtime dim of the operand that differs from the output's there
- * may be 1 at run time, so it reads element 0 when it is.
+ * may be 1 at run time, so it reads element 0 when it is. An operand of the
+ * output's very shape reads at flat, the output element's own offset, when
+ * it is given (the same offset, without the per-axis indices that a fused
+ * epilogue may have made by division, which would keep its loop scalar).
  */
 struct kiln_lx *kiln_lower_offset_bcast(struct kiln_lower_ctx *lc, int32_t slot,
-                                        struct kiln_lx *const *idx, int32_t out_slot);
+                                        struct kiln_lx *const *idx, struct kiln_lx *flat,
+                                        int32_t out_slot);
 /*
  * The loop nest over every element of slot's shape: parallel over all axes but
  * the last, an inner loop (vectorization hint) over the last. Returns the

@@ -159,11 +159,13 @@ store_cast(struct kiln_lower_ctx *lc, struct kiln_lblock *b, int32_t slot, struc
     kiln_lb_store(lc, b, slot, idx, ex_cast(lc, kiln_lower_buf(lc, slot)->dtype, v));
 }
 
-/* Load input slot `in` broadcast against the output's per-axis indices. */
+/* Load input slot `in` broadcast against the output's per-axis indices (flat:
+ * the output element's offset). */
 static struct kiln_lx *
-load_bcast(struct kiln_lower_ctx *lc, int32_t in, struct kiln_lx **idx, int32_t out)
+load_bcast(struct kiln_lower_ctx *lc, int32_t in, struct kiln_lx **idx, struct kiln_lx *flat,
+           int32_t out)
 {
-    return kiln_lx_load_f(lc, in, kiln_lower_offset_bcast(lc, in, idx, out));
+    return kiln_lx_load_f(lc, in, kiln_lower_offset_bcast(lc, in, idx, flat, out));
 }
 
 /* The constant tensor behind node input i, or NULL. */
@@ -422,7 +424,8 @@ kiln_lower_unary(struct kiln_lower_ctx *lc)
  * otherwise numpy broadcasting, which also covers equal shapes.
  */
 static struct kiln_lx *
-second_offset(struct kiln_lower_ctx *lc, int32_t b, struct kiln_lx **idx, int32_t out)
+second_offset(struct kiln_lower_ctx *lc, int32_t b, struct kiln_lx **idx, struct kiln_lx *flat,
+              int32_t out)
 {
     int out_rank = kiln_lower_rank(lc, out);
     int br = kiln_lower_rank(lc, b);
@@ -433,7 +436,7 @@ second_offset(struct kiln_lower_ctx *lc, int32_t b, struct kiln_lx **idx, int32_
         if (axis >= 0 && axis + br <= out_rank)
             return kiln_lower_offset(lc, b, idx + axis, br);
     }
-    return kiln_lower_offset_bcast(lc, b, idx, out);
+    return kiln_lower_offset_bcast(lc, b, idx, flat, out);
 }
 
 /*
@@ -524,8 +527,8 @@ kiln_lower_binary(struct kiln_lower_ctx *lc)
     int32_t a = kiln_lower_in(lc, 0), bb = kiln_lower_in(lc, 1), y = kiln_lower_out(lc, 0);
     struct kiln_lx *idx[KILN_MAX_RANK], *flat;
     struct kiln_lblock *blk = kiln_lower_loop_over(lc, y, idx, &flat);
-    struct kiln_lx *va = load_bcast(lc, a, idx, y);
-    struct kiln_lx *vb = kiln_lx_load_f(lc, bb, second_offset(lc, bb, idx, y));
+    struct kiln_lx *va = load_bcast(lc, a, idx, flat, y);
+    struct kiln_lx *vb = kiln_lx_load_f(lc, bb, second_offset(lc, bb, idx, flat, y));
     enum kiln_op op = lc->n->op;
     struct kiln_lx *v = NULL;
     static const struct {
@@ -587,7 +590,7 @@ kiln_lower_variadic(struct kiln_lower_ctx *lc)
         int32_t s = kiln_lower_in(lc, i);
         if (s < 0)
             continue;
-        struct kiln_lx *v = load_bcast(lc, s, idx, y);
+        struct kiln_lx *v = load_bcast(lc, s, idx, flat, y);
         acc = acc ? ex_bin(lc, lx, acc, v) : v;
         count++;
     }
@@ -606,9 +609,9 @@ kiln_lower_where(struct kiln_lower_ctx *lc)
     int32_t y = kiln_lower_out(lc, 0);
     struct kiln_lx *idx[KILN_MAX_RANK], *flat;
     struct kiln_lblock *blk = kiln_lower_loop_over(lc, y, idx, &flat);
-    struct kiln_lx *vc = kiln_lx_load(lc, c, kiln_lower_offset_bcast(lc, c, idx, y));
-    struct kiln_lx *va = kiln_lx_load(lc, a, kiln_lower_offset_bcast(lc, a, idx, y));
-    struct kiln_lx *vb = kiln_lx_load(lc, b, kiln_lower_offset_bcast(lc, b, idx, y));
+    struct kiln_lx *vc = kiln_lx_load(lc, c, kiln_lower_offset_bcast(lc, c, idx, flat, y));
+    struct kiln_lx *va = kiln_lx_load(lc, a, kiln_lower_offset_bcast(lc, a, idx, flat, y));
+    struct kiln_lx *vb = kiln_lx_load(lc, b, kiln_lower_offset_bcast(lc, b, idx, flat, y));
     kiln_lb_store(lc, blk, y, flat, ex_sel(lc, kiln_lx_cast(lc, KILN_DT_BOOL, vc), va, vb));
     return KILN_OK;
 }
@@ -657,7 +660,7 @@ kiln_lower_prelu(struct kiln_lower_ctx *lc)
     struct kiln_lx *vx = kiln_lx_load_f(lc, x, flat);
     struct kiln_lx *soff = axis >= 0               ? idx[axis]
                            : is_one_element(lc, s) ? kiln_lx_idx(lc, 0)
-                                                   : kiln_lower_offset_bcast(lc, s, idx, y);
+                                                   : kiln_lower_offset_bcast(lc, s, idx, flat, y);
     struct kiln_lx *vs = kiln_lx_load_f(lc, s, soff);
     store_cast(lc, blk, y, flat,
                ex_sel(lc, ex_bin(lc, KILN_LX_GT, vx, ex_imm(lc, vx, 0)), vx, ex_mul(lc, vx, vs)));

@@ -211,9 +211,6 @@ pointwise(struct kiln_lower_ctx *lc, int32_t x, const struct kiln_tensor *wt, in
         }
     int32_t wp = kiln_lower_slot(lc, wbuf);
     struct kiln_lx *Nn = kiln_lower_dim(lc, y, 0);
-    bool in_place;
-    int32_t acc = raw_accumulator(lc, y, ct, mul_i(lc, Nn, IX(lc, M * P)), &in_place);
-    bool epilogue = !in_place || bias >= 0;
     int32_t p, c;
     struct kiln_lblock *body = kiln_lk_parallel(lc, mul_i(lc, Nn, IX(lc, PB * MB)), &p);
     kiln_lower_method(lc, "1x1 GEMM tile %d ch x %d px, packed weights", NR, L);
@@ -233,11 +230,35 @@ pointwise(struct kiln_lower_ctx *lc, int32_t x, const struct kiln_tensor *wt, in
         lc, &fc->body, &t, a, x,
         add_i(lc, mul_i(lc, add_i(lc, mul_i(lc, vn, IX(lc, C)), V(lc, c)), IX(lc, P)), V(lc, p0)),
         ct);
+    /* each row's vectors through the epilogue on vectors; failing that, raw
+     * into the accumulator and the epilogue pass over the row */
     struct kiln_lx *OW = kiln_lower_dim(lc, y, 3);
+    int32_t lane = kiln_lk_var(lc, KILN_DT_I64, "lane"), acc = -1;
+    bool in_place = false, epilogue = false;
     for (int r = 0; r < NR; r++) {
         struct kiln_lx *m = add_i(lc, mul_i(lc, mb, IX(lc, NR)), IX(lc, r));
         struct kiln_lx *abase =
             add_i(lc, mul_i(lc, add_i(lc, mul_i(lc, vn, IX(lc, M)), m), IX(lc, P)), V(lc, p0));
+        struct kiln_lx *bv = NULL;
+        if (bias >= 0)
+            bv = kiln_lx_splat(lc, kiln_lx_cast(lc, ct, kiln_lx_load_f(lc, bias, m)), vl);
+        bool wide = true;
+        for (int v = 0; v < TILE_NV && wide; v++) {
+            struct kiln_lx *val = V(lc, t.acc[r][v]);
+            if (bv)
+                val = bin(lc, KILN_LX_ADD, val, bv);
+            struct kiln_lx *off = IX(lc, v * vl);
+            struct kiln_lx *pix = add_i(lc, add_i(lc, V(lc, p0), off), V(lc, lane));
+            struct kiln_lx *yi[4] = {vn, m, div_i(lc, pix, OW), rem_i(lc, pix, OW)};
+            wide = kiln_lb_store_out_lanes(
+                lc, body, y, add_i(lc, add_i(lc, abase, off), V(lc, lane)), val, yi, lane);
+        }
+        if (wide)
+            continue;
+        if (acc < 0) {
+            acc = raw_accumulator(lc, y, ct, mul_i(lc, Nn, IX(lc, M * P)), &in_place);
+            epilogue = !in_place || bias >= 0;
+        }
         for (int v = 0; v < TILE_NV; v++)
             kiln_lb_store(lc, body, acc, add_i(lc, abase, IX(lc, v * vl)), V(lc, t.acc[r][v]));
         if (!epilogue)
@@ -271,12 +292,14 @@ kiln_lower_conv2d_packed(struct kiln_lower_ctx *lc, int32_t x, const struct kiln
     const int64_t M = wt->dims[0], C = wt->dims[1], KH = wt->dims[2], KW = wt->dims[3];
     int vl, TILE_L, nrmax;
     tile_shape(lc, &vl, &TILE_L, &nrmax);
-    /* a short reduction (at most 48 input channels; measured on MobileNetV2's
-     * expansions, and slower than the oc-lane tile on ResNet's 64): pixel lanes */
+    /* a 1x1 over a short reduction (at most 48 input channels: MobileNetV2's
+     * expansions) or a large image (at least 512 pixels, so that the 32-pixel
+     * tiles waste little): pixel lanes, whose epilogue runs on vectors. Measured
+     * on ResNet-50: faster from 28x28 up, slower at 14x14 and 7x7 */
     struct kiln_lx *P0 = mul_i(lc, kiln_lower_dim(lc, y, 2), kiln_lower_dim(lc, y, 3));
     if (KH == 1 && KW == 1 && stride[0] == 1 && stride[1] == 1 && !pad[0] && !pad[1] && !pad[2] &&
-        !pad[3] && C <= 48 && M % nrmax == 0 && P0->kind == KILN_LX_IMM && P0->i >= TILE_L &&
-        kiln_lower_buf(lc, x)->dtype == ct)
+        !pad[3] && M % nrmax == 0 && P0->kind == KILN_LX_IMM && P0->i >= TILE_L &&
+        (C <= 48 || P0->i >= 512) && kiln_lower_buf(lc, x)->dtype == ct)
         return pointwise(lc, x, wt, bias, y, P0->i, ct);
     const int64_t MB = (M + TILE_L - 1) / TILE_L, K = C * KH * KW;
     /* panel[mb][(kh * KW + kw) * C + c][l] = w[mb * L + l][c][kh][kw] */
@@ -448,8 +471,6 @@ kiln_lower_matmul_packed(struct kiln_lower_ctx *lc, int32_t a, const struct kiln
     const int64_t R = kiln_lower_dims_prod(lc, a, 0, ra - 1)->i;
     const int nr = R < nrmax ? (int)R : nrmax;
     const int64_t RT = (R + nr - 1) / nr;
-    bool in_place;
-    int32_t acc = raw_accumulator(lc, y, ct, IX(lc, R * N), &in_place);
 
     int32_t p, k;
     struct kiln_lblock *body = kiln_lk_parallel(lc, IX(lc, NB * RT), &p);
@@ -471,15 +492,37 @@ kiln_lower_matmul_packed(struct kiln_lower_ctx *lc, int32_t a, const struct kiln
     tile_step(lc, &fk->body, &t, av, panel,
               mul_i(lc, add_i(lc, mul_i(lc, nb, IX(lc, K)), V(lc, k)), IX(lc, TILE_L)), ct);
 
-    /* the tile's own rows: vector stores, then (unless in place) the epilogue pass */
+    /* the tile's own rows through the epilogue on vectors; failing that,
+     * vector stores into the accumulator, then (unless in place) the
+     * epilogue pass */
     struct kiln_lx *col0 = mul_i(lc, nb, IX(lc, TILE_L));
     struct kiln_lx *ydims[KILN_MAX_RANK];
     for (int d = 0; d < ry - 1; d++)
         ydims[d] = kiln_lower_dim(lc, y, d);
+    int32_t lane = kiln_lk_var(lc, KILN_DT_I64, "lane"), acc = -1;
+    bool in_place = false;
     for (int r = 0; r < nr; r++) {
         struct kiln_lx *row = add_i(lc, V(lc, row0), IX(lc, r));
         struct kiln_lblock *own = &kiln_lb_if(lc, body, bin(lc, KILN_LX_GE, row, t0))->body;
         struct kiln_lx *rbase = add_i(lc, mul_i(lc, row, IX(lc, N)), col0);
+        struct kiln_lx *yi[KILN_MAX_RANK];
+        /* the row's axes from the row number, then the column */
+        struct kiln_lx *rest = row;
+        for (int d = ry - 2; d >= 0; d--) {
+            yi[d] = d ? rem_i(lc, rest, ydims[d]) : rest;
+            rest = d ? div_i(lc, rest, ydims[d]) : rest;
+        }
+        bool wide = true;
+        for (int v = 0; v < TILE_NV && wide; v++) {
+            struct kiln_lx *off = add_i(lc, IX(lc, v * vl), V(lc, lane));
+            yi[ry - 1] = add_i(lc, col0, off);
+            wide = kiln_lb_store_out_lanes(lc, own, y, add_i(lc, rbase, off), V(lc, t.acc[r][v]),
+                                           yi, lane);
+        }
+        if (wide)
+            continue;
+        if (acc < 0)
+            acc = raw_accumulator(lc, y, ct, IX(lc, R * N), &in_place);
         for (int v = 0; v < TILE_NV; v++)
             kiln_lb_store(lc, own, acc, add_i(lc, rbase, IX(lc, v * vl)), V(lc, t.acc[r][v]));
         if (in_place)
@@ -488,13 +531,6 @@ kiln_lower_matmul_packed(struct kiln_lower_ctx *lc, int32_t a, const struct kiln
         struct kiln_ls *fe = loop(lc, own, "j", IX(lc, TILE_L), &j);
         fe->hints |= KILN_LS_HINT_VECTORIZE;
         struct kiln_lx *at = add_i(lc, rbase, V(lc, j));
-        struct kiln_lx *yi[KILN_MAX_RANK];
-        /* the row's axes from the row number, then the column */
-        struct kiln_lx *rest = row;
-        for (int d = ry - 2; d >= 0; d--) {
-            yi[d] = d ? rem_i(lc, rest, ydims[d]) : rest;
-            rest = d ? div_i(lc, rest, ydims[d]) : rest;
-        }
         yi[ry - 1] = add_i(lc, col0, V(lc, j));
         kiln_lb_store_out(lc, &fe->body, y, at, kiln_lx_load(lc, acc, at), yi);
     }
@@ -545,8 +581,6 @@ kiln_lower_depthwise(struct kiln_lower_ctx *lc, int32_t x, int32_t w, int32_t bi
         y = kiln_lower_out(lc, 0);
     }
     struct kiln_lx *rows = mul_i(lc, mul_i(lc, kiln_lower_dim(lc, y, 0), C), OH);
-    bool in_place;
-    int32_t acc = raw_accumulator(lc, y, ct, mul_i(lc, rows, IX(lc, OW)), &in_place);
     int32_t p, kh, kw;
     struct kiln_lblock *body = kiln_lk_parallel(lc, rows, &p);
     kiln_lower_method(lc, "depthwise, %d-lane row vectors%s", VL,
@@ -584,7 +618,24 @@ kiln_lower_depthwise(struct kiln_lower_ctx *lc, int32_t x, int32_t w, int32_t bi
         accum(lc, tap, av[i], KILN_LX_ADD,
               bin(lc, KILN_LX_MUL, V(lc, wv),
                   kiln_lx_vload(lc, xs, add_i(lc, V(lc, rb), IX(lc, j0[i])), VL)));
+    /* the chunks through the epilogue on vectors; failing that, raw into the
+     * accumulator, then the epilogue pass over the row */
     struct kiln_lx *obase = mul_i(lc, V(lc, p), IX(lc, OW));
+    struct kiln_lx *bv = NULL;
+    if (bias >= 0)
+        bv = kiln_lx_splat(lc, kiln_lx_cast(lc, ct, kiln_lx_load_f(lc, bias, c)), VL);
+    int32_t lane = kiln_lk_var(lc, KILN_DT_I64, "lane");
+    bool wide = true;
+    for (int i = 0; i < nch && wide; i++) {
+        struct kiln_lx *ow = add_i(lc, IX(lc, j0[i]), V(lc, lane));
+        struct kiln_lx *yi[4] = {div_i(lc, q, C), c, oh, ow};
+        struct kiln_lx *val = bv ? bin(lc, KILN_LX_ADD, V(lc, av[i]), bv) : V(lc, av[i]);
+        wide = kiln_lb_store_out_lanes(lc, body, y, add_i(lc, obase, ow), val, yi, lane);
+    }
+    if (wide)
+        return KILN_OK;
+    bool in_place;
+    int32_t acc = raw_accumulator(lc, y, ct, mul_i(lc, rows, IX(lc, OW)), &in_place);
     for (int i = 0; i < nch; i++)
         kiln_lb_store(lc, body, acc, add_i(lc, obase, IX(lc, j0[i])), V(lc, av[i]));
     if (in_place && bias < 0)

@@ -169,8 +169,45 @@ intrinsic2(struct emitter *e, const char *name, LLVMValueRef x, LLVMValueRef y)
     return intrinsic(e, name, &t, 1, args, 2);
 }
 
+/* Constants of scalar or vector type t: every lane `one`, or c. */
+static LLVMValueRef
+splat_const(LLVMTypeRef t, LLVMValueRef one)
+{
+    if (LLVMGetTypeKind(t) != LLVMVectorTypeKind)
+        return one;
+    unsigned n = LLVMGetVectorSize(t);
+    LLVMValueRef lanes[64];
+    KILN_ASSERT(n <= 64);
+    for (unsigned i = 0; i < n; i++)
+        lanes[i] = one;
+    return LLVMConstVector(lanes, n);
+}
+
+static LLVMValueRef
+fconst(LLVMTypeRef t, double c)
+{
+    bool vec = LLVMGetTypeKind(t) == LLVMVectorTypeKind;
+    return splat_const(t, LLVMConstReal(vec ? LLVMGetElementType(t) : t, c));
+}
+
+static LLVMValueRef
+iconst(LLVMTypeRef t, unsigned long long c)
+{
+    bool vec = LLVMGetTypeKind(t) == LLVMVectorTypeKind;
+    return splat_const(t, LLVMConstInt(vec ? LLVMGetElementType(t) : t, c, 0));
+}
+
+/* Whether t is f32 or a vector of f32. */
+static bool
+is_f32(LLVMTypeRef t)
+{
+    if (LLVMGetTypeKind(t) == LLVMVectorTypeKind)
+        t = LLVMGetElementType(t);
+    return LLVMGetTypeKind(t) == LLVMFloatTypeKind;
+}
+
 /*
- * exp of an f32 in plain arithmetic, so that loops calling it vectorize (a
+ * exp of an f32 (or a vector of them) in plain arithmetic, so that loops calling it vectorize (a
  * call to libm's expf stays scalar, and its underflow path sets errno):
  * x = n ln2 + r with |r| <= ln2/2 (ln2 split in a high part exact in f32 and
  * a low part), e^r by its Taylor series to r^7 (truncation below 6e-9
@@ -182,34 +219,33 @@ static LLVMValueRef
 exp_f32(struct emitter *e, LLVMValueRef x)
 {
     LLVMTypeRef ft = LLVMTypeOf(x), it = LLVMInt32TypeInContext(e->ctx);
-    LLVMValueRef lo = LLVMConstReal(ft, -104.0), hi = LLVMConstReal(ft, 89.0);
+    if (LLVMGetTypeKind(ft) == LLVMVectorTypeKind)
+        it = LLVMVectorType(it, LLVMGetVectorSize(ft));
+    LLVMValueRef lo = fconst(ft, -104.0), hi = fconst(ft, 89.0);
     LLVMValueRef xc = intrinsic2(e, "llvm.maxnum", intrinsic2(e, "llvm.minnum", x, hi), lo);
-    LLVMValueRef n = intrinsic1(
-        e, "llvm.rint", LLVMBuildFMul(e->b, xc, LLVMConstReal(ft, 1.44269504088896341), ""));
+    LLVMValueRef n =
+        intrinsic1(e, "llvm.rint", LLVMBuildFMul(e->b, xc, fconst(ft, 1.44269504088896341), ""));
     LLVMValueRef r =
-        LLVMBuildFSub(e->b, xc, LLVMBuildFMul(e->b, n, LLVMConstReal(ft, 0.693359375), ""), "");
-    r = LLVMBuildFSub(e->b, r,
-                      LLVMBuildFMul(e->b, n, LLVMConstReal(ft, -2.12194440054690583e-4), ""), "");
+        LLVMBuildFSub(e->b, xc, LLVMBuildFMul(e->b, n, fconst(ft, 0.693359375), ""), "");
+    r = LLVMBuildFSub(e->b, r, LLVMBuildFMul(e->b, n, fconst(ft, -2.12194440054690583e-4), ""), "");
     static const double inv_fact[] = {1.0 / 5040, 1.0 / 720, 1.0 / 120, 1.0 / 24,
                                       1.0 / 6,    0.5,       1.0,       1.0};
-    LLVMValueRef p = LLVMConstReal(ft, inv_fact[0]);
+    LLVMValueRef p = fconst(ft, inv_fact[0]);
     for (int i = 1; i < 8; i++)
-        p = LLVMBuildFAdd(e->b, LLVMBuildFMul(e->b, p, r, ""), LLVMConstReal(ft, inv_fact[i]), "");
+        p = LLVMBuildFAdd(e->b, LLVMBuildFMul(e->b, p, r, ""), fconst(ft, inv_fact[i]), "");
     LLVMValueRef ni = LLVMBuildFPToSI(e->b, n, it, "");
-    LLVMValueRef n1 = LLVMBuildSDiv(e->b, ni, LLVMConstInt(it, 2, 0), "");
+    LLVMValueRef n1 = LLVMBuildSDiv(e->b, ni, iconst(it, 2), "");
     LLVMValueRef n2 = LLVMBuildSub(e->b, ni, n1, "");
-    LLVMValueRef bias = LLVMConstInt(it, 127, 0), sh = LLVMConstInt(it, 23, 0);
+    LLVMValueRef bias = iconst(it, 127), sh = iconst(it, 23);
     LLVMValueRef s1 = LLVMBuildBitCast(
         e->b, LLVMBuildShl(e->b, LLVMBuildAdd(e->b, n1, bias, ""), sh, ""), ft, "");
     LLVMValueRef s2 = LLVMBuildBitCast(
         e->b, LLVMBuildShl(e->b, LLVMBuildAdd(e->b, n2, bias, ""), sh, ""), ft, "");
     LLVMValueRef y = LLVMBuildFMul(e->b, LLVMBuildFMul(e->b, p, s1, ""), s2, "");
-    y = LLVMBuildSelect(e->b,
-                        LLVMBuildFCmp(e->b, LLVMRealOGT, x, LLVMConstReal(ft, 88.7228394), ""),
-                        LLVMConstReal(ft, INFINITY), y, "");
-    y = LLVMBuildSelect(e->b,
-                        LLVMBuildFCmp(e->b, LLVMRealOLT, x, LLVMConstReal(ft, -103.972084), ""),
-                        LLVMConstReal(ft, 0.0), y, "");
+    y = LLVMBuildSelect(e->b, LLVMBuildFCmp(e->b, LLVMRealOGT, x, fconst(ft, 88.7228394), ""),
+                        fconst(ft, INFINITY), y, "");
+    y = LLVMBuildSelect(e->b, LLVMBuildFCmp(e->b, LLVMRealOLT, x, fconst(ft, -103.972084), ""),
+                        fconst(ft, 0.0), y, "");
     return LLVMBuildSelect(e->b, LLVMBuildFCmp(e->b, LLVMRealUNO, x, x, ""), x, y, "");
 }
 
@@ -218,9 +254,9 @@ static LLVMValueRef
 poly(struct emitter *e, LLVMValueRef x, const double *c, int n)
 {
     LLVMTypeRef ft = LLVMTypeOf(x);
-    LLVMValueRef p = LLVMConstReal(ft, c[n - 1]);
+    LLVMValueRef p = fconst(ft, c[n - 1]);
     for (int i = n - 2; i >= 0; i--)
-        p = LLVMBuildFAdd(e->b, LLVMBuildFMul(e->b, p, x, ""), LLVMConstReal(ft, c[i]), "");
+        p = LLVMBuildFAdd(e->b, LLVMBuildFMul(e->b, p, x, ""), fconst(ft, c[i]), "");
     return p;
 }
 
@@ -244,11 +280,11 @@ erf_f32(struct emitter *e, LLVMValueRef x)
         0.025372596250686181,   -0.0048285365239329296, 0.00061670311096763311,
         -4.726826683044627e-05, 1.6403539215643027e-06};
     LLVMTypeRef ft = LLVMTypeOf(x);
-    LLVMValueRef one = LLVMConstReal(ft, 1.0);
+    LLVMValueRef one = fconst(ft, 1.0);
     LLVMValueRef ax = intrinsic1(e, "llvm.fabs", x);
     LLVMValueRef u = LLVMBuildFMul(e->b, x, x, "");
     LLVMValueRef small = LLVMBuildFMul(e->b, ax, poly(e, u, p, 6), "");
-    LLVMValueRef axc = intrinsic2(e, "llvm.minnum", ax, LLVMConstReal(ft, 4.0));
+    LLVMValueRef axc = intrinsic2(e, "llvm.minnum", ax, fconst(ft, 4.0));
     LLVMValueRef big = LLVMBuildFSub(
         e->b, one,
         LLVMBuildFMul(e->b, exp_f32(e, LLVMBuildFNeg(e->b, LLVMBuildFMul(e->b, axc, axc, ""), "")),
@@ -256,8 +292,8 @@ erf_f32(struct emitter *e, LLVMValueRef x)
         "");
     LLVMValueRef y = LLVMBuildSelect(
         e->b, LLVMBuildFCmp(e->b, LLVMRealOLT, ax, one, ""), small,
-        LLVMBuildSelect(e->b, LLVMBuildFCmp(e->b, LLVMRealOLT, ax, LLVMConstReal(ft, 3.92), ""),
-                        big, one, ""),
+        LLVMBuildSelect(e->b, LLVMBuildFCmp(e->b, LLVMRealOLT, ax, fconst(ft, 3.92), ""), big, one,
+                        ""),
         "");
     y = intrinsic2(e, "llvm.copysign", y, x);
     return LLVMBuildSelect(e->b, LLVMBuildFCmp(e->b, LLVMRealUNO, x, x, ""), x, y, "");
@@ -450,7 +486,7 @@ emit_unary(struct emitter *e, const struct kiln_lx *x, LLVMValueRef a)
     case KILN_LX_SQRT:
         return intrinsic1(e, "llvm.sqrt", a);
     case KILN_LX_EXP:
-        if (LLVMGetTypeKind(LLVMTypeOf(a)) == LLVMFloatTypeKind)
+        if (is_f32(LLVMTypeOf(a)))
             return exp_f32(e, a);
         return intrinsic1(e, "llvm.exp", a);
     case KILN_LX_LOG:
@@ -488,7 +524,7 @@ emit_unary(struct emitter *e, const struct kiln_lx *x, LLVMValueRef a)
     case KILN_LX_ATANH:
         return libm(e, "atanh", a, NULL);
     case KILN_LX_ERF:
-        if (LLVMGetTypeKind(LLVMTypeOf(a)) == LLVMFloatTypeKind)
+        if (is_f32(LLVMTypeOf(a)))
             return erf_f32(e, a);
         return libm(e, "erf", a, NULL);
     case KILN_LX_ISNAN:

@@ -10,7 +10,12 @@ tiled.onnx, input x f32[N,20,11,11] and m f32[N,13,64]:
   c4  1x1, stride 2, no bias: a phase-split copy without padding, rows of 6
   c5  5x5, dilation 2, pad 4: taps farther apart than the stride
   c6  1x1, 20 -> 16 channels, + bias -> Clip: a short reduction, tiled with the
-      lanes along the pixels (121: the last block of 32 overlaps)
+      lanes along the pixels (121: the last block of 32 overlaps); the bias
+      and the Clip run on the vector registers (lower_lanes.c)
+  c7  the same tile with a Mul by a row f32[11] broadcast along the width,
+      which does not widen (its index divides the pixel): the raw tile, then
+      the per-element epilogue pass
+  c8  the same tile, no bias, + c6 (a residual read with vector loads) -> Relu
   m1  MatMul [N,13,64] x [64,96] + bias -> GELU: 13 rows (a tile of 8 and an
       overlapping one), three 32-column blocks, the epilogue after the tile
   m2  MatMul [N,13,64] x [64,32] alone: the result stored in place
@@ -22,6 +27,9 @@ tiled.onnx, input x f32[N,20,11,11] and m f32[N,13,64]:
       MatMul), which fuse-attention turns into Attention: 32 keys of 16 and a
       16-wide value row, the score and output rows held in vector registers;
       inputs q, k, v f32[N,2,32,16], mask f32[N,1,1,32]
+  m3  MatMul [N,13,64] x [64,32] -> Tanh, and d4 depthwise 1x3 -> Tanh: an
+      epilogue without a vector form (tanh is a libm call), so the raw tile
+      and then the per-element epilogue pass
 """
 import os
 import sys
@@ -46,8 +54,11 @@ inits = [
     c("w4", rng.standard_normal((36, 20, 1, 1)) * 0.3),
     c("w5", rng.standard_normal((33, 20, 5, 5)) * 0.1), c("b5", rng.standard_normal(33)),
     c("w6", rng.standard_normal((16, 20, 1, 1)) * 0.3), c("b6", rng.standard_normal(16)),
+    c("w7", rng.standard_normal((16, 20, 1, 1)) * 0.3), c("b7", rng.standard_normal(16)),
+    c("r7", rng.standard_normal(11)), c("w8", rng.standard_normal((16, 20, 1, 1)) * 0.3),
     c("wm", rng.standard_normal((64, 96)) * 0.2), c("bm", rng.standard_normal(96)),
-    c("wn", rng.standard_normal((64, 32)) * 0.2),
+    c("wn", rng.standard_normal((64, 32)) * 0.2), c("wo", rng.standard_normal((64, 32)) * 0.2),
+    c("wd4", rng.standard_normal((20, 1, 1, 3))),
     c("wd1", rng.standard_normal((20, 1, 3, 3))), c("bd1", rng.standard_normal(20)),
     c("wd2", rng.standard_normal((20, 1, 3, 3))), c("wd3", rng.standard_normal((20, 1, 1, 3))),
     c("lo", np.float32(0)), c("hi", np.float32(6)), c("sq", np.float32(4)),
@@ -63,6 +74,11 @@ nodes = [
     n("Conv", ["x", "w5", "b5"], ["c5"], name="c5", pads=[4, 4, 4, 4], dilations=[2, 2]),
     n("Conv", ["x", "w6", "b6"], ["c6c"], name="c6"),
     n("Clip", ["c6c", "lo", "hi"], ["c6"]),
+    n("Conv", ["x", "w7", "b7"], ["c7c"], name="c7"),
+    n("Mul", ["c7c", "r7"], ["c7"]),
+    n("Conv", ["x", "w8"], ["c8c"], name="c8"),
+    n("Add", ["c8c", "c6"], ["c8a"]),
+    n("Relu", ["c8a"], ["c8"]),
     n("MatMul", ["m", "wm"], ["m1m"], name="m1"),
     n("Add", ["m1m", "bm"], ["m1b"]),
     n("Gelu", ["m1b"], ["m1"], domain=""),
@@ -77,6 +93,10 @@ nodes = [
     n("Add", ["qks", "mask"], ["qkm"]),
     n("Softmax", ["qkm"], ["pr"], axis=-1),
     n("MatMul", ["pr", "v"], ["at"], name="at"),
+    n("MatMul", ["m", "wo"], ["m3m"], name="m3"),
+    n("Tanh", ["m3m"], ["m3"]),
+    n("Conv", ["x", "wd4"], ["d4c"], name="d4", group=20),
+    n("Tanh", ["d4c"], ["d4"]),
 ]
 g = h.make_graph(
     nodes, "tiled",
@@ -92,12 +112,16 @@ g = h.make_graph(
      h.make_tensor_value_info("c4", T.FLOAT, ["N", 36, 6, 6]),
      h.make_tensor_value_info("c5", T.FLOAT, ["N", 33, 11, 11]),
      h.make_tensor_value_info("c6", T.FLOAT, ["N", 16, 11, 11]),
+     h.make_tensor_value_info("c7", T.FLOAT, ["N", 16, 11, 11]),
+     h.make_tensor_value_info("c8", T.FLOAT, ["N", 16, 11, 11]),
      h.make_tensor_value_info("m1", T.FLOAT, ["N", 13, 96]),
      h.make_tensor_value_info("m2", T.FLOAT, ["N", 13, 32]),
      h.make_tensor_value_info("d1", T.FLOAT, ["N", 20, 11, 11]),
      h.make_tensor_value_info("d2", T.FLOAT, ["N", 20, 5, 5]),
      h.make_tensor_value_info("d3", T.FLOAT, ["N", 20, 11, 9]),
-     h.make_tensor_value_info("at", T.FLOAT, ["N", 2, 32, 16])],
+     h.make_tensor_value_info("at", T.FLOAT, ["N", 2, 32, 16]),
+     h.make_tensor_value_info("m3", T.FLOAT, ["N", 13, 32]),
+     h.make_tensor_value_info("d4", T.FLOAT, ["N", 20, 11, 9])],
     inits)
 m = h.make_model(g, opset_imports=[h.make_opsetid("", 20)])
 m.ir_version = 9
