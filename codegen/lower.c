@@ -601,6 +601,13 @@ kiln_lower_scratch(struct kiln_lower_ctx *lc, enum kiln_dtype t, struct kiln_lx 
 }
 
 int32_t
+kiln_lower_local(struct kiln_lower_ctx *lc, enum kiln_dtype t, int64_t numel)
+{
+    KILN_ASSERT(numel > 0);
+    return new_node_buf(lc, KILN_LBUF_LOCAL, t, kiln_lx_idx(lc, numel), "local");
+}
+
+int32_t
 kiln_lower_const(struct kiln_lower_ctx *lc, enum kiln_dtype t, int64_t numel, const char *suffix,
                  void **data)
 {
@@ -1729,7 +1736,7 @@ print_block(const struct kiln_lmodule *m, const struct kiln_lkernel *k, const st
     }
 }
 
-static const char *const lbuf_kind_names[] = {"input", "output", "const", "temp", "reg"};
+static const char *const lbuf_kind_names[] = {"input", "output", "const", "temp", "reg", "local"};
 
 void
 kiln_lmodule_print(const struct kiln_lmodule *m, FILE *f)

@@ -227,6 +227,9 @@ enum kiln_lbuf_kind {
     KILN_LBUF_TEMP,   /* an intermediate: a slice of the workspace */
     KILN_LBUF_REG,    /* an intermediate inside a fused kernel: held in a local variable
                          per element, never in memory (no workspace, a NULL parameter) */
+    KILN_LBUF_LOCAL,  /* a kernel's private memory of a constant size: each call of the
+                         kernel body (one thread's share of the parallel loop) has its own
+                         on the stack, reused by the tasks of that share (a NULL parameter) */
 };
 
 struct kiln_lbuf {
@@ -335,6 +338,11 @@ void kiln_lower_check(struct kiln_lower_ctx *lc, struct kiln_lx *ok);
 /* A scratch buffer of numel elements of type t in the workspace, private to the node
  * (kernels of one node pass partial results through it); returns its module buffer id. */
 int32_t kiln_lower_scratch(struct kiln_lower_ctx *lc, enum kiln_dtype t, struct kiln_lx *numel);
+/* A buffer of numel elements of type t private to each call of the current
+ * kernel's body (KILN_LBUF_LOCAL: on the stack, so keep it to tens of KB);
+ * a task that fills it before reading it needs no workspace, and the data
+ * stays in the core's cache. Returns its module buffer id. */
+int32_t kiln_lower_local(struct kiln_lower_ctx *lc, enum kiln_dtype t, int64_t numel);
 /*
  * A constant the lowering computes at compile time (weights packed for a
  * kernel): numel elements of type t, zeroed, at *data for the caller to fill;

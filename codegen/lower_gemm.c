@@ -35,7 +35,7 @@
  * SSE and NEON), and 8 rows where there are 32 vector registers (16
  * accumulators, 2 panel vectors and a broadcast), 6 where there are 16.
  */
-enum { TILE_NV = 2, TILE_NR = 8 };
+enum { TILE_NV = 2, TILE_NR = 8, PB_RUN = 8 };
 
 struct tile {
     int nr, vl;
@@ -131,50 +131,74 @@ tile_start(struct kiln_lower_ctx *lc, struct kiln_lblock *blk, struct kiln_lx *t
  * them), each row split by column phase for the width stride S (padded
  * column cp at (cp % S) * Wq + cp / S, Wq = ceil(Wp / S)): then output column
  * o's tap at padded column o * S + kc is at (kc % S) * Wq + o + kc / S, so
- * consecutive output columns read consecutive elements for every tap. Built
- * in lc->k (a fresh kernel); returns the scratch buffer; *Hp and *RW get the
- * copy's row count and row length.
+ * consecutive output columns read consecutive elements for every tap.
  */
+struct padded {
+    struct kiln_lx *H, *W, *Hp, *Wq, *RW; /* x's rows and columns; the copy's (RW = S * Wq) */
+    const int64_t *pad;
+    int64_t S;
+};
+
+static struct padded
+padded_shape(struct kiln_lower_ctx *lc, int32_t x, const int64_t *pad, int64_t S)
+{
+    struct padded p = {
+        .H = kiln_lower_dim(lc, x, 2), .W = kiln_lower_dim(lc, x, 3), .pad = pad, .S = S};
+    p.Hp = add_i(lc, p.H, IX(lc, pad[0] + pad[2]));
+    struct kiln_lx *Wp = add_i(lc, p.W, IX(lc, pad[1] + pad[3]));
+    p.Wq = div_i(lc, add_i(lc, Wp, IX(lc, S - 1)), IX(lc, S));
+    p.RW = mul_i(lc, p.Wq, IX(lc, S));
+    return p;
+}
+
+/* Appends to blk the copy of plane q (n * C + c) of x into dst from dst0 on. */
+static void
+copy_plane(struct kiln_lower_ctx *lc, struct kiln_lblock *blk, int32_t x, struct kiln_lx *q,
+           const struct padded *pp, int32_t dst, struct kiln_lx *dst0, enum kiln_dtype ct)
+{
+    const int64_t S = pp->S, *pad = pp->pad;
+    int32_t ih, iw;
+    struct kiln_ls *fr = loop(lc, blk, "ih", pp->Hp, &ih);
+    struct kiln_lx *row = sub_i(lc, V(lc, ih), IX(lc, pad[0]));
+    struct kiln_lx *at = add_i(lc, dst0, mul_i(lc, V(lc, ih), pp->RW));
+    /* inside rows: per phase ph, copy slot j of the phase from padded column
+     * j * S + ph (zero outside the image): contiguous stores, no division,
+     * a select instead of a branch, so the loop vectorizes; outside rows: zeros */
+    struct kiln_ls *in = kiln_lb_if(lc, &fr->body, in_range(lc, row, pp->H));
+    struct kiln_lx *srow = mul_i(lc, add_i(lc, mul_i(lc, q, pp->H), row), pp->W);
+    for (int64_t ph = 0; ph < S; ph++) {
+        struct kiln_ls *f1 = loop(lc, &in->body, "iw", pp->Wq, &iw);
+        f1->hints |= KILN_LS_HINT_VECTORIZE;
+        struct kiln_lx *col =
+            sub_i(lc, add_i(lc, mul_i(lc, V(lc, iw), IX(lc, S)), IX(lc, ph)), IX(lc, pad[1]));
+        struct kiln_lx *inside = in_range(lc, col, pp->W);
+        struct kiln_lx *safe = kiln_lx_select(lc, inside, col, IX(lc, 0));
+        struct kiln_lx *v = kiln_lx_cast(lc, ct, kiln_lx_load_f(lc, x, add_i(lc, srow, safe)));
+        kiln_lb_store(lc, &f1->body, dst,
+                      add_i(lc, at, add_i(lc, mul_i(lc, IX(lc, ph), pp->Wq), V(lc, iw))),
+                      kiln_lx_select(lc, inside, v, fimm(lc, ct, 0)));
+    }
+    struct kiln_ls *f3 = loop(lc, &in->orelse, "iw", pp->RW, &iw);
+    f3->hints |= KILN_LS_HINT_VECTORIZE;
+    kiln_lb_store(lc, &f3->body, dst, add_i(lc, at, V(lc, iw)), fimm(lc, ct, 0));
+}
+
+/* The whole copy as a kernel of its own, in lc->k (a fresh kernel); returns
+ * the scratch buffer; *Hp and *RW get the copy's row count and row length. */
 static int32_t
 input_copy(struct kiln_lower_ctx *lc, int32_t x, struct kiln_lx *C, const int64_t *pad, int64_t S,
            enum kiln_dtype ct, struct kiln_lx **Hp_out, struct kiln_lx **RW_out)
 {
-    struct kiln_lx *Nn = kiln_lower_dim(lc, x, 0);
-    struct kiln_lx *H = kiln_lower_dim(lc, x, 2), *W = kiln_lower_dim(lc, x, 3);
-    struct kiln_lx *Hp = add_i(lc, H, IX(lc, pad[0] + pad[2]));
-    struct kiln_lx *Wp = add_i(lc, W, IX(lc, pad[1] + pad[3]));
-    struct kiln_lx *Wq = div_i(lc, add_i(lc, Wp, IX(lc, S - 1)), IX(lc, S));
-    struct kiln_lx *RW = mul_i(lc, Wq, IX(lc, S));
-    int32_t xpb = kiln_lower_scratch(lc, ct, mul_i(lc, mul_i(lc, Nn, C), mul_i(lc, Hp, RW)));
-    int32_t xpd = kiln_lower_slot(lc, xpb), q, ih, iw;
+    struct padded pp = padded_shape(lc, x, pad, S);
+    struct kiln_lx *Nn = kiln_lower_dim(lc, x, 0), *HWp = mul_i(lc, pp.Hp, pp.RW);
+    int32_t xpb = kiln_lower_scratch(lc, ct, mul_i(lc, mul_i(lc, Nn, C), HWp));
+    int32_t q;
     struct kiln_lblock *pb = kiln_lk_parallel(lc, mul_i(lc, Nn, C), &q);
     kiln_lower_method(lc, "input copy: zero-padded, rows split by column phase (stride %lld)",
                       (long long)S);
-    struct kiln_ls *fr = loop(lc, pb, "ih", Hp, &ih);
-    struct kiln_lx *row = sub_i(lc, V(lc, ih), IX(lc, pad[0]));
-    struct kiln_lx *dst = mul_i(lc, add_i(lc, mul_i(lc, V(lc, q), Hp), V(lc, ih)), RW);
-    /* inside rows: per phase ph, copy slot j of the phase from padded column
-     * j * S + ph (zero outside the image): contiguous stores, no division,
-     * a select instead of a branch, so the loop vectorizes; outside rows: zeros */
-    struct kiln_ls *in = kiln_lb_if(lc, &fr->body, in_range(lc, row, H));
-    struct kiln_lx *srow = mul_i(lc, add_i(lc, mul_i(lc, V(lc, q), H), row), W);
-    for (int64_t ph = 0; ph < S; ph++) {
-        struct kiln_ls *f1 = loop(lc, &in->body, "iw", Wq, &iw);
-        f1->hints |= KILN_LS_HINT_VECTORIZE;
-        struct kiln_lx *col =
-            sub_i(lc, add_i(lc, mul_i(lc, V(lc, iw), IX(lc, S)), IX(lc, ph)), IX(lc, pad[1]));
-        struct kiln_lx *inside = in_range(lc, col, W);
-        struct kiln_lx *safe = kiln_lx_select(lc, inside, col, IX(lc, 0));
-        struct kiln_lx *v = kiln_lx_cast(lc, ct, kiln_lx_load_f(lc, x, add_i(lc, srow, safe)));
-        kiln_lb_store(lc, &f1->body, xpd,
-                      add_i(lc, dst, add_i(lc, mul_i(lc, IX(lc, ph), Wq), V(lc, iw))),
-                      kiln_lx_select(lc, inside, v, fimm(lc, ct, 0)));
-    }
-    struct kiln_ls *f3 = loop(lc, &in->orelse, "iw", RW, &iw);
-    f3->hints |= KILN_LS_HINT_VECTORIZE;
-    kiln_lb_store(lc, &f3->body, xpd, add_i(lc, dst, V(lc, iw)), fimm(lc, ct, 0));
-    *Hp_out = Hp;
-    *RW_out = RW;
+    copy_plane(lc, pb, x, V(lc, q), &pp, kiln_lower_slot(lc, xpb), mul_i(lc, V(lc, q), HWp), ct);
+    *Hp_out = pp.Hp;
+    *RW_out = pp.RW;
     return xpb;
 }
 
@@ -211,12 +235,20 @@ pointwise(struct kiln_lower_ctx *lc, int32_t x, const struct kiln_tensor *wt, in
         }
     int32_t wp = kiln_lower_slot(lc, wbuf);
     struct kiln_lx *Nn = kiln_lower_dim(lc, y, 0);
-    int32_t p, c;
-    struct kiln_lblock *body = kiln_lk_parallel(lc, mul_i(lc, Nn, IX(lc, PB * MB)), &p);
+    /* a task: SB consecutive pixel blocks of one channel block, so that its
+     * output rows and input rows are runs of SB * L pixels (prefetchable) */
+    const int64_t SB = PB < PB_RUN ? PB : PB_RUN, PBS = (PB + SB - 1) / SB;
+    int32_t p, c, tt;
+    struct kiln_lblock *task = kiln_lk_parallel(lc, mul_i(lc, Nn, IX(lc, PBS * MB)), &p);
     kiln_lower_method(lc, "1x1 GEMM tile %d ch x %d px, packed weights", NR, L);
     struct kiln_lx *mb = rem_i(lc, V(lc, p), IX(lc, MB));
-    struct kiln_lx *npb = div_i(lc, V(lc, p), IX(lc, MB));
-    struct kiln_lx *vn = div_i(lc, npb, IX(lc, PB)), *pb = rem_i(lc, npb, IX(lc, PB));
+    struct kiln_lx *nsb = div_i(lc, V(lc, p), IX(lc, MB));
+    struct kiln_lx *vn = div_i(lc, nsb, IX(lc, PBS));
+    struct kiln_ls *ft = loop(lc, task, "t", IX(lc, SB), &tt);
+    ft->hints |= KILN_LS_HINT_NO_VECTORIZE;
+    struct kiln_lx *pb = add_i(lc, mul_i(lc, rem_i(lc, nsb, IX(lc, PBS)), IX(lc, SB)), V(lc, tt));
+    struct kiln_lblock *body =
+        PB % SB ? &kiln_lb_if(lc, &ft->body, bin(lc, KILN_LX_LT, pb, IX(lc, PB)))->body : &ft->body;
     int32_t p0 = tile_start(lc, body, mul_i(lc, pb, IX(lc, L)), IX(lc, P - L), "pix");
     struct tile t;
     tile_zero(lc, body, &t, NR, ct);
@@ -547,14 +579,19 @@ kiln_lower_depthwise_fits(int64_t groups, int64_t c, int64_t m, int64_t ow)
 
 /*
  * Depthwise convolution (one input channel per output channel), vectorized
- * along output rows: a task is one output row of one channel; the row is
- * covered by chunks of VL lanes (the target's, or 8 or 4 for narrower rows; the last
- * chunk starts at OW - VL, overlapping the one before), each a vector
- * accumulator gaining splat(w[c, kh, kw]) * VL consecutive inputs per tap,
- * read from input_copy's padded, phase-split copy (or in place when the
- * convolution neither pads nor strides). The row goes to the accumulator
- * (raw_accumulator) with vector stores; the epilogue pass adds the bias and stores each
- * element through kiln_lb_store_out, a vectorizable loop.
+ * along output rows. A task is one plane (n, c): when the convolution pads,
+ * strides or converts, it first copies its input plane, zero-padded and split
+ * by column phase (copy_plane), into a buffer of its own on the stack
+ * (kiln_lower_local: reused by every plane of the thread's share, so the copy
+ * stays in L1/L2); else it reads the input in place. The taps' weights are
+ * splat once per plane (for kernels of at most 49 taps; the taps unrolled).
+ * Each output row is covered by chunks of VL lanes (the target's, or 8 or 4
+ * for narrower rows; the last chunk starts at OW - VL, overlapping the one
+ * before), each a vector accumulator gaining w[c, kh, kw] * VL consecutive
+ * inputs per tap. The bias and the fused epilogue run on the vectors
+ * (kiln_lb_store_out_lanes); failing that, the row goes raw to the
+ * accumulator (raw_accumulator) and an epilogue pass stores each element
+ * through kiln_lb_store_out.
  */
 enum kiln_status
 kiln_lower_depthwise(struct kiln_lower_ctx *lc, int32_t x, int32_t w, int32_t bias, int32_t y,
@@ -568,25 +605,42 @@ kiln_lower_depthwise(struct kiln_lower_ctx *lc, int32_t x, int32_t w, int32_t bi
     const int lanes = f32_lanes(lc);
     const int VL = OW >= lanes ? lanes : OW >= 8 ? 8 : 4;
     bool padded = pad[0] || pad[1] || pad[2] || pad[3];
-    int32_t xs = x;
-    bool copied = false;
-    struct kiln_lx *Hp = kiln_lower_dim(lc, x, 2), *RW = kiln_lower_dim(lc, x, 3);
-    if (padded || S > 1 || kiln_lower_buf(lc, x)->dtype != ct) {
-        int32_t xpb = input_copy(lc, x, C, pad, S, ct, &Hp, &RW);
-        copied = true;
-        kiln_lower_kernel(lc, "dw");
-        xs = kiln_lower_slot(lc, xpb);
-        w = kiln_lower_in(lc, 1);
-        bias = bias >= 0 ? kiln_lower_in(lc, 2) : -1;
-        y = kiln_lower_out(lc, 0);
-    }
-    struct kiln_lx *rows = mul_i(lc, mul_i(lc, kiln_lower_dim(lc, y, 0), C), OH);
-    int32_t p, kh, kw;
-    struct kiln_lblock *body = kiln_lk_parallel(lc, rows, &p);
+    struct padded pp = padded_shape(lc, x, pad, S);
+    struct kiln_lx *HWp = mul_i(lc, pp.Hp, pp.RW);
+    bool copied = padded || S > 1 || kiln_lower_buf(lc, x)->dtype != ct;
+    /* a plane's copy on the stack when its size is known and modest, else in
+     * a workspace scratch of every plane */
+    bool local = copied && HWp->kind == KILN_LX_IMM && HWp->i <= 32768;
+    struct kiln_lx *planes = mul_i(lc, kiln_lower_dim(lc, y, 0), C);
+    int32_t xs = x, p;
+    if (copied)
+        xs = kiln_lower_slot(lc, local ? kiln_lower_local(lc, ct, HWp->i)
+                                       : kiln_lower_scratch(lc, ct, mul_i(lc, planes, HWp)));
+    struct kiln_lblock *body = kiln_lk_parallel(lc, planes, &p);
     kiln_lower_method(lc, "depthwise, %d-lane row vectors%s", VL,
-                      copied ? ", padded phase-split input copy" : "");
-    struct kiln_lx *q = div_i(lc, V(lc, p), OH), *oh = rem_i(lc, V(lc, p), OH);
-    struct kiln_lx *c = rem_i(lc, q, C);
+                      !copied ? ""
+                      : local ? ", padded phase-split plane copy on the stack"
+                              : ", padded phase-split plane copy");
+    struct kiln_lx *q = V(lc, p), *c = rem_i(lc, q, C);
+    struct kiln_lx *xbase = local ? IX(lc, 0) : mul_i(lc, q, HWp);
+    if (copied)
+        copy_plane(lc, body, x, q, &pp, xs, xbase, ct);
+
+    /* the taps' weights, splat once per plane when there are few */
+    const bool unroll = KH->kind == KILN_LX_IMM && KW->kind == KILN_LX_IMM && KH->i * KW->i <= 49;
+    int32_t wv[49];
+    for (int64_t t = 0; unroll && t < KH->i * KW->i; t++) {
+        wv[t] = kiln_lk_vvar(lc, ct, VL, "w");
+        struct kiln_lx *woff = add_i(lc, mul_i(lc, c, IX(lc, KH->i * KW->i)), IX(lc, t));
+        kiln_lb_set(lc, body, wv[t],
+                    kiln_lx_splat(lc, kiln_lx_cast(lc, ct, kiln_lx_load_f(lc, w, woff)), VL));
+    }
+    struct kiln_lx *bv = NULL;
+    if (bias >= 0)
+        bv = kiln_lx_splat(lc, kiln_lx_cast(lc, ct, kiln_lx_load_f(lc, bias, c)), VL);
+
+    int32_t oh;
+    struct kiln_lblock *rowb = &loop(lc, body, "oh", OH, &oh)->body;
     /* chunk starts: 0, VL, ..., and OW - VL for the rest */
     int64_t j0[64];
     int nch = 0;
@@ -597,57 +651,72 @@ kiln_lower_depthwise(struct kiln_lower_ctx *lc, int32_t x, int32_t w, int32_t bi
     int32_t av[64];
     for (int i = 0; i < nch; i++) {
         av[i] = kiln_lk_vvar(lc, ct, VL, "acc");
-        kiln_lb_set(lc, body, av[i], kiln_lx_splat(lc, fimm(lc, ct, 0), VL));
+        kiln_lb_set(lc, rowb, av[i], kiln_lx_splat(lc, fimm(lc, ct, 0), VL));
     }
-    struct kiln_ls *fkh = loop(lc, body, "kh", KH, &kh);
-    struct kiln_ls *fkw = loop(lc, &fkh->body, "kw", KW, &kw);
-    struct kiln_lblock *tap = &fkw->body;
-    int32_t wv = kiln_lk_vvar(lc, ct, VL, "w");
-    struct kiln_lx *woff =
-        add_i(lc, mul_i(lc, add_i(lc, mul_i(lc, c, KH), V(lc, kh)), KW), V(lc, kw));
-    kiln_lb_set(lc, tap, wv,
-                kiln_lx_splat(lc, kiln_lx_cast(lc, ct, kiln_lx_load_f(lc, w, woff)), VL));
-    struct kiln_lx *kc = mul_i(lc, V(lc, kw), IX(lc, dil[1]));
-    struct kiln_lx *ih =
-        add_i(lc, mul_i(lc, oh, IX(lc, stride[0])), mul_i(lc, V(lc, kh), IX(lc, dil[0])));
-    struct kiln_lx *col = add_i(lc, div_i(lc, kc, IX(lc, S)),
-                                mul_i(lc, rem_i(lc, kc, IX(lc, S)), div_i(lc, RW, IX(lc, S))));
-    int32_t rb = kiln_lk_var(lc, KILN_DT_I64, "row");
-    kiln_lb_set(lc, tap, rb, add_i(lc, mul_i(lc, add_i(lc, mul_i(lc, q, Hp), ih), RW), col));
-    for (int i = 0; i < nch; i++)
-        accum(lc, tap, av[i], KILN_LX_ADD,
-              bin(lc, KILN_LX_MUL, V(lc, wv),
-                  kiln_lx_vload(lc, xs, add_i(lc, V(lc, rb), IX(lc, j0[i])), VL)));
+    /* tap (kh, kw) of output column o reads copied row oh * S0 + kh * D0, at
+     * phase (kw * D1) % S, slot o + (kw * D1) / S */
+    struct kiln_lx *row0 =
+        add_i(lc, xbase, mul_i(lc, mul_i(lc, V(lc, oh), IX(lc, stride[0])), pp.RW));
+    const int64_t ntaps = unroll ? KH->i * KW->i : 1;
+    for (int64_t t = 0; t < ntaps; t++) {
+        struct kiln_lblock *tap = rowb;
+        struct kiln_lx *kh, *kw, *wt;
+        if (unroll) {
+            kh = IX(lc, t / KW->i);
+            kw = IX(lc, t % KW->i);
+            wt = V(lc, wv[t]);
+        } else {
+            int32_t vkh, vkw;
+            struct kiln_ls *fkh = loop(lc, rowb, "kh", KH, &vkh);
+            struct kiln_ls *fkw = loop(lc, &fkh->body, "kw", KW, &vkw);
+            tap = &fkw->body;
+            kh = V(lc, vkh);
+            kw = V(lc, vkw);
+            int32_t w1 = kiln_lk_vvar(lc, ct, VL, "w");
+            struct kiln_lx *woff = add_i(lc, mul_i(lc, add_i(lc, mul_i(lc, c, KH), kh), KW), kw);
+            kiln_lb_set(lc, tap, w1,
+                        kiln_lx_splat(lc, kiln_lx_cast(lc, ct, kiln_lx_load_f(lc, w, woff)), VL));
+            wt = V(lc, w1);
+        }
+        struct kiln_lx *kc = mul_i(lc, kw, IX(lc, dil[1]));
+        struct kiln_lx *col =
+            add_i(lc, div_i(lc, kc, IX(lc, S)), mul_i(lc, rem_i(lc, kc, IX(lc, S)), pp.Wq));
+        struct kiln_lx *at =
+            add_i(lc, add_i(lc, row0, mul_i(lc, mul_i(lc, kh, IX(lc, dil[0])), pp.RW)), col);
+        for (int i = 0; i < nch; i++) {
+            struct kiln_lx *in = kiln_lx_vload(lc, xs, add_i(lc, at, IX(lc, j0[i])), VL);
+            accum(lc, tap, av[i], KILN_LX_ADD, bin(lc, KILN_LX_MUL, wt, in));
+        }
+    }
     /* the chunks through the epilogue on vectors; failing that, raw into the
      * accumulator, then the epilogue pass over the row */
-    struct kiln_lx *obase = mul_i(lc, V(lc, p), IX(lc, OW));
-    struct kiln_lx *bv = NULL;
-    if (bias >= 0)
-        bv = kiln_lx_splat(lc, kiln_lx_cast(lc, ct, kiln_lx_load_f(lc, bias, c)), VL);
+    struct kiln_lx *obase = mul_i(lc, add_i(lc, mul_i(lc, q, OH), V(lc, oh)), IX(lc, OW));
     int32_t lane = kiln_lk_var(lc, KILN_DT_I64, "lane");
+    struct kiln_lx *yn = div_i(lc, q, C);
     bool wide = true;
     for (int i = 0; i < nch && wide; i++) {
         struct kiln_lx *ow = add_i(lc, IX(lc, j0[i]), V(lc, lane));
-        struct kiln_lx *yi[4] = {div_i(lc, q, C), c, oh, ow};
+        struct kiln_lx *yi[4] = {yn, c, V(lc, oh), ow};
         struct kiln_lx *val = bv ? bin(lc, KILN_LX_ADD, V(lc, av[i]), bv) : V(lc, av[i]);
-        wide = kiln_lb_store_out_lanes(lc, body, y, add_i(lc, obase, ow), val, yi, lane);
+        wide = kiln_lb_store_out_lanes(lc, rowb, y, add_i(lc, obase, ow), val, yi, lane);
     }
     if (wide)
         return KILN_OK;
     bool in_place;
-    int32_t acc = raw_accumulator(lc, y, ct, mul_i(lc, rows, IX(lc, OW)), &in_place);
+    int32_t acc =
+        raw_accumulator(lc, y, ct, mul_i(lc, planes, mul_i(lc, OH, IX(lc, OW))), &in_place);
     for (int i = 0; i < nch; i++)
-        kiln_lb_store(lc, body, acc, add_i(lc, obase, IX(lc, j0[i])), V(lc, av[i]));
+        kiln_lb_store(lc, rowb, acc, add_i(lc, obase, IX(lc, j0[i])), V(lc, av[i]));
     if (in_place && bias < 0)
         return KILN_OK;
     int32_t j;
-    struct kiln_ls *fe = loop(lc, body, "j", IX(lc, OW), &j);
+    struct kiln_ls *fe = loop(lc, rowb, "j", IX(lc, OW), &j);
     fe->hints |= KILN_LS_HINT_VECTORIZE;
     struct kiln_lx *at = add_i(lc, obase, V(lc, j));
     struct kiln_lx *val = kiln_lx_load(lc, acc, at);
     if (bias >= 0)
         val = bin(lc, KILN_LX_ADD, val, kiln_lx_cast(lc, ct, kiln_lx_load_f(lc, bias, c)));
-    struct kiln_lx *yi[4] = {div_i(lc, q, C), c, oh, V(lc, j)};
+    struct kiln_lx *yi[4] = {yn, c, V(lc, oh), V(lc, j)};
     kiln_lb_store_out(lc, &fe->body, y, at, val, yi);
     return KILN_OK;
 }

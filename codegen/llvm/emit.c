@@ -970,9 +970,17 @@ emit_kernel(struct emitter *e, const struct kiln_lkernel *k)
     for (int32_t i = 0; i < k->n_vars; i++)
         e->vars[i] = LLVMBuildAlloca(e->b, var_type(e, &k->vars[i]), k->vars[i].name);
     for (int32_t i = 0; i < k->n_bufs; i++) {
+        const struct kiln_lbuf *b = &e->m->bufs[k->bufs[i]];
+        if (b->kind == KILN_LBUF_LOCAL) { /* this call's own, cache-line aligned */
+            KILN_ASSERT(b->rank == 1 && b->dims[0]->kind == KILN_LX_IMM);
+            LLVMTypeRef at = LLVMArrayType2(mem_type(e, b->dtype), (uint64_t)b->dims[0]->i);
+            e->bases[i] = LLVMBuildAlloca(e->b, at, b->name);
+            LLVMSetAlignment(e->bases[i], 64);
+            continue;
+        }
         LLVMValueRef ix = LLVMConstInt(e->t_i64, (unsigned long long)i, 0);
         LLVMValueRef p = LLVMBuildGEP2(e->b, e->t_ptr, bufs, &ix, 1, "");
-        e->bases[i] = LLVMBuildLoad2(e->b, e->t_ptr, p, e->m->bufs[k->bufs[i]].name);
+        e->bases[i] = LLVMBuildLoad2(e->b, e->t_ptr, p, b->name);
     }
     load_dims(e, dims);
     if (!(k->hints & KILN_LK_HINT_MAY_ALIAS))
@@ -1306,7 +1314,8 @@ emit_run(struct emitter *e, LLVMValueRef *kernels)
         case KILN_LBUF_TEMP:
             ptrs[i] = LLVMBuildGEP2(e->b, e->t_i8, ws, &ptrs[i], 1, b->name);
             break;
-        case KILN_LBUF_REG: /* a fused kernel's local: never addressed */
+        case KILN_LBUF_REG:   /* a fused kernel's local: never addressed */
+        case KILN_LBUF_LOCAL: /* on the kernel's stack */
             ptrs[i] = null;
             break;
         }
