@@ -290,6 +290,13 @@ void kiln_lmodule_free(struct kiln_lmodule *m);
  * reads or writes it, or it is an input or output. Constants that no kernel
  * reads (weights a kernel packed into a copy of its own) are not emitted. */
 void kiln_lmodule_used_bufs(const struct kiln_lmodule *m, bool *used);
+/*
+ * The workspace plan (codegen/memplan.c): offs[b] for every temporary b, so
+ * that temporaries alive at the same step never overlap and the others may
+ * share; *total the workspace's size. False when a temporary's size is not a
+ * compile-time constant (then lay them out one after another).
+ */
+bool kiln_lmodule_plan_temps(const struct kiln_lmodule *m, int64_t *offs, int64_t *total);
 /* Whether op has a lowering (for kiln ops and the docs). */
 bool kiln_lower_supports(enum kiln_op op);
 /* Print the module in a readable C-like form (kiln compile --emit=loops). */

@@ -1090,10 +1090,21 @@ buf_bytes(struct emitter *e, const struct kiln_lbuf *b)
     return LLVMBuildAnd(e->b, n, LLVMConstInt(e->t_i64, ~UINT64_C(63), 0), "");
 }
 
-/* Offsets of the temporaries in the workspace: offs[i] for temp buffer i; returns the total. */
+/* Offsets of the temporaries in the workspace: offs[i] for temp buffer i; returns
+ * the total. The plan of memplan.c where sizes are constants, else one after another. */
 static LLVMValueRef
 temp_offsets(struct emitter *e, LLVMValueRef *offs)
 {
+    int64_t *plan = calloc((size_t)e->m->n_bufs + 1, sizeof *plan), total = 0;
+    KILN_ASSERT(plan);
+    if (kiln_lmodule_plan_temps(e->m, plan, &total)) {
+        for (int32_t i = 0; offs && i < e->m->n_bufs; i++)
+            if (e->m->bufs[i].kind == KILN_LBUF_TEMP)
+                offs[i] = LLVMConstInt(e->t_i64, (unsigned long long)plan[i], 0);
+        free(plan);
+        return LLVMConstInt(e->t_i64, (unsigned long long)total, 0);
+    }
+    free(plan);
     LLVMValueRef off = LLVMConstInt(e->t_i64, 0, 0);
     for (int32_t i = 0; i < e->m->n_bufs; i++) {
         const struct kiln_lbuf *b = &e->m->bufs[i];
