@@ -204,6 +204,25 @@ kiln_lx_extract(struct kiln_lower_ctx *lc, struct kiln_lx *a, int32_t lane)
 }
 
 struct kiln_lx *
+kiln_lx_shuffle(struct kiln_lower_ctx *lc, struct kiln_lx *a, struct kiln_lx *b,
+                const int32_t *mask, int32_t lanes)
+{
+    KILN_ASSERT(a->lanes > 1 && a->lanes == b->lanes && a->type == b->type && lanes > 1);
+    int32_t *mk = kiln_arena_array(lc->m->arena, (size_t)lanes, sizeof *mk);
+    KILN_ASSERT(mk);
+    for (int32_t j = 0; j < lanes; j++) {
+        KILN_ASSERT(mask[j] >= 0 && mask[j] < 2 * a->lanes);
+        mk[j] = mask[j];
+    }
+    struct kiln_lx *x = lx_new(lc->m->arena, KILN_LX_SHUFFLE, a->type);
+    x->a = a;
+    x->b = b;
+    x->mask = mk;
+    x->lanes = lanes;
+    return x;
+}
+
+struct kiln_lx *
 kiln_lx_load(struct kiln_lower_ctx *lc, int32_t slot, struct kiln_lx *idx)
 {
     KILN_ASSERT(slot >= 0 && slot < lc->k->n_bufs && idx->type == KILN_DT_I64);
@@ -1682,6 +1701,16 @@ print_lx(const struct kiln_lmodule *m, const struct kiln_lkernel *k, const struc
     case KILN_LX_EXTRACT:
         print_lx(m, k, x->a, f, sig);
         fprintf(f, ".%d", (int)x->i);
+        return;
+    case KILN_LX_SHUFFLE:
+        fprintf(f, "shuffle(");
+        print_lx(m, k, x->a, f, sig);
+        fprintf(f, ", ");
+        print_lx(m, k, x->b, f, sig);
+        fprintf(f, ", [");
+        for (int32_t j = 0; j < x->lanes; j++)
+            fprintf(f, j ? " %d" : "%d", (int)x->mask[j]);
+        fprintf(f, "])");
         return;
     }
 }

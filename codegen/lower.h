@@ -58,6 +58,8 @@ enum kiln_lx_kind {
     KILN_LX_VLOAD,   /* lanes consecutive elements of buf from index a (the buffer's dtype) */
     KILN_LX_SPLAT,   /* scalar a in every one of lanes */
     KILN_LX_EXTRACT, /* lane i of vector a, a scalar */
+    KILN_LX_SHUFFLE, /* lanes picked from vectors a and b (same lanes n): lane j is
+                        mask[j] < n ? a[mask[j]] : b[mask[j] - n] */
 };
 
 /* Unary and binary operators. Float-only ones say so; the rest are for any
@@ -121,11 +123,12 @@ struct kiln_lx {
     int32_t dim; /* DIM */
     int32_t buf; /* LOAD: index into the kernel's bufs */
     struct kiln_lx *a, *b, *c;
-    int64_t i;     /* IMM of integer or bool type; EXTRACT: the lane */
-    double f;      /* IMM of float type */
-    int32_t lanes; /* 1: a scalar; > 1: a vector of `type` (VLOAD, SPLAT, a vector
-                      variable, a SELECT of vectors, and the UNARY and BINARY ops
-                      kiln_lx_vector_op allows; a comparison gives a vector of bool) */
+    int64_t i;           /* IMM of integer or bool type; EXTRACT: the lane */
+    double f;            /* IMM of float type */
+    const int32_t *mask; /* SHUFFLE: lanes entries */
+    int32_t lanes;       /* 1: a scalar; > 1: a vector of `type` (VLOAD, SPLAT, a vector
+                            variable, a SELECT of vectors, and the UNARY and BINARY ops
+                            kiln_lx_vector_op allows; a comparison gives a vector of bool) */
 };
 
 /* ---------------------------------------------------------------- statements */
@@ -405,6 +408,10 @@ struct kiln_lx *kiln_lx_vload(struct kiln_lower_ctx *lc, int32_t slot, struct ki
                               int32_t lanes);
 struct kiln_lx *kiln_lx_splat(struct kiln_lower_ctx *lc, struct kiln_lx *a, int32_t lanes);
 struct kiln_lx *kiln_lx_extract(struct kiln_lower_ctx *lc, struct kiln_lx *a, int32_t lane);
+/* lanes lanes picked from vectors a and b (same type and lanes n): lane j is
+ * lane mask[j] of a when below n, else lane mask[j] - n of b (mask is copied). */
+struct kiln_lx *kiln_lx_shuffle(struct kiln_lower_ctx *lc, struct kiln_lx *a, struct kiln_lx *b,
+                                const int32_t *mask, int32_t lanes);
 /* The same bits read as type t (equal widths; bool counts as a byte holding 0 or 1). */
 struct kiln_lx *kiln_lx_bitcast(struct kiln_lower_ctx *lc, enum kiln_dtype t, struct kiln_lx *a);
 /* Load as the compute type (f16/bf16 widened to f32), store narrowing back. */

@@ -85,6 +85,81 @@ tile_step(struct kiln_lower_ctx *lc, struct kiln_lblock *blk, struct tile *t,
     }
 }
 
+/*
+ * The tile by columns: cols[l] gets the nr rows' lane l (a vector of nr lanes),
+ * for every l of the L lanes; false (nothing built) when the rows, rounded up
+ * to a power of two R, outnumber a vector's lanes. Per vector of a row, the
+ * R x vl block is transposed by log2(R) butterfly stages: stage s pairs the
+ * vectors h = R / 2^(s+1) apart and splits their elements by bit
+ * log2(vl) - 1 - s of the lane, two 2-input shuffles per pair, each output
+ * ordered by (lane, row). After the stages vector i holds the lanes whose top
+ * log2(R) bits are i, R rows each; a last shuffle takes the nr real rows
+ * (rows past nr repeat row 0 as filler and are dropped).
+ */
+static bool
+tile_columns(struct kiln_lower_ctx *lc, struct kiln_lblock *blk, const struct tile *t,
+             enum kiln_dtype ct, struct kiln_lx **cols)
+{
+    const int vl = t->vl, nr = t->nr;
+    int R = 1, lg = 0, lgvl = 0;
+    while (R < nr)
+        R *= 2, lg++;
+    while ((1 << lgvl) < vl)
+        lgvl++;
+    if (R > vl || vl > 32)
+        return false;
+    for (int v = 0; v < TILE_NV; v++) {
+        struct kiln_lx *cur[TILE_NR];
+        uint8_t row[TILE_NR][32], lane[TILE_NR][32]; /* what each lane holds */
+        for (int r = 0; r < R; r++) {
+            cur[r] = V(lc, t->acc[r < nr ? r : 0][v]);
+            for (int j = 0; j < vl; j++)
+                row[r][j] = (uint8_t)r, lane[r][j] = (uint8_t)j;
+        }
+        for (int s = 0, h = R / 2; h >= 1; s++, h /= 2) {
+            const int bit = lgvl - 1 - s;
+            for (int i = 0; i < R; i++) {
+                if (i & h)
+                    continue;
+                uint8_t nrow[2][32], nlane[2][32];
+                int32_t mask[2][32], n[2] = {0, 0};
+                /* both inputs' elements, by (lane, row), into the output of their bit */
+                for (int j = 0; j < vl; j++)
+                    for (int r = 0; r < R; r++)
+                        for (int src = 0; src < 2; src++) {
+                            int at = src ? i + h : i;
+                            for (int q = 0; q < vl; q++)
+                                if (lane[at][q] == j && row[at][q] == r) {
+                                    int o = (j >> bit) & 1;
+                                    nrow[o][n[o]] = (uint8_t)r;
+                                    nlane[o][n[o]] = (uint8_t)j;
+                                    mask[o][n[o]++] = src * vl + q;
+                                }
+                        }
+                KILN_ASSERT(n[0] == vl && n[1] == vl);
+                struct kiln_lx *a = cur[i], *b = cur[i + h];
+                for (int o = 0; o < 2; o++) {
+                    int32_t sv = kiln_lk_vvar(lc, ct, vl, "tr");
+                    kiln_lb_set(lc, blk, sv, kiln_lx_shuffle(lc, a, b, mask[o], vl));
+                    cur[o ? i + h : i] = V(lc, sv);
+                    memcpy(row[o ? i + h : i], nrow[o], (size_t)vl);
+                    memcpy(lane[o ? i + h : i], nlane[o], (size_t)vl);
+                }
+            }
+        }
+        /* lane j of the vector: vector j >> (lgvl - lg), from (j % (vl / R)) * R */
+        for (int j = 0; j < vl; j++) {
+            int32_t mask[TILE_NR];
+            int from = (j % (vl / R)) * R;
+            for (int r = 0; r < nr; r++)
+                mask[r] = from + r;
+            struct kiln_lx *src = cur[j >> (lgvl - lg)];
+            cols[v * vl + j] = nr == vl ? src : kiln_lx_shuffle(lc, src, src, mask, nr);
+        }
+    }
+    return true;
+}
+
 /* Element (r, l) of the tile, a scalar. */
 static struct kiln_lx *
 tile_at(struct kiln_lower_ctx *lc, const struct tile *t, int r, int l)
@@ -436,7 +511,38 @@ kiln_lower_conv2d_packed(struct kiln_lower_ctx *lc, int32_t x, const struct kiln
     tile_step(lc, &fc->body, &t, a, panel,
               mul_i(lc, add_i(lc, mul_i(lc, mb, IX(lc, K)), k), IX(lc, TILE_L)), ct);
 
-    /* the epilogue: each element once, own pixels and real channels only */
+    /* the epilogue on vectors: the tile by columns (a channel's nr pixels,
+     * consecutive in memory), each through kiln_lb_store_out_lanes; the
+     * pixels the tile shares with the one before are stored again, with the
+     * same values */
+    struct kiln_lx *cols[2 * 32];
+    struct kiln_lblock wide = {0};
+    bool vec = TILE_L <= 64 && tile_columns(lc, &wide, &t, ct, cols);
+    int32_t lane = kiln_lk_var(lc, KILN_DT_I64, "lane");
+    struct kiln_lx *px = add_i(lc, V(lc, base), V(lc, lane));
+    struct kiln_lx *vpoh = pointwise ? div_i(lc, px, OW) : V(lc, ohv);
+    struct kiln_lx *vpow = pointwise ? rem_i(lc, px, OW) : px;
+    struct kiln_lx *vpix = pointwise ? px : add_i(lc, mul_i(lc, V(lc, ohv), OW), px);
+    for (int l = 0; l < TILE_L && vec && (MB > 1 || l < M); l++) {
+        struct kiln_lx *m = add_i(lc, mul_i(lc, mb, IX(lc, TILE_L)), IX(lc, l));
+        struct kiln_lblock *lb = &wide;
+        if (M % TILE_L && MB > 1)
+            lb = &kiln_lb_if(lc, lb, bin(lc, KILN_LX_LT, m, M_))->body;
+        struct kiln_lx *val = cols[l];
+        if (bias >= 0)
+            val = bin(lc, KILN_LX_ADD, val,
+                      kiln_lx_splat(lc, kiln_lx_cast(lc, ct, kiln_lx_load_f(lc, bias, m)), nr));
+        struct kiln_lx *yat = add_i(lc, mul_i(lc, add_i(lc, mul_i(lc, vn, M_), m), P), vpix);
+        struct kiln_lx *yi[4] = {vn, m, vpoh, vpow};
+        vec = kiln_lb_store_out_lanes(lc, lb, y, yat, val, yi, lane);
+    }
+    if (vec) {
+        for (int32_t i = 0; i < wide.n; i++)
+            kiln_lb_add(lc, body, wide.s[i]);
+        lc->k->hints &= ~(unsigned)KILN_LK_HINT_MAY_ALIAS;
+        return KILN_OK;
+    }
+    /* else each element once, own pixels and real channels only */
     for (int r = 0; r < nr; r++) {
         struct kiln_lx *pr = add_i(lc, V(lc, base), IX(lc, r));
         struct kiln_lx *mine = land(lc, bin(lc, KILN_LX_LT, pr, span), bin(lc, KILN_LX_GE, pr, t0));

@@ -729,6 +729,14 @@ emit_lx(struct emitter *e, const struct kiln_lx *x)
         v = LLVMBuildShuffleVector(e->b, one, LLVMGetUndef(vt), mask, "");
         break;
     }
+    case KILN_LX_SHUFFLE: {
+        LLVMValueRef a = emit_lx(e, x->a), b = emit_lx(e, x->b), mk[64];
+        KILN_ASSERT(x->lanes <= 64);
+        for (int32_t j = 0; j < x->lanes; j++)
+            mk[j] = LLVMConstInt(e->t_i32, (unsigned long long)x->mask[j], 0);
+        v = LLVMBuildShuffleVector(e->b, a, b, LLVMConstVector(mk, (unsigned)x->lanes), "");
+        break;
+    }
     case KILN_LX_EXTRACT:
         v = LLVMBuildExtractElement(e->b, emit_lx(e, x->a),
                                     LLVMConstInt(e->t_i32, (unsigned long long)x->i, 0), "");
