@@ -24,6 +24,7 @@
  * Each output element is stored once, through the fused epilogue
  * (kiln_lb_store_out), with the bias added there.
  */
+#include <math.h>
 #include <string.h>
 
 #include "codegen/lower_build.h"
@@ -226,36 +227,86 @@ padded_shape(struct kiln_lower_ctx *lc, int32_t x, const int64_t *pad, int64_t S
     return p;
 }
 
-/* Appends to blk the copy of plane q (n * C + c) of x into dst from dst0 on. */
+/* Appends to blk the copy of plane q (n * C + c) of x into dst from dst0 on,
+ * the padding filled with fill. */
 static void
 copy_plane(struct kiln_lower_ctx *lc, struct kiln_lblock *blk, int32_t x, struct kiln_lx *q,
-           const struct padded *pp, int32_t dst, struct kiln_lx *dst0, enum kiln_dtype ct)
+           const struct padded *pp, int32_t dst, struct kiln_lx *dst0, struct kiln_lx *fill,
+           enum kiln_dtype ct)
 {
     const int64_t S = pp->S, *pad = pp->pad;
     int32_t ih, iw;
     struct kiln_ls *fr = loop(lc, blk, "ih", pp->Hp, &ih);
     struct kiln_lx *row = sub_i(lc, V(lc, ih), IX(lc, pad[0]));
     struct kiln_lx *at = add_i(lc, dst0, mul_i(lc, V(lc, ih), pp->RW));
-    /* inside rows: per phase ph, copy slot j of the phase from padded column
-     * j * S + ph (zero outside the image): contiguous stores, no division,
-     * a select instead of a branch, so the loop vectorizes; outside rows: zeros */
+    /* inside rows: slot j of phase ph is padded column j * S + ph. The slots
+     * whose S columns are all inside the image, [lo, hi), copy with no test:
+     * one loop over j storing every phase (its loads, consecutive columns, are
+     * one interleaved group LLVM vectorizes with wide loads and shuffles).
+     * The slots before and after, per phase, take the fill outside the image
+     * by a select. Outside rows: the fill. */
     struct kiln_ls *in = kiln_lb_if(lc, &fr->body, in_range(lc, row, pp->H));
     struct kiln_lx *srow = mul_i(lc, add_i(lc, mul_i(lc, q, pp->H), row), pp->W);
-    for (int64_t ph = 0; ph < S; ph++) {
-        struct kiln_ls *f1 = loop(lc, &in->body, "iw", pp->Wq, &iw);
-        f1->hints |= KILN_LS_HINT_VECTORIZE;
+    struct kiln_lx *lo = IX(lc, (pad[1] + S - 1) / S);
+    struct kiln_lx *hi = div_i(lc, add_i(lc, pp->W, IX(lc, pad[1])), IX(lc, S));
+    if (hi->kind == KILN_LX_IMM)
+        hi = hi->i < lo->i ? lo : hi;
+    else
+        hi = kiln_lx_select(lc, bin(lc, KILN_LX_LT, hi, lo), lo, hi);
+    const int vl = f32_lanes(lc);
+    struct kiln_lblock *body = NULL;
+    bool vec = S <= 2 && vl > 1 && vl <= 64 && hi->kind == KILN_LX_IMM && hi->i - lo->i >= vl &&
+               kiln_lower_buf(lc, x)->dtype == ct;
+    if (vec) {
+        /* known bounds: vectors of vl slots, S loads of consecutive columns
+         * each, split by phase with shuffles; the last starts at hi - vl,
+         * overlapping the one before (its slots are stored again, the same) */
+        int32_t even[64], odd[64];
+        for (int j = 0; j < vl; j++)
+            even[j] = 2 * j, odd[j] = 2 * j + 1;
+        for (int64_t j = lo->i; j < hi->i; j += vl) {
+            int64_t j0 = j + vl <= hi->i ? j : hi->i - vl;
+            struct kiln_lx *src = add_i(lc, srow, IX(lc, j0 * S - pad[1]));
+            struct kiln_lx *v0 = kiln_lx_vload(lc, x, src, vl);
+            if (S == 1) {
+                kiln_lb_store(lc, &in->body, dst, add_i(lc, at, IX(lc, j0)), v0);
+                continue;
+            }
+            struct kiln_lx *v1 = kiln_lx_vload(lc, x, add_i(lc, src, IX(lc, vl)), vl);
+            kiln_lb_store(lc, &in->body, dst, add_i(lc, at, IX(lc, j0)),
+                          kiln_lx_shuffle(lc, v0, v1, even, vl));
+            kiln_lb_store(lc, &in->body, dst, add_i(lc, at, add_i(lc, pp->Wq, IX(lc, j0))),
+                          kiln_lx_shuffle(lc, v0, v1, odd, vl));
+        }
+    }
+    for (int64_t ph = 0; ph < S && !vec; ph++) {
+        if (ph == 0) {
+            struct kiln_ls *fi = kiln_lb_for(lc, &in->body, "iw", lo, hi, &iw);
+            fi->hints |= KILN_LS_HINT_VECTORIZE;
+            body = &fi->body;
+        }
         struct kiln_lx *col =
             sub_i(lc, add_i(lc, mul_i(lc, V(lc, iw), IX(lc, S)), IX(lc, ph)), IX(lc, pad[1]));
-        struct kiln_lx *inside = in_range(lc, col, pp->W);
-        struct kiln_lx *safe = kiln_lx_select(lc, inside, col, IX(lc, 0));
-        struct kiln_lx *v = kiln_lx_cast(lc, ct, kiln_lx_load_f(lc, x, add_i(lc, srow, safe)));
-        kiln_lb_store(lc, &f1->body, dst,
+        kiln_lb_store(lc, body, dst,
                       add_i(lc, at, add_i(lc, mul_i(lc, IX(lc, ph), pp->Wq), V(lc, iw))),
-                      kiln_lx_select(lc, inside, v, fimm(lc, ct, 0)));
+                      kiln_lx_cast(lc, ct, kiln_lx_load_f(lc, x, add_i(lc, srow, col))));
     }
+    for (int side = 0; side < 2; side++)
+        for (int64_t ph = 0; ph < S; ph++) {
+            struct kiln_ls *f1 = side ? kiln_lb_for(lc, &in->body, "iw", hi, pp->Wq, &iw)
+                                      : kiln_lb_for(lc, &in->body, "iw", IX(lc, 0), lo, &iw);
+            struct kiln_lx *col =
+                sub_i(lc, add_i(lc, mul_i(lc, V(lc, iw), IX(lc, S)), IX(lc, ph)), IX(lc, pad[1]));
+            struct kiln_lx *inside = in_range(lc, col, pp->W);
+            struct kiln_lx *safe = kiln_lx_select(lc, inside, col, IX(lc, 0));
+            struct kiln_lx *v = kiln_lx_cast(lc, ct, kiln_lx_load_f(lc, x, add_i(lc, srow, safe)));
+            kiln_lb_store(lc, &f1->body, dst,
+                          add_i(lc, at, add_i(lc, mul_i(lc, IX(lc, ph), pp->Wq), V(lc, iw))),
+                          kiln_lx_select(lc, inside, v, fill));
+        }
     struct kiln_ls *f3 = loop(lc, &in->orelse, "iw", pp->RW, &iw);
     f3->hints |= KILN_LS_HINT_VECTORIZE;
-    kiln_lb_store(lc, &f3->body, dst, add_i(lc, at, V(lc, iw)), fimm(lc, ct, 0));
+    kiln_lb_store(lc, &f3->body, dst, add_i(lc, at, V(lc, iw)), fill);
 }
 
 /* The whole copy as a kernel of its own, in lc->k (a fresh kernel); returns
@@ -271,7 +322,8 @@ input_copy(struct kiln_lower_ctx *lc, int32_t x, struct kiln_lx *C, const int64_
     struct kiln_lblock *pb = kiln_lk_parallel(lc, mul_i(lc, Nn, C), &q);
     kiln_lower_method(lc, "input copy: zero-padded, rows split by column phase (stride %lld)",
                       (long long)S);
-    copy_plane(lc, pb, x, V(lc, q), &pp, kiln_lower_slot(lc, xpb), mul_i(lc, V(lc, q), HWp), ct);
+    copy_plane(lc, pb, x, V(lc, q), &pp, kiln_lower_slot(lc, xpb), mul_i(lc, V(lc, q), HWp),
+               fimm(lc, ct, 0), ct);
     *Hp_out = pp.Hp;
     *RW_out = pp.RW;
     return xpb;
@@ -684,28 +736,30 @@ kiln_lower_depthwise_fits(int64_t groups, int64_t c, int64_t m, int64_t ow)
 }
 
 /*
- * Depthwise convolution (one input channel per output channel), vectorized
- * along output rows. A task is one plane (n, c): when the convolution pads,
- * strides or converts, it first copies its input plane, zero-padded and split
- * by column phase (copy_plane), into a buffer of its own on the stack
- * (kiln_lower_local: reused by every plane of the thread's share, so the copy
- * stays in L1/L2); else it reads the input in place. The taps' weights are
- * splat once per plane (for kernels of at most 49 taps; the taps unrolled).
- * Each output row is covered by chunks of VL lanes (the target's, or 8 or 4
- * for narrower rows; the last chunk starts at OW - VL, overlapping the one
- * before), each a vector accumulator gaining w[c, kh, kw] * VL consecutive
- * inputs per tap. The bias and the fused epilogue run on the vectors
- * (kiln_lb_store_out_lanes); failing that, the row goes raw to the
- * accumulator (raw_accumulator) and an epilogue pass stores each element
- * through kiln_lb_store_out.
+ * A sliding window over each plane, vectorized along output rows: depthwise
+ * convolution (one input channel per output channel; w >= 0) or 2-D max
+ * pooling (w < 0). A task is one plane (n, c): when the window pads, strides
+ * or converts, it first copies its input plane, padded (with 0, or -inf for
+ * the maximum) and split by column phase (copy_plane), into a buffer of its
+ * own on the stack (kiln_lower_local: reused by every plane of the thread's
+ * share, so the copy stays in L1/L2); else it reads the input in place. The
+ * taps' weights are splat once per plane (for kernels of at most 49 taps; the
+ * taps unrolled). Each output row is covered by chunks of VL lanes (the
+ * target's, or 8 or 4 for narrower rows; the last chunk starts at OW - VL,
+ * overlapping the one before), each a vector accumulator gaining
+ * w[c, kh, kw] * VL consecutive inputs per tap, or taking their maximum
+ * (a NaN input is passed over, as the scalar MaxPool does). The bias and the
+ * fused epilogue run on the vectors (kiln_lb_store_out_lanes); failing that,
+ * the row goes raw to the accumulator (raw_accumulator) and an epilogue pass
+ * stores each element through kiln_lb_store_out.
  */
-enum kiln_status
-kiln_lower_depthwise(struct kiln_lower_ctx *lc, int32_t x, int32_t w, int32_t bias, int32_t y,
-                     const int64_t *stride, const int64_t *pad, const int64_t *dil,
-                     enum kiln_dtype ct)
+static enum kiln_status
+window(struct kiln_lower_ctx *lc, int32_t x, int32_t w, int32_t bias, int32_t y, struct kiln_lx *KH,
+       struct kiln_lx *KW, const int64_t *stride, const int64_t *pad, const int64_t *dil,
+       enum kiln_dtype ct)
 {
+    const bool mx = w < 0;
     struct kiln_lx *C = kiln_lower_dim(lc, x, 1);
-    struct kiln_lx *KH = kiln_lower_dim(lc, w, 2), *KW = kiln_lower_dim(lc, w, 3);
     struct kiln_lx *OH = kiln_lower_dim(lc, y, 2);
     const int64_t OW = kiln_lower_dim(lc, y, 3)->i, S = stride[1];
     const int lanes = f32_lanes(lc);
@@ -723,19 +777,20 @@ kiln_lower_depthwise(struct kiln_lower_ctx *lc, int32_t x, int32_t w, int32_t bi
         xs = kiln_lower_slot(lc, local ? kiln_lower_local(lc, ct, HWp->i)
                                        : kiln_lower_scratch(lc, ct, mul_i(lc, planes, HWp)));
     struct kiln_lblock *body = kiln_lk_parallel(lc, planes, &p);
-    kiln_lower_method(lc, "depthwise, %d-lane row vectors%s", VL,
+    kiln_lower_method(lc, "%s, %d-lane row vectors%s", mx ? "max pool" : "depthwise", VL,
                       !copied ? ""
                       : local ? ", padded phase-split plane copy on the stack"
                               : ", padded phase-split plane copy");
     struct kiln_lx *q = V(lc, p), *c = rem_i(lc, q, C);
     struct kiln_lx *xbase = local ? IX(lc, 0) : mul_i(lc, q, HWp);
     if (copied)
-        copy_plane(lc, body, x, q, &pp, xs, xbase, ct);
+        copy_plane(lc, body, x, q, &pp, xs, xbase, mx ? fimm(lc, ct, -INFINITY) : fimm(lc, ct, 0),
+                   ct);
 
     /* the taps' weights, splat once per plane when there are few */
     const bool unroll = KH->kind == KILN_LX_IMM && KW->kind == KILN_LX_IMM && KH->i * KW->i <= 49;
     int32_t wv[49];
-    for (int64_t t = 0; unroll && t < KH->i * KW->i; t++) {
+    for (int64_t t = 0; unroll && !mx && t < KH->i * KW->i; t++) {
         wv[t] = kiln_lk_vvar(lc, ct, VL, "w");
         struct kiln_lx *woff = add_i(lc, mul_i(lc, c, IX(lc, KH->i * KW->i)), IX(lc, t));
         kiln_lb_set(lc, body, wv[t],
@@ -757,7 +812,7 @@ kiln_lower_depthwise(struct kiln_lower_ctx *lc, int32_t x, int32_t w, int32_t bi
     int32_t av[64];
     for (int i = 0; i < nch; i++) {
         av[i] = kiln_lk_vvar(lc, ct, VL, "acc");
-        kiln_lb_set(lc, rowb, av[i], kiln_lx_splat(lc, fimm(lc, ct, 0), VL));
+        kiln_lb_set(lc, rowb, av[i], kiln_lx_splat(lc, fimm(lc, ct, mx ? -INFINITY : 0), VL));
     }
     /* tap (kh, kw) of output column o reads copied row oh * S0 + kh * D0, at
      * phase (kw * D1) % S, slot o + (kw * D1) / S */
@@ -766,11 +821,11 @@ kiln_lower_depthwise(struct kiln_lower_ctx *lc, int32_t x, int32_t w, int32_t bi
     const int64_t ntaps = unroll ? KH->i * KW->i : 1;
     for (int64_t t = 0; t < ntaps; t++) {
         struct kiln_lblock *tap = rowb;
-        struct kiln_lx *kh, *kw, *wt;
+        struct kiln_lx *kh, *kw, *wt = NULL;
         if (unroll) {
             kh = IX(lc, t / KW->i);
             kw = IX(lc, t % KW->i);
-            wt = V(lc, wv[t]);
+            wt = mx ? NULL : V(lc, wv[t]);
         } else {
             int32_t vkh, vkw;
             struct kiln_ls *fkh = loop(lc, rowb, "kh", KH, &vkh);
@@ -778,11 +833,15 @@ kiln_lower_depthwise(struct kiln_lower_ctx *lc, int32_t x, int32_t w, int32_t bi
             tap = &fkw->body;
             kh = V(lc, vkh);
             kw = V(lc, vkw);
-            int32_t w1 = kiln_lk_vvar(lc, ct, VL, "w");
-            struct kiln_lx *woff = add_i(lc, mul_i(lc, add_i(lc, mul_i(lc, c, KH), kh), KW), kw);
-            kiln_lb_set(lc, tap, w1,
-                        kiln_lx_splat(lc, kiln_lx_cast(lc, ct, kiln_lx_load_f(lc, w, woff)), VL));
-            wt = V(lc, w1);
+            if (!mx) {
+                int32_t w1 = kiln_lk_vvar(lc, ct, VL, "w");
+                struct kiln_lx *woff =
+                    add_i(lc, mul_i(lc, add_i(lc, mul_i(lc, c, KH), kh), KW), kw);
+                kiln_lb_set(
+                    lc, tap, w1,
+                    kiln_lx_splat(lc, kiln_lx_cast(lc, ct, kiln_lx_load_f(lc, w, woff)), VL));
+                wt = V(lc, w1);
+            }
         }
         struct kiln_lx *kc = mul_i(lc, kw, IX(lc, dil[1]));
         struct kiln_lx *col =
@@ -791,7 +850,12 @@ kiln_lower_depthwise(struct kiln_lower_ctx *lc, int32_t x, int32_t w, int32_t bi
             add_i(lc, add_i(lc, row0, mul_i(lc, mul_i(lc, kh, IX(lc, dil[0])), pp.RW)), col);
         for (int i = 0; i < nch; i++) {
             struct kiln_lx *in = kiln_lx_vload(lc, xs, add_i(lc, at, IX(lc, j0[i])), VL);
-            accum(lc, tap, av[i], KILN_LX_ADD, bin(lc, KILN_LX_MUL, wt, in));
+            if (mx) /* in > acc ? in : acc */
+                kiln_lb_set(
+                    lc, tap, av[i],
+                    kiln_lx_select(lc, bin(lc, KILN_LX_GT, in, V(lc, av[i])), in, V(lc, av[i])));
+            else
+                accum(lc, tap, av[i], KILN_LX_ADD, bin(lc, KILN_LX_MUL, wt, in));
         }
     }
     /* the chunks through the epilogue on vectors; failing that, raw into the
@@ -825,4 +889,33 @@ kiln_lower_depthwise(struct kiln_lower_ctx *lc, int32_t x, int32_t w, int32_t bi
     struct kiln_lx *yi[4] = {yn, c, V(lc, oh), V(lc, j)};
     kiln_lb_store_out(lc, &fe->body, y, at, val, yi);
     return KILN_OK;
+}
+
+enum kiln_status
+kiln_lower_depthwise(struct kiln_lower_ctx *lc, int32_t x, int32_t w, int32_t bias, int32_t y,
+                     const int64_t *stride, const int64_t *pad, const int64_t *dil,
+                     enum kiln_dtype ct)
+{
+    return window(lc, x, w, bias, y, kiln_lower_dim(lc, w, 2), kiln_lower_dim(lc, w, 3), stride,
+                  pad, dil, ct);
+}
+
+bool
+kiln_lower_maxpool2d_fits(const int64_t *in, const int64_t *out, const int64_t *kernel,
+                          const int64_t *stride, const int64_t *pad, const int64_t *dil)
+{
+    /* every window inside the padded input (ceil_mode may reach past it) */
+    for (int i = 0; i < 2; i++)
+        if (in[i] < 1 || out[i] < 1 ||
+            (out[i] - 1) * stride[i] + (kernel[i] - 1) * dil[i] + 1 > in[i] + pad[i] + pad[i + 2])
+            return false;
+    return out[1] >= 4;
+}
+
+enum kiln_status
+kiln_lower_maxpool2d(struct kiln_lower_ctx *lc, int32_t x, int32_t y, const int64_t *kernel,
+                     const int64_t *stride, const int64_t *pad, const int64_t *dil,
+                     enum kiln_dtype ct)
+{
+    return window(lc, x, -1, -1, y, IX(lc, kernel[0]), IX(lc, kernel[1]), stride, pad, dil, ct);
 }

@@ -1231,6 +1231,16 @@ kiln_lower_pool(struct kiln_lower_ctx *lc)
     int32_t x = kiln_lower_in(lc, 0), y = kiln_lower_out(lc, 0);
     int32_t ind = mx ? kiln_lower_out(lc, 1) : -1;
     enum kiln_dtype ct = kiln_lower_compute_type(kiln_lower_buf(lc, y)->dtype);
+    /* 2-D MaxPool over f32 with constant sizes: the vector window kernel */
+    const struct kiln_type *yty = &lc->g->values[n->out[0]]->type;
+    if (mx && ind < 0 && sp == 2 && ct == KILN_DT_F32 && kiln_lower_buf(lc, y)->dtype == ct &&
+        kiln_dim_is_const(xt->dims[2]) && kiln_dim_is_const(xt->dims[3]) &&
+        kiln_dim_is_const(yty->dims[2]) && kiln_dim_is_const(yty->dims[3])) {
+        int64_t in[2] = {xt->dims[2].n, xt->dims[3].n}, out[2] = {yty->dims[2].n, yty->dims[3].n};
+        int64_t pads[4] = {cg.pad[0], cg.pad[1], cg.pad_end[0], cg.pad_end[1]};
+        if (kiln_lower_maxpool2d_fits(in, out, kernel, cg.stride, pads, cg.dil))
+            return kiln_lower_maxpool2d(lc, x, y, kernel, cg.stride, pads, cg.dil, ct);
+    }
     int32_t p;
     struct kiln_lblock *body = kiln_lk_parallel(lc, kiln_lower_dims_prod(lc, y, 0, 2), &p);
     struct kiln_lx *o[KILN_MAX_RANK];

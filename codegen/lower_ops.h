@@ -71,5 +71,13 @@ bool kiln_lower_depthwise_fits(int64_t groups, int64_t c, int64_t m, int64_t ow)
 enum kiln_status kiln_lower_depthwise(struct kiln_lower_ctx *lc, int32_t x, int32_t w, int32_t bias,
                                       int32_t y, const int64_t *stride, const int64_t *pad,
                                       const int64_t *dil, enum kiln_dtype ct);
+/* 2-D MaxPool without Indices by the same kernel (in, out: the spatial dims,
+ * constants; pad[4] as ONNX orders them): when every window lies inside the
+ * padded input and rows have at least 4 outputs. */
+bool kiln_lower_maxpool2d_fits(const int64_t *in, const int64_t *out, const int64_t *kernel,
+                               const int64_t *stride, const int64_t *pad, const int64_t *dil);
+enum kiln_status kiln_lower_maxpool2d(struct kiln_lower_ctx *lc, int32_t x, int32_t y,
+                                      const int64_t *kernel, const int64_t *stride,
+                                      const int64_t *pad, const int64_t *dil, enum kiln_dtype ct);
 
 #endif

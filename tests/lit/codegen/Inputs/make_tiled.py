@@ -30,6 +30,8 @@ tiled.onnx, input x f32[N,20,11,11] and m f32[N,13,64]:
   m3  MatMul [N,13,64] x [64,32] -> Tanh, and d4 depthwise 1x3 -> Tanh: an
       epilogue without a vector form (tanh is a libm call), so the raw tile
       and then the per-element epilogue pass
+  p1  MaxPool 3x3, stride 2, pad 1 (ResNet's): the window kernel of the
+      depthwise convolution taking the maximum, the plane padded with -inf
 """
 import os
 import sys
@@ -97,6 +99,7 @@ nodes = [
     n("Tanh", ["m3m"], ["m3"]),
     n("Conv", ["x", "wd4"], ["d4c"], name="d4", group=20),
     n("Tanh", ["d4c"], ["d4"]),
+    n("MaxPool", ["x"], ["p1"], name="p1", kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1]),
 ]
 g = h.make_graph(
     nodes, "tiled",
@@ -121,7 +124,8 @@ g = h.make_graph(
      h.make_tensor_value_info("d3", T.FLOAT, ["N", 20, 11, 9]),
      h.make_tensor_value_info("at", T.FLOAT, ["N", 2, 32, 16]),
      h.make_tensor_value_info("m3", T.FLOAT, ["N", 13, 32]),
-     h.make_tensor_value_info("d4", T.FLOAT, ["N", 20, 11, 9])],
+     h.make_tensor_value_info("d4", T.FLOAT, ["N", 20, 11, 9]),
+     h.make_tensor_value_info("p1", T.FLOAT, ["N", 20, 6, 6])],
     inits)
 m = h.make_model(g, opset_imports=[h.make_opsetid("", 20)])
 m.ir_version = 9
