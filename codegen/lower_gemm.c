@@ -363,8 +363,16 @@ pointwise(struct kiln_lower_ctx *lc, int32_t x, const struct kiln_tensor *wt, in
     int32_t wp = kiln_lower_slot(lc, wbuf);
     struct kiln_lx *Nn = kiln_lower_dim(lc, y, 0);
     /* a task: SB consecutive pixel blocks of one channel block, so that its
-     * output rows and input rows are runs of SB * L pixels (prefetchable) */
-    const int64_t SB = PB < PB_RUN ? PB : PB_RUN, PBS = (PB + SB - 1) / SB;
+     * output rows and input rows are runs of SB * L pixels (prefetchable):
+     * up to PB_RUN blocks, a divisor of PB from PB_RUN / 2 up when there is
+     * one, else as even a split as PB_RUN allows (tasks of equal size share
+     * out evenly among threads) */
+    int64_t SB = PB < PB_RUN ? PB : 0;
+    for (int64_t d = PB_RUN; !SB && d >= PB_RUN / 2; d--)
+        SB = PB % d ? 0 : d;
+    if (!SB)
+        SB = (PB + (PB + PB_RUN - 1) / PB_RUN - 1) / ((PB + PB_RUN - 1) / PB_RUN);
+    const int64_t PBS = (PB + SB - 1) / SB;
     int32_t p, c, tt;
     struct kiln_lblock *task = kiln_lk_parallel(lc, mul_i(lc, Nn, IX(lc, PBS * MB)), &p);
     kiln_lower_method(lc, "1x1 GEMM tile %d ch x %d px, packed weights", NR, L);
