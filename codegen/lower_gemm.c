@@ -107,7 +107,7 @@ tile_columns(struct kiln_lower_ctx *lc, struct kiln_lblock *blk, const struct ti
         R *= 2, lg++;
     while ((1 << lgvl) < vl)
         lgvl++;
-    if (R > vl || vl > 32)
+    if (nr < 2 || R > vl || vl > 32)
         return false;
     for (int v = 0; v < TILE_NV; v++) {
         struct kiln_lx *cur[TILE_NR];
@@ -444,98 +444,36 @@ pointwise(struct kiln_lower_ctx *lc, int32_t x, const struct kiln_tensor *wt, in
     return KILN_OK;
 }
 
-bool
-kiln_lower_conv2d_packed_fits(const struct kiln_tensor *w, int64_t groups, int64_t ow)
+/* What one tile of kiln_lower_conv2d_packed needs from the kernel around it. */
+struct conv_tiling {
+    struct kiln_lower_ctx *lc;
+    int64_t C, KH, KW, K, M, MB, S;
+    int L;
+    bool pointwise, scalar_epilogue;
+    const int64_t *stride, *dil;
+    enum kiln_dtype ct;
+    int32_t x, xs, y, bias, panel, ohv; /* x: -1 when xs is the copy */
+    struct kiln_lx *vn, *mb, *OW, *P, *RW, *HWp, *span;
+};
+
+/*
+ * One tile of nr pixels starting at pixel `base` (a variable) of the row (or
+ * the flattened image), appended to body: the accumulators, the taps and
+ * channels, then the epilogue, which stores the pixels from t0 on (those
+ * before belong to the tile before, which this one overlaps).
+ */
+static void
+conv_tile(struct conv_tiling *g, struct kiln_lblock *body, int nr, int32_t base, struct kiln_lx *t0)
 {
-    return w && w->rank == 4 && groups == 1 && kiln_dtype_is_float(w->dtype) && w->dims[0] > 0 &&
-           w->dims[1] > 0 && w->dims[2] > 0 && w->dims[3] > 0 && ow >= 3;
-}
-
-enum kiln_status
-kiln_lower_conv2d_packed(struct kiln_lower_ctx *lc, int32_t x, const struct kiln_tensor *wt,
-                         int32_t bias, int32_t y, const int64_t *stride, const int64_t *pad,
-                         const int64_t *dil, enum kiln_dtype ct)
-{
-    const int64_t M = wt->dims[0], C = wt->dims[1], KH = wt->dims[2], KW = wt->dims[3];
-    int vl, TILE_L, nrmax;
-    tile_shape(lc, &vl, &TILE_L, &nrmax);
-    /* a 1x1 over a short reduction (at most 48 input channels: MobileNetV2's
-     * expansions) or a large image (at least 512 pixels, so that the 32-pixel
-     * tiles waste little): pixel lanes, whose epilogue runs on vectors. Measured
-     * on ResNet-50: faster from 28x28 up, slower at 14x14 and 7x7 */
-    struct kiln_lx *P0 = mul_i(lc, kiln_lower_dim(lc, y, 2), kiln_lower_dim(lc, y, 3));
-    if (KH == 1 && KW == 1 && stride[0] == 1 && stride[1] == 1 && !pad[0] && !pad[1] && !pad[2] &&
-        !pad[3] && M % nrmax == 0 && P0->kind == KILN_LX_IMM && P0->i >= TILE_L &&
-        (C <= 48 || P0->i >= 512) && kiln_lower_buf(lc, x)->dtype == ct)
-        return pointwise(lc, x, wt, bias, y, P0->i, ct);
-    const int64_t MB = (M + TILE_L - 1) / TILE_L, K = C * KH * KW;
-    /* panel[mb][(kh * KW + kw) * C + c][l] = w[mb * L + l][c][kh][kw] */
-    void *data;
-    int32_t pbuf = kiln_lower_const(lc, ct, MB * K * TILE_L, "packed", &data);
-    float *pw = data;
-    for (int64_t m = 0; m < M; m++)
-        for (int64_t c = 0; c < C; c++)
-            for (int64_t kh = 0; kh < KH; kh++)
-                for (int64_t kw = 0; kw < KW; kw++) {
-                    double v = 0;
-                    kiln_tensor_get_f64(wt, ((m * C + c) * KH + kh) * KW + kw, &v);
-                    int64_t k = (kh * KW + kw) * C + c;
-                    pw[((m / TILE_L) * K + k) * TILE_L + m % TILE_L] = (float)v;
-                }
-
-    struct kiln_lx *OH = kiln_lower_dim(lc, y, 2), *OW = kiln_lower_dim(lc, y, 3);
-    struct kiln_lx *H = kiln_lower_dim(lc, x, 2), *W = kiln_lower_dim(lc, x, 3);
-    struct kiln_lx *P = mul_i(lc, OH, OW), *Nn = kiln_lower_dim(lc, y, 0), *M_ = IX(lc, M);
-    bool padded = pad[0] || pad[1] || pad[2] || pad[3];
-    /* 1x1, stride 1, unpadded, over an image of at least a tile: tiles of the
-     * flattened image, read in place; else row tiles of 8 pixels, or the
-     * whole row when it is narrower */
-    bool pointwise = KH == 1 && KW == 1 && !padded && stride[0] == 1 && stride[1] == 1 &&
-                     P->kind == KILN_LX_IMM && P->i >= nrmax;
-    const int nr = pointwise || OW->i >= nrmax ? nrmax : (int)OW->i;
-
-    /* the input as read: in place, or the copy of input_copy */
-    int32_t xs = x;
-    const int64_t S = stride[1];
-    struct kiln_lx *Hp = H, *RW = W;
-    if (!pointwise && (padded || S > 1)) {
-        int32_t xpb = input_copy(lc, x, IX(lc, C), pad, S, ct, &Hp, &RW);
-        kiln_lower_kernel(lc, "tile");
-        xs = kiln_lower_slot(lc, xpb);
-        x = -1;
-        y = kiln_lower_out(lc, 0);
-        bias = bias >= 0 ? kiln_lower_in(lc, 2) : -1;
-    }
-    /* tap column kw*dil of output column o is, in a copied row, in phase
-     * (kw*dil) % S at o + (kw*dil) / S (S is 1 when the input is read in place) */
-    struct kiln_lx *HWp = mul_i(lc, Hp, RW);
-    int32_t panel = kiln_lower_slot(lc, pbuf);
-
-    /* tasks: (n, channel block, tile), the tile fastest (consecutive tasks share a panel).
-     * Pointwise: tiles of nr consecutive pixels of the flattened image; else nr
-     * consecutive pixels of one output row (OW / nr rounded up per row). The last
-     * tile starts early enough to end at the row's (image's) end, overlapping the
-     * one before; it stores only its own pixels. */
-    struct kiln_lx *span = pointwise ? P : OW;
-    struct kiln_lx *per = div_i(lc, add_i(lc, span, IX(lc, nr - 1)), IX(lc, nr));
-    struct kiln_lx *T = pointwise ? per : mul_i(lc, OH, per);
-    int32_t p;
-    struct kiln_lblock *body = kiln_lk_parallel(lc, mul_i(lc, Nn, mul_i(lc, IX(lc, MB), T)), &p);
-    lc->k->hints |= KILN_LK_HINT_MAY_ALIAS; /* keep the strided epilogue scalar */
-    kiln_lower_method(lc, "tile %d px x %d ch over %s, packed weights%s", nr, TILE_L,
-                      pointwise ? "the flattened image" : "a row",
-                      xs != x ? ", padded phase-split input copy" : "");
-    struct kiln_lx *tile = rem_i(lc, V(lc, p), T);
-    struct kiln_lx *nmb = div_i(lc, V(lc, p), T);
-    struct kiln_lx *vn = div_i(lc, nmb, IX(lc, MB)), *mb = rem_i(lc, nmb, IX(lc, MB));
-    struct kiln_lx *voh = pointwise ? NULL : div_i(lc, tile, per);
-    struct kiln_lx *t0 = mul_i(lc, pointwise ? tile : rem_i(lc, tile, per), IX(lc, nr));
-    int32_t base = tile_start(lc, body, t0, sub_i(lc, span, IX(lc, nr)), "base");
-    int32_t ohv = -1;
-    if (!pointwise) {
-        ohv = kiln_lk_var(lc, KILN_DT_I64, "oh");
-        kiln_lb_set(lc, body, ohv, voh);
-    }
+    struct kiln_lower_ctx *lc = g->lc;
+    const int64_t C = g->C, KH = g->KH, KW = g->KW, K = g->K, M = g->M, MB = g->MB, S = g->S;
+    const int TILE_L = g->L;
+    const bool pointwise = g->pointwise;
+    const int64_t *stride = g->stride, *dil = g->dil;
+    const enum kiln_dtype ct = g->ct;
+    const int32_t x = g->x, xs = g->xs, y = g->y, bias = g->bias, panel = g->panel, ohv = g->ohv;
+    struct kiln_lx *vn = g->vn, *mb = g->mb, *OW = g->OW, *P = g->P, *M_ = IX(lc, M);
+    struct kiln_lx *RW = g->RW, *HWp = g->HWp, *span = g->span;
     struct kiln_lx *xbase = mul_i(lc, mul_i(lc, vn, IX(lc, C)), HWp);
     struct tile t;
     tile_zero(lc, body, &t, nr, ct);
@@ -599,9 +537,9 @@ kiln_lower_conv2d_packed(struct kiln_lower_ctx *lc, int32_t x, const struct kiln
     if (vec) {
         for (int32_t i = 0; i < wide.n; i++)
             kiln_lb_add(lc, body, wide.s[i]);
-        lc->k->hints &= ~(unsigned)KILN_LK_HINT_MAY_ALIAS;
-        return KILN_OK;
+        return;
     }
+    g->scalar_epilogue = true;
     /* else each element once, own pixels and real channels only */
     for (int r = 0; r < nr; r++) {
         struct kiln_lx *pr = add_i(lc, V(lc, base), IX(lc, r));
@@ -623,6 +561,143 @@ kiln_lower_conv2d_packed(struct kiln_lower_ctx *lc, int32_t x, const struct kiln
             kiln_lb_store_out(lc, lb, y, yat, val, yi);
         }
     }
+}
+
+bool
+kiln_lower_conv2d_packed_fits(const struct kiln_tensor *w, int64_t groups, int64_t ow)
+{
+    return w && w->rank == 4 && groups == 1 && kiln_dtype_is_float(w->dtype) && w->dims[0] > 0 &&
+           w->dims[1] > 0 && w->dims[2] > 0 && w->dims[3] > 0 && ow >= 3;
+}
+
+enum kiln_status
+kiln_lower_conv2d_packed(struct kiln_lower_ctx *lc, int32_t x, const struct kiln_tensor *wt,
+                         int32_t bias, int32_t y, const int64_t *stride, const int64_t *pad,
+                         const int64_t *dil, enum kiln_dtype ct)
+{
+    const int64_t M = wt->dims[0], C = wt->dims[1], KH = wt->dims[2], KW = wt->dims[3];
+    int vl, TILE_L, nrmax;
+    tile_shape(lc, &vl, &TILE_L, &nrmax);
+    /* a 1x1 over a short reduction (at most 48 input channels: MobileNetV2's
+     * expansions) or a large image (at least 512 pixels, so that the 32-pixel
+     * tiles waste little): pixel lanes, whose epilogue runs on vectors. Measured
+     * on ResNet-50: faster from 28x28 up, slower at 14x14 and 7x7 */
+    struct kiln_lx *P0 = mul_i(lc, kiln_lower_dim(lc, y, 2), kiln_lower_dim(lc, y, 3));
+    if (KH == 1 && KW == 1 && stride[0] == 1 && stride[1] == 1 && !pad[0] && !pad[1] && !pad[2] &&
+        !pad[3] && M % nrmax == 0 && P0->kind == KILN_LX_IMM && P0->i >= TILE_L &&
+        (C <= 48 || P0->i >= 512) && kiln_lower_buf(lc, x)->dtype == ct)
+        return pointwise(lc, x, wt, bias, y, P0->i, ct);
+    const int64_t MB = (M + TILE_L - 1) / TILE_L, K = C * KH * KW;
+    /* panel[mb][(kh * KW + kw) * C + c][l] = w[mb * L + l][c][kh][kw] */
+    void *data;
+    int32_t pbuf = kiln_lower_const(lc, ct, MB * K * TILE_L, "packed", &data);
+    float *pw = data;
+    for (int64_t m = 0; m < M; m++)
+        for (int64_t c = 0; c < C; c++)
+            for (int64_t kh = 0; kh < KH; kh++)
+                for (int64_t kw = 0; kw < KW; kw++) {
+                    double v = 0;
+                    kiln_tensor_get_f64(wt, ((m * C + c) * KH + kh) * KW + kw, &v);
+                    int64_t k = (kh * KW + kw) * C + c;
+                    pw[((m / TILE_L) * K + k) * TILE_L + m % TILE_L] = (float)v;
+                }
+
+    struct kiln_lx *OH = kiln_lower_dim(lc, y, 2), *OW = kiln_lower_dim(lc, y, 3);
+    struct kiln_lx *H = kiln_lower_dim(lc, x, 2), *W = kiln_lower_dim(lc, x, 3);
+    struct kiln_lx *P = mul_i(lc, OH, OW), *Nn = kiln_lower_dim(lc, y, 0);
+    bool padded = pad[0] || pad[1] || pad[2] || pad[3];
+    /* 1x1, stride 1, unpadded, over an image of at least a tile: tiles of the
+     * flattened image, read in place; else row tiles of 8 pixels, or the
+     * whole row when it is narrower */
+    bool pointwise = KH == 1 && KW == 1 && !padded && stride[0] == 1 && stride[1] == 1 &&
+                     P->kind == KILN_LX_IMM && P->i >= nrmax;
+    const int nr = pointwise || OW->i >= nrmax ? nrmax : (int)OW->i;
+
+    /* the input as read: in place, or the copy of input_copy */
+    int32_t xs = x;
+    const int64_t S = stride[1];
+    struct kiln_lx *Hp = H, *RW = W;
+    if (!pointwise && (padded || S > 1)) {
+        int32_t xpb = input_copy(lc, x, IX(lc, C), pad, S, ct, &Hp, &RW);
+        kiln_lower_kernel(lc, "tile");
+        xs = kiln_lower_slot(lc, xpb);
+        x = -1;
+        y = kiln_lower_out(lc, 0);
+        bias = bias >= 0 ? kiln_lower_in(lc, 2) : -1;
+    }
+    /* tap column kw*dil of output column o is, in a copied row, in phase
+     * (kw*dil) % S at o + (kw*dil) / S (S is 1 when the input is read in place) */
+    struct kiln_lx *HWp = mul_i(lc, Hp, RW);
+    int32_t panel = kiln_lower_slot(lc, pbuf);
+
+    /* tasks: (n, channel block, tile), the tile fastest (consecutive tasks share a panel).
+     * Pointwise: tiles of nr consecutive pixels of the flattened image; else nr
+     * consecutive pixels of one output row (OW / nr rounded up per row). The last
+     * tile starts early enough to end at the row's (image's) end, overlapping the
+     * one before; it stores only its own pixels. */
+    struct kiln_lx *span = pointwise ? P : OW;
+    /* a span of known length that tiles of nr do not cover exactly ends in a
+     * tile of the rest (rem pixels) instead of one overlapping the tile before */
+    const int64_t rem = span->kind == KILN_LX_IMM ? span->i % nr : 0;
+    struct kiln_lx *per = div_i(lc, add_i(lc, span, IX(lc, nr - 1)), IX(lc, nr));
+    struct kiln_lx *T = pointwise ? per : mul_i(lc, OH, per);
+    int32_t p;
+    struct kiln_lblock *body = kiln_lk_parallel(lc, mul_i(lc, Nn, mul_i(lc, IX(lc, MB), T)), &p);
+    lc->k->hints |= KILN_LK_HINT_MAY_ALIAS; /* keep the strided epilogue scalar */
+    kiln_lower_method(lc, "tile %d px x %d ch over %s, packed weights%s", nr, TILE_L,
+                      pointwise ? "the flattened image" : "a row",
+                      xs != x ? ", padded phase-split input copy" : "");
+    struct kiln_lx *tile = rem_i(lc, V(lc, p), T);
+    struct kiln_lx *nmb = div_i(lc, V(lc, p), T);
+    struct kiln_lx *vn = div_i(lc, nmb, IX(lc, MB)), *mb = rem_i(lc, nmb, IX(lc, MB));
+    struct kiln_lx *voh = pointwise ? NULL : div_i(lc, tile, per);
+    struct kiln_lx *t0 = mul_i(lc, pointwise ? tile : rem_i(lc, tile, per), IX(lc, nr));
+    int32_t ohv = -1;
+    if (!pointwise) {
+        ohv = kiln_lk_var(lc, KILN_DT_I64, "oh");
+        kiln_lb_set(lc, body, ohv, voh);
+    }
+    struct conv_tiling g = {.lc = lc,
+                            .C = C,
+                            .KH = KH,
+                            .KW = KW,
+                            .K = K,
+                            .M = M,
+                            .MB = MB,
+                            .S = S,
+                            .L = TILE_L,
+                            .pointwise = pointwise,
+                            .stride = stride,
+                            .dil = dil,
+                            .ct = ct,
+                            .x = x,
+                            .xs = xs,
+                            .y = y,
+                            .bias = bias,
+                            .panel = panel,
+                            .ohv = ohv,
+                            .vn = vn,
+                            .mb = mb,
+                            .OW = OW,
+                            .P = P,
+                            .RW = RW,
+                            .HWp = HWp,
+                            .span = span};
+    if (rem) {
+        /* the last tile of a row (image) covers its rem pixels exactly */
+        struct kiln_ls *last = kiln_lb_if(lc, body, bin(lc, KILN_LX_EQ, t0, IX(lc, span->i - rem)));
+        int32_t b1 = kiln_lk_var(lc, KILN_DT_I64, "base"),
+                b2 = kiln_lk_var(lc, KILN_DT_I64, "base");
+        kiln_lb_set(lc, &last->body, b1, t0);
+        kiln_lb_set(lc, &last->orelse, b2, t0);
+        conv_tile(&g, &last->body, (int)rem, b1, t0);
+        conv_tile(&g, &last->orelse, nr, b2, t0);
+    } else {
+        int32_t base = tile_start(lc, body, t0, sub_i(lc, span, IX(lc, nr)), "base");
+        conv_tile(&g, body, nr, base, t0);
+    }
+    if (!g.scalar_epilogue)
+        lc->k->hints &= ~(unsigned)KILN_LK_HINT_MAY_ALIAS;
     return KILN_OK;
 }
 
