@@ -188,11 +188,11 @@ int kiln_rt_profile_report(FILE *f, const struct kiln_rt_model *m, int runs, dou
 typedef void (*kiln_rt_kernel)(char *const *bufs, const int64_t *dims, int64_t lo, int64_t hi);
 
 /*
- * Run kernel over [0, trip), split into contiguous chunks across the pool's
- * threads (the calling thread takes one): at most one chunk per thread, each
- * of at least grain iterations (grain < 1 counts as 1), sizes differing by at
- * most one. Returns when every chunk is done; the chunks' writes are visible
- * to the caller then. trip <= 0 calls nothing.
+ * Run kernel over [0, trip), split into contiguous chunks that the pool's
+ * threads (the calling thread among them) claim as they come: at most two
+ * chunks per thread, each of at least grain iterations (grain < 1 counts as
+ * 1), sizes differing by at most one. Returns when every chunk is done; the chunks' writes are
+ * visible to the caller then. trip <= 0 calls nothing.
  *
  * A trip below 2 * grain, a pool of one thread, or a pool already busy with
  * another caller's work (another thread's parallel_for, or a kernel calling

@@ -1,18 +1,19 @@
 /*
  * threads.c - parallel_for over one process-wide pool of worker threads.
  *
- * Contract (kiln_rt.h): [0, trip) is cut into n contiguous chunks, n at most
- * the thread count and at most trip / grain; every chunk runs exactly once;
- * the call returns when all have finished.
+ * Contract (kiln_rt.h): [0, trip) is cut into contiguous chunks, at most
+ * POOL_CHUNKS per thread and at most trip / grain; every chunk runs exactly
+ * once; the call returns when all have finished. More chunks than threads let
+ * whoever is free take the share of a worker that wakes late.
  *
  * How: one caller at a time owns the pool (pool.owner, taken with trylock;
  * whoever fails runs inline). The owner publishes the job under pool.mu,
  * bumps pool.gen and signals up to n - 1 sleeping workers, then claims chunks
  * itself exactly as the workers do: "next chunk" is a counter under pool.mu,
  * so each chunk is claimed once, by whoever comes first, and the owner alone
- * can finish any job. It then sleeps until pool.pending (chunks not yet
- * finished) is 0. So no wake-up is ever needed for progress, only for speed:
- * a worker that wakes late finds nothing left and sleeps again.
+ * can finish any job. It then watches pool.pending (chunks not yet finished)
+ * for POOL_SPIN_MS, and sleeps until it is 0. So no wake-up is ever needed for progress, only for
+ * speed: a worker that wakes late finds nothing left and sleeps again.
  *
  * Workers that finish a job watch an atomic copy of pool.gen for 50 us
  * before sleeping on pool.wake, because generated models call parallel_for
@@ -52,6 +53,8 @@
  * sleeps, and how many pause instructions between looks at the clock. */
 #define POOL_SPIN_MS 0.05
 enum { POOL_SPIN_CHECK = 64 };
+/* Chunks per thread of a parallel loop (when it has that many iterations). */
+enum { POOL_CHUNKS = 2 };
 
 struct pool_job {
     kiln_rt_kernel kernel;
@@ -289,14 +292,25 @@ kiln_rt_parallel_for_grain(int64_t trip, int64_t grain, kiln_rt_kernel kernel, c
         kernel(bufs, dims, 0, trip);
         return;
     }
-    pool.job = (struct pool_job){kernel, bufs, dims, trip, n};
+    /* more chunks than threads, claimed as they come: a worker that wakes
+     * late leaves its share to whoever is free */
+    int chunks = trip / grain < (int64_t)n * POOL_CHUNKS ? (int)(trip / grain) : n * POOL_CHUNKS;
+    pool.job = (struct pool_job){kernel, bufs, dims, trip, chunks};
     pool.next = 0;
-    pool.pending = n;
+    pool.pending = chunks;
     pool.gen++;
     atomic_store_explicit(&pool.gen_seen, pool.gen, memory_order_relaxed);
     for (int i = 1; i < n; i++)
         pthread_cond_signal(&pool.wake);
     pool_run_chunks_locked();
+    /* the last chunks are short: watch for them before sleeping */
+    double until = pool.pending > 0 ? kiln_rt_now_ms() + POOL_SPIN_MS : 0;
+    while (pool.pending > 0 && kiln_rt_now_ms() < until) {
+        pthread_mutex_unlock(&pool.mu);
+        for (int i = 0; i < POOL_SPIN_CHECK; i++)
+            CPU_RELAX();
+        pthread_mutex_lock(&pool.mu);
+    }
     while (pool.pending > 0)
         pthread_cond_wait(&pool.done, &pool.mu);
     pthread_mutex_unlock(&pool.mu);

@@ -319,7 +319,9 @@ test_parallel_for(void)
         for (size_t gi = 0; gi < sizeof grains / sizeof grains[0]; gi++)
             for (size_t ri = 0; ri < sizeof trips / sizeof trips[0]; ri++) {
                 int64_t trip = trips[ri], grain = grains[gi] < 1 ? 1 : grains[gi];
-                int64_t want = trip / grain < threads[ti] ? trip / grain : threads[ti];
+                /* two chunks per thread, claimed as they come (threads.c) */
+                int64_t per = 2 * (int64_t)threads[ti];
+                int64_t want = threads[ti] < 2 ? 1 : trip / grain < per ? trip / grain : per;
                 if (want < 1)
                     want = 1;
                 int n = run_and_check(trip, grains[gi], (int)want, &ok);
@@ -333,7 +335,7 @@ test_parallel_for(void)
     /* Huge trips: chunk bounds without overflow (the kernel only logs them). */
     ok = true;
     kiln_rt_set_threads(7);
-    run_and_check(INT64_MAX, 1, 7, &ok);
+    run_and_check(INT64_MAX, 1, 14, &ok);
     run_and_check(INT64_MAX - 1, INT64_MAX / 3, 3, &ok);
     run_and_check((int64_t)1 << 40, (int64_t)1 << 39, 2, &ok);
     run_and_check(INT64_MAX, INT64_MAX, 1, &ok);
@@ -416,7 +418,7 @@ caller_main(void *p)
     a->ok = true;
     for (int i = 0; i < 150; i++) {
         int64_t trip = 1 + (a->id * 7919 + i * 104729) % 5000;
-        run_and_check(trip, 1 + i % 5, KILN_RT_MAX_THREADS, &a->ok);
+        run_and_check(trip, 1 + i % 5, 2 * KILN_RT_MAX_THREADS, &a->ok);
     }
     return NULL;
 }
@@ -474,20 +476,20 @@ test_fork(void)
 #ifndef KILN_TEST_TSAN
     kiln_rt_set_threads(4);
     bool ok = true;
-    run_and_check(1000, 1, 4, &ok); /* workers exist now */
+    run_and_check(1000, 1, 8, &ok); /* workers exist now */
     fflush(stdout);
     pid_t pid = fork();
     if (pid == 0) {
         alarm(20);
         bool child_ok = true;
         for (int i = 0; i < 50; i++)
-            child_ok &= run_and_check(1000 + i, 1, 4, &child_ok) == 4;
+            child_ok &= run_and_check(1000 + i, 1, 8, &child_ok) == 8;
         _exit(child_ok ? 0 : 1);
     }
     int status = 0;
     CHECK(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
           WEXITSTATUS(status) == 0);
-    CHECK(ok && run_and_check(1000, 1, 4, &ok) == 4 && ok); /* the parent's pool still works */
+    CHECK(ok && run_and_check(1000, 1, 8, &ok) == 8 && ok); /* the parent's pool still works */
     kiln_rt_set_threads(0);
 #endif
 }
