@@ -607,6 +607,7 @@ new_node_buf(struct kiln_lower_ctx *lc, enum kiln_lbuf_kind kind, enum kiln_dtyp
     b->rank = 1;
     b->value = -1;
     b->io = -1;
+    b->alias = -1;
     b->dims = kiln_arena_array(m->arena, 1, sizeof *b->dims);
     KILN_ASSERT(b->name && b->dims && numel->type == KILN_DT_I64);
     b->dims[0] = numel;
@@ -928,6 +929,7 @@ add_buf(struct kiln_lmodule *m, const struct kiln_graph *g, int32_t value, enum 
     b->rank = t->rank;
     b->value = value;
     b->io = -1;
+    b->alias = -1;
     b->data = kind == KILN_LBUF_CONST ? v->data : NULL;
     b->dims = kiln_arena_array(m->arena, (size_t)(t->rank ? t->rank : 1), sizeof *b->dims);
     KILN_ASSERT(b->dims);
@@ -1102,6 +1104,7 @@ scalar_temp(struct kiln_lmodule *m, const char *name, enum kiln_dtype t)
     b->dtype = t;
     b->value = -1;
     b->io = -1;
+    b->alias = -1;
     b->dims = kiln_arena_alloc(m->arena, sizeof *b->dims);
     KILN_ASSERT(b->dims);
     return m->n_bufs++;
@@ -1782,7 +1785,11 @@ kiln_lmodule_print(const struct kiln_lmodule *m, FILE *f)
                 fprintf(f, ",");
             print_lx(m, NULL, b->dims[r], f, false);
         }
-        fprintf(f, "]\n");
+        if (b->alias >= 0)
+            fprintf(f, "]  // in %s from element %lld\n", m->bufs[b->alias].name,
+                    (long long)b->alias_off);
+        else
+            fprintf(f, "]\n");
     }
     for (int32_t i = 0; i < m->n_kernels; i++) {
         const struct kiln_lkernel *k = m->kernels[i];

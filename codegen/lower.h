@@ -244,6 +244,9 @@ struct kiln_lbuf {
     int32_t value;                  /* graph value id */
     int32_t io;                     /* INPUT/OUTPUT: position in the graph's inputs/outputs */
     const struct kiln_tensor *data; /* CONST */
+    int32_t alias;     /* TEMP: -1, or the buffer whose memory from element alias_off on this
+                          one is (a Concat input written in place into the result) */
+    int64_t alias_off; /* elements of alias's dtype */
 };
 
 /* A runtime dim: a symbolic dim of the graph's inputs (e.g. the batch N). */

@@ -405,6 +405,65 @@ kiln_lower_transpose(struct kiln_lower_ctx *lc)
 /* ---------------------------------------------------------------- Concat / Split */
 
 /* One kernel per input: copy it into the output at its offset along the axis. */
+/*
+ * Concat without a copy: when every axis before `axis` has one element, each
+ * operand is a contiguous range of the result; operands that are temporaries
+ * of this graph, used by nothing else, of the result's type and of sizes known
+ * at compile time then become views of their range (kiln_lbuf.alias), which
+ * their producers, lowered before, fill in place. No kernel is left. Not in
+ * graphs with sub-graphs, whose captures are not counted as uses.
+ */
+static bool
+concat_in_place(struct kiln_lower_ctx *lc, int axis)
+{
+    const struct kiln_graph *g = lc->g;
+    struct kiln_lmodule *m = lc->m;
+    const struct kiln_node *n = lc->n;
+    int32_t ybuf = lc->k->bufs[kiln_lower_out(lc, 0)];
+    const struct kiln_lbuf *yb = &m->bufs[ybuf];
+    if (g != m->g || (yb->kind != KILN_LBUF_TEMP && yb->kind != KILN_LBUF_OUTPUT) ||
+        yb->alias >= 0 || lc->k->body.n != 0 || m->kernels[m->n_kernels - 1] != lc->k)
+        return false;
+    for (int32_t i = 0; i < g->n_nodes; i++)
+        for (int32_t a = 0; a < g->nodes[i]->n_attrs; a++)
+            if (g->nodes[i]->attrs[a].kind == KILN_ATTR_GRAPH ||
+                g->nodes[i]->attrs[a].kind == KILN_ATTR_GRAPHS)
+                return false;
+    for (int d = 0; d < yb->rank; d++)
+        if (yb->dims[d]->kind != KILN_LX_IMM || (d < axis && yb->dims[d]->i != 1))
+            return false;
+    int32_t bufs[64];
+    if (n->n_in > 64)
+        return false;
+    for (int j = 0; j < n->n_in; j++) {
+        const struct kiln_value *v = n->in[j] >= 0 ? g->values[n->in[j]] : NULL;
+        if (!v || v->kind != KILN_VALUE_NODE || v->n_uses != 1 || v->is_output)
+            return false;
+        bufs[j] = kiln_lower_value_buf(m, g, n->in[j]);
+        const struct kiln_lbuf *xb = bufs[j] >= 0 ? &m->bufs[bufs[j]] : NULL;
+        if (!xb || xb->kind != KILN_LBUF_TEMP || xb->alias >= 0 || xb->dtype != yb->dtype ||
+            xb->rank != yb->rank)
+            return false;
+        for (int d = 0; d < xb->rank; d++)
+            if (xb->dims[d]->kind != KILN_LX_IMM)
+                return false;
+        for (int i = 0; i < j; i++)
+            if (bufs[i] == bufs[j])
+                return false;
+    }
+    /* the operands' ranges, one after another */
+    int64_t inner = 1, off = 0;
+    for (int d = axis + 1; d < yb->rank; d++)
+        inner *= yb->dims[d]->i;
+    for (int j = 0; j < n->n_in; j++) {
+        m->bufs[bufs[j]].alias = ybuf;
+        m->bufs[bufs[j]].alias_off = off;
+        off += m->bufs[bufs[j]].dims[axis]->i * inner;
+    }
+    m->n_kernels--; /* the empty kernel made for this node */
+    return true;
+}
+
 enum kiln_status
 kiln_lower_concat(struct kiln_lower_ctx *lc)
 {
@@ -416,6 +475,8 @@ kiln_lower_concat(struct kiln_lower_ctx *lc)
     if (axis < 0 || axis >= r)
         return kiln_lower_unsupported(lc, "axis %lld is out of range for rank %d", (long long)axis,
                                       r);
+    if (concat_in_place(lc, (int)axis))
+        return KILN_OK;
     struct kiln_lx *off = imm(lc, 0);
     for (int j = 0; j < lc->n->n_in; j++) {
         if (j > 0) {

@@ -12,8 +12,10 @@
  * place of inputs that died before it, which keeps the working set of a CNN
  * in cache rather than streaming every activation to memory.
  *
- * The plan needs each temporary's size at compile time; with a runtime dim in
- * one, the backend lays them out one after another instead.
+ * A view (kiln_lbuf.alias: a Concat operand written in place) is not placed:
+ * it lives within its buffer, whose life it extends. The plan needs each
+ * temporary's size at compile time; with a runtime dim in one, the backend
+ * lays them out one after another instead.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -62,7 +64,7 @@ kiln_lmodule_plan_temps(const struct kiln_lmodule *m, int64_t *offs, int64_t *to
     for (int32_t b = 0; b < m->n_bufs && ok; b++) {
         idx[b] = -1;
         const struct kiln_lbuf *lb = &m->bufs[b];
-        if (lb->kind != KILN_LBUF_TEMP)
+        if (lb->kind != KILN_LBUF_TEMP || lb->alias >= 0)
             continue;
         int64_t elems = 1;
         uint64_t bytes = 0;
@@ -75,6 +77,14 @@ kiln_lmodule_plan_temps(const struct kiln_lmodule *m, int64_t *offs, int64_t *to
         idx[b] = n;
         l[n++] = (struct life){
             .buf = b, .first = -1, .last = -1, .bytes = (int64_t)((bytes + 63) & ~UINT64_C(63))};
+    }
+    /* a view (a Concat operand written in place) lives in its buffer's life */
+    for (int32_t b = 0; b < m->n_bufs && ok; b++) {
+        int32_t t = m->bufs[b].alias;
+        while (t >= 0 && m->bufs[t].alias >= 0)
+            t = m->bufs[t].alias;
+        if (t >= 0)
+            idx[b] = idx[t];
     }
     if (ok) {
         for (int32_t s = 0; s < m->n_kernels; s++) {
@@ -131,6 +141,9 @@ kiln_lmodule_plan_temps(const struct kiln_lmodule *m, int64_t *offs, int64_t *to
         }
         for (int32_t i = 0; i < n; i++)
             offs[l[i].buf] = l[i].off;
+        for (int32_t b = 0; b < m->n_bufs; b++) /* views: the emitter places them */
+            if (m->bufs[b].alias >= 0)
+                offs[b] = 0;
         *total = top;
     }
     free(idx);

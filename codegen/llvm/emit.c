@@ -1116,7 +1116,7 @@ temp_offsets(struct emitter *e, LLVMValueRef *offs)
     LLVMValueRef off = LLVMConstInt(e->t_i64, 0, 0);
     for (int32_t i = 0; i < e->m->n_bufs; i++) {
         const struct kiln_lbuf *b = &e->m->bufs[i];
-        if (b->kind != KILN_LBUF_TEMP)
+        if (b->kind != KILN_LBUF_TEMP || b->alias >= 0)
             continue;
         cache_reset(e);
         if (offs)
@@ -1138,6 +1138,20 @@ emit_workspace_size(struct emitter *e)
     load_dims(e, LLVMGetParam(fn, 0));
     LLVMBuildRet(e->b, temp_offsets(e, NULL));
     return fn;
+}
+
+/* A view's base: its buffer's plus its offset (views of views resolved on the
+ * way; the buffer's own pointer is already in ptrs unless it is a view). */
+static LLVMValueRef
+view_ptr(struct emitter *e, LLVMValueRef *ptrs, int32_t i)
+{
+    const struct kiln_lbuf *b = &e->m->bufs[i];
+    if (b->alias < 0)
+        return ptrs[i];
+    uint64_t bytes = 0;
+    KILN_ASSERT(kiln_dtype_storage_bytes(b->dtype, b->alias_off, &bytes));
+    LLVMValueRef off = LLVMConstInt(e->t_i64, bytes, 0);
+    return LLVMBuildGEP2(e->b, e->t_i8, view_ptr(e, ptrs, b->alias), &off, 1, b->name);
 }
 
 /* What the run function's step emitter needs. */
@@ -1330,8 +1344,9 @@ emit_run(struct emitter *e, LLVMValueRef *kernels)
                 ptrs[i] = e->consts[i];
             }
             break;
-        case KILN_LBUF_TEMP:
-            ptrs[i] = LLVMBuildGEP2(e->b, e->t_i8, ws, &ptrs[i], 1, b->name);
+        case KILN_LBUF_TEMP: /* a view is placed below */
+            if (b->alias < 0)
+                ptrs[i] = LLVMBuildGEP2(e->b, e->t_i8, ws, &ptrs[i], 1, b->name);
             break;
         case KILN_LBUF_REG:   /* a fused kernel's local: never addressed */
         case KILN_LBUF_LOCAL: /* on the kernel's stack */
@@ -1339,6 +1354,9 @@ emit_run(struct emitter *e, LLVMValueRef *kernels)
             break;
         }
     }
+    for (int32_t i = 0; i < m->n_bufs; i++)
+        if (m->bufs[i].alias >= 0)
+            ptrs[i] = view_ptr(e, ptrs, i);
     LLVMTypeRef pf_params[4] = {e->t_i64, e->t_ptr, e->t_ptr, e->t_ptr};
     struct run_ctx rc = {
         .kernels = kernels,
