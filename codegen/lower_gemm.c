@@ -253,7 +253,10 @@ copy_plane(struct kiln_lower_ctx *lc, struct kiln_lblock *blk, int32_t x, struct
         hi = hi->i < lo->i ? lo : hi;
     else
         hi = kiln_lx_select(lc, bin(lc, KILN_LX_LT, hi, lo), lo, hi);
-    const int vl = f32_lanes(lc);
+    /* the widest vectors the interior fills: the target's, 8 or 4 lanes */
+    int vl = f32_lanes(lc);
+    while (vl > 4 && hi->kind == KILN_LX_IMM && hi->i - lo->i < vl)
+        vl /= 2;
     struct kiln_lblock *body = NULL;
     bool vec = S <= 2 && vl > 1 && vl <= 64 && hi->kind == KILN_LX_IMM && hi->i - lo->i >= vl &&
                kiln_lower_buf(lc, x)->dtype == ct;
