@@ -452,7 +452,7 @@ struct conv_tiling {
     struct kiln_lower_ctx *lc;
     int64_t C, KH, KW, K, M, MB, S;
     int L;
-    bool pointwise, scalar_epilogue;
+    bool pointwise, strided, scalar_epilogue;
     const int64_t *stride, *dil;
     enum kiln_dtype ct;
     int32_t x, xs, y, bias, panel, ohv; /* x: -1 when xs is the copy */
@@ -489,6 +489,12 @@ conv_tile(struct conv_tiling *g, struct kiln_lblock *body, int nr, int32_t base,
     struct kiln_lx *tap_base;
     if (pointwise) {
         tap_base = add_i(lc, xbase, V(lc, base));
+    } else if (g->strided) {
+        struct kiln_lx *row = add_i(lc, mul_i(lc, V(lc, ohv), IX(lc, stride[0])),
+                                    mul_i(lc, V(lc, kh), IX(lc, dil[0])));
+        struct kiln_lx *col =
+            add_i(lc, mul_i(lc, V(lc, base), IX(lc, S)), mul_i(lc, V(lc, kw), IX(lc, dil[1])));
+        tap_base = add_i(lc, xbase, add_i(lc, mul_i(lc, row, RW), col));
     } else {
         struct kiln_lx *row = add_i(lc, mul_i(lc, V(lc, ohv), IX(lc, stride[0])),
                                     mul_i(lc, V(lc, kh), IX(lc, dil[0])));
@@ -504,7 +510,7 @@ conv_tile(struct conv_tiling *g, struct kiln_lblock *body, int nr, int32_t base,
     struct kiln_lx *a[TILE_NR];
     struct kiln_lx *at = add_i(lc, V(lc, tb), mul_i(lc, V(lc, c), HWp));
     for (int r = 0; r < nr; r++) {
-        struct kiln_lx *xi = add_i(lc, at, IX(lc, r));
+        struct kiln_lx *xi = add_i(lc, at, IX(lc, g->strided ? r * S : r));
         a[r] = x >= 0 ? kiln_lx_cast(lc, ct, kiln_lx_load_f(lc, xs, xi)) : kiln_lx_load(lc, xs, xi);
     }
     struct kiln_lx *k = add_i(
@@ -620,7 +626,10 @@ kiln_lower_conv2d_packed(struct kiln_lower_ctx *lc, int32_t x, const struct kiln
     int32_t xs = x;
     const int64_t S = stride[1];
     struct kiln_lx *Hp = H, *RW = W;
-    if (!pointwise && (padded || S > 1)) {
+    /* unpadded with a stride: read in place, pixel r of a tile S columns
+     * after pixel r - 1 (its values are splat one at a time anyway) */
+    const bool strided = !pointwise && !padded && S > 1;
+    if (!pointwise && padded) {
         int32_t xpb = input_copy(lc, x, IX(lc, C), pad, S, ct, &Hp, &RW);
         kiln_lower_kernel(lc, "tile");
         xs = kiln_lower_slot(lc, xpb);
@@ -649,7 +658,9 @@ kiln_lower_conv2d_packed(struct kiln_lower_ctx *lc, int32_t x, const struct kiln
     lc->k->hints |= KILN_LK_HINT_MAY_ALIAS; /* keep the strided epilogue scalar */
     kiln_lower_method(lc, "tile %d px x %d ch over %s, packed weights%s", nr, TILE_L,
                       pointwise ? "the flattened image" : "a row",
-                      xs != x ? ", padded phase-split input copy" : "");
+                      xs != x   ? ", padded phase-split input copy"
+                      : strided ? ", strided reads in place"
+                                : "");
     struct kiln_lx *tile = rem_i(lc, V(lc, p), T);
     struct kiln_lx *nmb = div_i(lc, V(lc, p), T);
     struct kiln_lx *vn = div_i(lc, nmb, IX(lc, MB)), *mb = rem_i(lc, nmb, IX(lc, MB));
@@ -670,6 +681,7 @@ kiln_lower_conv2d_packed(struct kiln_lower_ctx *lc, int32_t x, const struct kiln
                             .S = S,
                             .L = TILE_L,
                             .pointwise = pointwise,
+                            .strided = strided,
                             .stride = stride,
                             .dil = dil,
                             .ct = ct,
