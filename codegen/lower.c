@@ -774,15 +774,25 @@ kiln_lower_offset(struct kiln_lower_ctx *lc, int32_t slot, struct kiln_lx *const
     return offset_of(lc, slot, idx, bcast_rank, NULL);
 }
 
+bool
+kiln_lbuf_same_shape(const struct kiln_lbuf *x, const struct kiln_lbuf *y)
+{
+    if (x->rank != y->rank)
+        return false;
+    for (int i = 0; i < x->rank; i++)
+        if (!kiln_lx_equal(x->dims[i], y->dims[i]))
+            return false;
+    return true;
+}
+
 struct kiln_lx *
 kiln_lower_offset_bcast(struct kiln_lower_ctx *lc, int32_t slot, struct kiln_lx *const *idx,
                         struct kiln_lx *flat, int32_t out_slot)
 {
-    const struct kiln_lbuf *out = kiln_lower_buf(lc, out_slot), *b = kiln_lower_buf(lc, slot);
-    bool same = flat && b->rank == out->rank;
-    for (int i = 0; same && i < b->rank; i++)
-        same = kiln_lx_equal(b->dims[i], out->dims[i]);
-    return same ? flat : offset_of(lc, slot, idx, out->rank, out);
+    const struct kiln_lbuf *out = kiln_lower_buf(lc, out_slot);
+    if (flat && kiln_lbuf_same_shape(kiln_lower_buf(lc, slot), out))
+        return flat;
+    return offset_of(lc, slot, idx, out->rank, out);
 }
 
 void
@@ -1029,15 +1039,12 @@ void
 kiln_lmodule_used_bufs(const struct kiln_lmodule *m, bool *used)
 {
     memset(used, 0, (size_t)m->n_bufs * sizeof *used);
-    for (int32_t i = 0; i < m->n_kernels; i++) {
-        const struct kiln_lkernel *k = m->kernels[i];
-        for (int32_t s = 0; s < k->n_bufs; s++)
-            used[k->bufs[s]] = true;
-        int32_t marks[3] = {k->cond_buf, k->iter_buf, k->trip_buf};
-        for (int j = 0; j < 3; j++)
-            if (marks[j] >= 0)
-                used[marks[j]] = true;
-    }
+    for (int32_t i = 0; i < m->n_kernels; i++)
+        for (int32_t j = 0; j < m->kernels[i]->n_bufs + 3; j++) {
+            int32_t b = kiln_lstep_buf(m->kernels[i], j);
+            if (b >= 0)
+                used[b] = true;
+        }
     for (int32_t b = 0; b < m->n_bufs; b++)
         if (m->bufs[b].kind == KILN_LBUF_INPUT || m->bufs[b].kind == KILN_LBUF_OUTPUT)
             used[b] = true;

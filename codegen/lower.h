@@ -296,6 +296,18 @@ void kiln_lmodule_free(struct kiln_lmodule *m);
  * reads or writes it, or it is an input or output. Constants that no kernel
  * reads (weights a kernel packed into a copy of its own) are not emitted. */
 void kiln_lmodule_used_bufs(const struct kiln_lmodule *m, bool *used);
+/* The module buffers step k names, i in [0, n_bufs + 3): its kernel buffers,
+ * then its condition, iteration and trip buffers (-1 where it has none). */
+static inline int32_t
+kiln_lstep_buf(const struct kiln_lkernel *k, int32_t i)
+{
+    if (i < k->n_bufs)
+        return k->bufs[i];
+    i -= k->n_bufs;
+    return i == 0 ? k->cond_buf : i == 1 ? k->iter_buf : k->trip_buf;
+}
+/* Whether buffers x and y have the same shape (rank and every dim). */
+bool kiln_lbuf_same_shape(const struct kiln_lbuf *x, const struct kiln_lbuf *y);
 /*
  * The workspace plan (codegen/memplan.c): offs[b] for every temporary b, so
  * that temporaries alive at the same step never overlap and the others may

@@ -64,19 +64,6 @@ slot_buf(const struct kiln_lower_ctx *lc, int32_t slot)
     return lc->k->bufs[slot];
 }
 
-/* Whether module buffers a and b have the same shape. */
-static bool
-same_shape(const struct kiln_lmodule *m, int32_t a, int32_t b)
-{
-    const struct kiln_lbuf *x = &m->bufs[a], *y = &m->bufs[b];
-    if (x->rank != y->rank)
-        return false;
-    for (int i = 0; i < x->rank; i++)
-        if (!kiln_lx_equal(x->dims[i], y->dims[i]))
-            return false;
-    return true;
-}
-
 /* Lower body nodes [from, n) in the loop set up in f (their outputs share its shape). */
 static void
 lower_elementwise(struct kiln_lower_ctx *lc, struct kiln_lfuse *f, int32_t from)
@@ -154,7 +141,7 @@ kiln_lower_fused_result(struct kiln_lower_ctx *lc, enum kiln_dtype ct)
         return -1;
     const struct kiln_lbuf *r = &lc->m->bufs[f->result_buf];
     if (r->kind == KILN_LBUF_REG || r->dtype != ct ||
-        !same_shape(lc->m, f->result_buf, f->anchor_buf))
+        !kiln_lbuf_same_shape(r, &lc->m->bufs[f->anchor_buf]))
         return -1;
     return kiln_lower_slot(lc, f->result_buf);
 }
@@ -167,7 +154,7 @@ kiln_lower_fused_loop(struct kiln_lower_ctx *lc, int32_t slot, struct kiln_lx **
     if (!f->in_loop)
         return NULL;
     int32_t buf = slot_buf(lc, slot);
-    if (!same_shape(lc->m, buf, f->loop_buf))
+    if (!kiln_lbuf_same_shape(&lc->m->bufs[buf], &lc->m->bufs[f->loop_buf]))
         fail(f, kiln_lower_unsupported(lc, "fused value '%s' does not have the shape of '%s'",
                                        lc->m->bufs[buf].name, lc->m->bufs[f->loop_buf].name));
     for (int i = 0; i < lc->m->bufs[buf].rank; i++)

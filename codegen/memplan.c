@@ -87,16 +87,12 @@ kiln_lmodule_plan_temps(const struct kiln_lmodule *m, int64_t *offs, int64_t *to
             idx[b] = idx[t];
     }
     if (ok) {
-        for (int32_t s = 0; s < m->n_kernels; s++) {
-            const struct kiln_lkernel *k = m->kernels[s];
-            for (int32_t j = 0; j < k->n_bufs; j++)
-                if (idx[k->bufs[j]] >= 0)
-                    touch(&l[idx[k->bufs[j]]], s);
-            int32_t marks[3] = {k->cond_buf, k->iter_buf, k->trip_buf};
-            for (int j = 0; j < 3; j++)
-                if (marks[j] >= 0 && idx[marks[j]] >= 0)
-                    touch(&l[idx[marks[j]]], s);
-        }
+        for (int32_t s = 0; s < m->n_kernels; s++)
+            for (int32_t j = 0; j < m->kernels[s]->n_bufs + 3; j++) {
+                int32_t b = kiln_lstep_buf(m->kernels[s], j);
+                if (b >= 0 && idx[b] >= 0)
+                    touch(&l[idx[b]], s);
+            }
         /* a life that meets a loop spans it (again until nothing changes:
          * loops nest) */
         for (bool grew = true; grew;) {
