@@ -14,15 +14,18 @@
  * Convolution (groups 1, constant weights) as an implicit GEMM: the lanes are
  * L output channels, the rows NR output pixels of one image, the steps the
  * (tap, input channel) pairs. A 1x1 convolution with stride 1 and no padding
- * tiles the flattened image and reads the input in place. Any other first
- * copies the input zero-padded, each row split by column phase (stride S:
- * padded column c at (c % S) * Wq + c / S), and tiles output rows: NR
- * consecutive pixels of a row (NR = 8, or the row when it is narrower) then
- * read consecutive input elements for every tap, with no bounds tests. A
- * tile that would run past the end starts early instead, overlapping the one
- * before, and stores only its own pixels; channels past M are not stored.
- * Each output element is stored once, through the fused epilogue
- * (kiln_lb_store_out), with the bias added there.
+ * tiles the flattened image and reads the input in place; an unpadded strided
+ * one reads it in place too, S columns apart. A padded one first copies the
+ * input zero-padded, each row split by column phase (stride S: padded column
+ * c at (c % S) * Wq + c / S), and tiles output rows: NR consecutive pixels of
+ * a row (NR = 8, or the row when it is narrower) then read consecutive input
+ * elements for every tap, with no bounds tests. A row (image) of known length
+ * ends in a tile of the remaining pixels; otherwise the last tile starts
+ * early, overlapping the one before, and stores only its own pixels. Channels
+ * past M are not stored. The tile is turned into one vector of pixels per
+ * channel (tile_columns), which goes through the bias and the fused epilogue
+ * on vectors (kiln_lb_store_out_lanes); what does not widen stores each
+ * element once through kiln_lb_store_out.
  */
 #include <math.h>
 #include <string.h>
@@ -202,6 +205,28 @@ tile_start(struct kiln_lower_ctx *lc, struct kiln_lblock *blk, struct kiln_lx *t
 }
 
 /*
+ * A constant 2-D operand t packed for a tile whose lanes (or rows) run along
+ * its axis of nb elements (stride sb in t) and whose steps run along the
+ * other, of nd (stride sd): panels [nb / l][nd][l], element (b, d) at
+ * ((b / l) * nd + d) * l + b % l (nb a multiple of l). Returns the buffer.
+ */
+static int32_t
+pack_panels(struct kiln_lower_ctx *lc, enum kiln_dtype ct, const struct kiln_tensor *t, int64_t nb,
+            int64_t sb, int64_t nd, int64_t sd, int l)
+{
+    void *data;
+    int32_t buf = kiln_lower_const(lc, ct, nb * nd, "packed", &data);
+    float *pw = data;
+    for (int64_t b = 0; b < nb; b++)
+        for (int64_t d = 0; d < nd; d++) {
+            double v = 0;
+            kiln_tensor_get_f64(t, b * sb + d * sd, &v);
+            pw[((b / l) * nd + d) * l + b % l] = (float)v;
+        }
+    return buf;
+}
+
+/*
  * The input of a convolution as its vector kernels read it: a copy
  * [N, C, Hp, S * Wq] of x [N, C, H, W], zero-padded (pad[4] as ONNX orders
  * them), each row split by column phase for the width stride S (padded
@@ -333,19 +358,19 @@ input_copy(struct kiln_lower_ctx *lc, int32_t x, struct kiln_lx *C, const int64_
 }
 
 /*
- * A 1x1 convolution with stride 1 and few input channels (a short reduction,
- * where the oc-lane tile's per-element epilogue would cost more than its
- * multiply-adds): the GEMM Y[n] [M, P] = W [M, C] x X[n] [C, P] with the lanes
+ * A 1x1 convolution with stride 1 over few input channels or a large image
+ * (see kiln_lower_conv2d_packed): the GEMM Y[n] [M, P] = W [M, C] x X[n] [C, P] with the lanes
  * along the pixels, the layout's contiguous axis. A tile is nr output
  * channels (rows; the weights packed at compile time as [M / nr][C][nr], so a
  * step reads the tile's weights from one cache line) by L pixels (two vector
- * loads of the input row, read in place). Tasks are (n, pixel block, channel
- * block), the channel block fastest: they share the input block. The last
- * pixel block starts at P - L, overlapping the one before (the shared pixels
- * are computed and stored twice, with the same values). The raw tile goes to
- * the result itself (or the fused node's result) with vector stores; the
- * epilogue pass (bias, the fused ops) then reads each element back and
- * overwrites it, a vectorizable loop.
+ * loads of the input row, read in place). A task is a run of pixel blocks of
+ * one channel block (n, run, channel block; the channel block fastest: they
+ * share the input run). The last pixel block starts at P - L, overlapping the
+ * one before (the shared pixels are computed and stored twice, with the same
+ * values). Each row of the tile goes through the bias and the fused epilogue
+ * on vectors (kiln_lb_store_out_lanes); failing that, the raw tile goes to the
+ * result itself (or the fused node's result) with vector stores, and the
+ * epilogue pass reads each element back and overwrites it.
  */
 static enum kiln_status
 pointwise(struct kiln_lower_ctx *lc, int32_t x, const struct kiln_tensor *wt, int32_t bias,
@@ -354,16 +379,7 @@ pointwise(struct kiln_lower_ctx *lc, int32_t x, const struct kiln_tensor *wt, in
     int vl, L, NR;
     tile_shape(lc, &vl, &L, &NR);
     const int64_t M = wt->dims[0], C = wt->dims[1], MB = M / NR, PB = (P + L - 1) / L;
-    void *data;
-    int32_t wbuf = kiln_lower_const(lc, ct, M * C, "packed", &data);
-    float *pw = data;
-    for (int64_t m = 0; m < M; m++)
-        for (int64_t c = 0; c < C; c++) {
-            double v = 0;
-            kiln_tensor_get_f64(wt, m * C + c, &v);
-            pw[((m / NR) * C + c) * NR + m % NR] = (float)v;
-        }
-    int32_t wp = kiln_lower_slot(lc, wbuf);
+    int32_t wp = kiln_lower_slot(lc, pack_panels(lc, ct, wt, M, C, C, 1, NR));
     struct kiln_lx *Nn = kiln_lower_dim(lc, y, 0);
     /* a task: SB consecutive pixel blocks of one channel block, so that its
      * output rows and input rows are runs of SB * L pixels (prefetchable):
@@ -733,10 +749,12 @@ kiln_lower_matmul_packed_fits(const struct kiln_lower_ctx *lc, const struct kiln
  * constant packed at compile time into panels [N / L][K][L]. Tasks are
  * (column block, row tile), the row tile fastest: consecutive tasks share a
  * panel. A tile of nr rows (8, or R when fewer; the last tile starts at R - nr
- * and keeps only its own rows) accumulates over K in vector registers, then is
- * stored with vector stores into the accumulator (raw_accumulator); the epilogue
- * pass then reads the tile's rows back once and stores each element through
- * kiln_lb_store_out, a vectorizable loop over the L columns.
+ * and keeps only its own rows) accumulates over K in vector registers; each row
+ * then goes through the fused epilogue on vectors (kiln_lb_store_out_lanes).
+ * Failing that, the tile is stored with vector stores into the accumulator
+ * (raw_accumulator) and the epilogue pass reads the rows back once and stores
+ * each element through kiln_lb_store_out, a vectorizable loop over the L
+ * columns.
  */
 enum kiln_status
 kiln_lower_matmul_packed(struct kiln_lower_ctx *lc, int32_t a, const struct kiln_tensor *bt,
@@ -745,16 +763,7 @@ kiln_lower_matmul_packed(struct kiln_lower_ctx *lc, int32_t a, const struct kiln
     int vl, TILE_L, nrmax;
     tile_shape(lc, &vl, &TILE_L, &nrmax);
     const int64_t K = bt->dims[0], N = bt->dims[1], NB = N / TILE_L;
-    void *data;
-    int32_t pbuf = kiln_lower_const(lc, ct, NB * K * TILE_L, "packed", &data);
-    float *pw = data;
-    for (int64_t k = 0; k < K; k++)
-        for (int64_t n = 0; n < N; n++) {
-            double v = 0;
-            kiln_tensor_get_f64(bt, k * N + n, &v);
-            pw[((n / TILE_L) * K + k) * TILE_L + n % TILE_L] = (float)v;
-        }
-    int32_t panel = kiln_lower_slot(lc, pbuf);
+    int32_t panel = kiln_lower_slot(lc, pack_panels(lc, ct, bt, N, 1, K, N, TILE_L));
     int ra = kiln_lower_rank(lc, a), ry = kiln_lower_rank(lc, y);
     const int64_t R = kiln_lower_dims_prod(lc, a, 0, ra - 1)->i;
     const int nr = R < nrmax ? (int)R : nrmax;
