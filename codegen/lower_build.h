@@ -93,6 +93,20 @@ accum(struct kiln_lower_ctx *lc, struct kiln_lblock *b, int32_t var, enum kiln_l
     kiln_lb_set(lc, b, var, kiln_lx_binary(lc, op, V(lc, var), v));
 }
 
+/* acc[u] += s * buf[at + u * vl, +vl) for u < n: vector accumulators gaining
+ * a splat s times consecutive vectors of a row. */
+static inline void
+accum_row(struct kiln_lower_ctx *lc, struct kiln_lblock *b, const int32_t *acc, int n,
+          struct kiln_lx *s, int32_t buf, struct kiln_lx *at, int vl)
+{
+    for (int u = 0; u < n; u++)
+        accum(lc, b, acc[u], KILN_LX_ADD,
+              kiln_lx_binary(
+                  lc, KILN_LX_MUL, s,
+                  kiln_lx_vload(lc, buf,
+                                kiln_lx_binary(lc, KILN_LX_ADD, at, kiln_lx_idx(lc, vl * u)), vl)));
+}
+
 /* f32 lanes of the target's vector registers (16 for AVX-512, 8 AVX2, 4 SSE/NEON). */
 static inline int
 f32_lanes(const struct kiln_lower_ctx *lc)

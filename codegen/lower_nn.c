@@ -2868,10 +2868,7 @@ kiln_lower_attention(struct kiln_lower_ctx *lc)
                                       fimm(lc, ct, scale)),
                                   VL));
         struct kiln_lx *krow = mul_i(lc, add_i(lc, mul_i(lc, kvrow, D), V(lc, d)), T);
-        for (int u = 0; u < nvt; u++)
-            accum(lc, &fd->body, sacc[u], KILN_LX_ADD,
-                  bin(lc, KILN_LX_MUL, V(lc, qs),
-                      kiln_lx_vload(lc, kts, add_i(lc, krow, IX(lc, VL * u)), VL)));
+        accum_row(lc, &fd->body, sacc, nvt, V(lc, qs), kts, krow, VL);
         for (int u = 0; u < nvt; u++)
             kiln_lb_store(lc, body, sc, add_i(lc, mul_i(lc, V(lc, p), T), IX(lc, VL * u)),
                           V(lc, sacc[u]));
@@ -3020,10 +3017,7 @@ kiln_lower_attention(struct kiln_lower_ctx *lc)
         int32_t ps = kiln_lk_vvar(lc, ct, VL, "p");
         kiln_lb_set(lc, &ft->body, ps, kiln_lx_splat(lc, kiln_lx_load(lc, sc, sat), VL));
         struct kiln_lx *vrow = mul_i(lc, add_i(lc, mul_i(lc, kvrow, T), V(lc, t)), Dv);
-        for (int u = 0; u < nvd; u++)
-            accum(lc, &ft->body, yacc[u], KILN_LX_ADD,
-                  bin(lc, KILN_LX_MUL, V(lc, ps),
-                      kiln_lx_vload(lc, vc, add_i(lc, vrow, IX(lc, VL * u)), VL)));
+        accum_row(lc, &ft->body, yacc, nvd, V(lc, ps), vc, vrow, VL);
         for (int u = 0; u < nvd; u++)
             kiln_lb_store(lc, body, y, heads_at(lc, &hy, b, h, s, IX(lc, VL * u)), V(lc, yacc[u]));
         return KILN_OK;
