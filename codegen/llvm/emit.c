@@ -48,6 +48,9 @@ struct emitter {
     LLVMTypeRef t_ptr, t_i1, t_i8, t_i32, t_i64, t_void, t_kernel;
     LLVMValueRef *consts;  /* per module buffer: the weight global, or NULL */
     uint64_t *woff;        /* external weights: per module buffer, its offset in the file */
+    int64_t *plan;         /* memplan.c's offsets per module buffer (made once), */
+    int64_t plan_total;    /* the workspace it needs, */
+    bool planned;          /* and whether the sizes allowed one */
     uint64_t wsize;        /* external weights: the file's size */
     LLVMFastMathFlags fmf; /* on float add/sub/mul */
     bool external;
@@ -1103,16 +1106,12 @@ buf_bytes(struct emitter *e, const struct kiln_lbuf *b)
 static LLVMValueRef
 temp_offsets(struct emitter *e, LLVMValueRef *offs)
 {
-    int64_t *plan = calloc((size_t)e->m->n_bufs + 1, sizeof *plan), total = 0;
-    KILN_ASSERT(plan);
-    if (kiln_lmodule_plan_temps(e->m, plan, &total)) {
+    if (e->planned) {
         for (int32_t i = 0; offs && i < e->m->n_bufs; i++)
             if (e->m->bufs[i].kind == KILN_LBUF_TEMP)
-                offs[i] = LLVMConstInt(e->t_i64, (unsigned long long)plan[i], 0);
-        free(plan);
-        return LLVMConstInt(e->t_i64, (unsigned long long)total, 0);
+                offs[i] = LLVMConstInt(e->t_i64, (unsigned long long)e->plan[i], 0);
+        return LLVMConstInt(e->t_i64, (unsigned long long)e->plan_total, 0);
     }
-    free(plan);
     LLVMValueRef off = LLVMConstInt(e->t_i64, 0, 0);
     for (int32_t i = 0; i < e->m->n_bufs; i++) {
         const struct kiln_lbuf *b = &e->m->bufs[i];
@@ -1702,6 +1701,9 @@ kiln_llvm_build(const struct kiln_lmodule *m, const struct kiln_llvm_opts *o, LL
     e.t_kernel = LLVMFunctionType(e.t_void, kp, 4, 0);
     e.consts = calloc((size_t)m->n_bufs + 1, sizeof *e.consts);
     e.woff = calloc((size_t)m->n_bufs + 1, sizeof *e.woff);
+    e.plan = calloc((size_t)m->n_bufs + 1, sizeof *e.plan);
+    KILN_ASSERT(e.plan);
+    e.planned = kiln_lmodule_plan_temps(m, e.plan, &e.plan_total);
     e.external = o->weights_path != NULL;
     e.fmf = o->reassoc ? LLVMFastMathAllowReassoc | LLVMFastMathAllowContract : LLVMFastMathNone;
     e.dims = calloc((size_t)m->n_dims + 1, sizeof *e.dims);
@@ -1771,6 +1773,7 @@ kiln_llvm_build(const struct kiln_lmodule *m, const struct kiln_llvm_opts *o, LL
     }
     free(e.consts);
     free(e.woff);
+    free(e.plan);
     free(e.dims);
     free(e.ckeys);
     free(e.cvals);
