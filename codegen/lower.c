@@ -460,6 +460,21 @@ kiln_lb_store(struct kiln_lower_ctx *lc, struct kiln_lblock *b, int32_t slot, st
 }
 
 void
+kiln_lb_prefetch(struct kiln_lower_ctx *lc, struct kiln_lblock *b, int32_t slot,
+                 struct kiln_lx *idx, int level)
+{
+    KILN_ASSERT(level == 1 || level == 2);
+    KILN_ASSERT(slot >= 0 && slot < lc->k->n_bufs && idx->type == KILN_DT_I64);
+    KILN_ASSERT(kiln_lower_buf(lc, slot)->kind != KILN_LBUF_REG &&
+                kiln_dtype_bits(kiln_lower_buf(lc, slot)->dtype) >= 8);
+    struct kiln_ls *s = ls_new(lc, KILN_LS_PREFETCH);
+    s->buf = slot;
+    s->idx = idx;
+    s->hints = (unsigned)level;
+    kiln_lb_add(lc, b, s);
+}
+
+void
 kiln_lb_set(struct kiln_lower_ctx *lc, struct kiln_lblock *b, int32_t var, struct kiln_lx *val)
 {
     KILN_ASSERT(var >= 0 && var < lc->k->n_vars && lc->k->vars[var].type == val->type &&
@@ -1754,6 +1769,14 @@ print_block(const struct kiln_lmodule *m, const struct kiln_lkernel *k, const st
             fprintf(f, "] = ");
             print_lx(m, k, s->val, f, sig);
             fprintf(f, "\n");
+            break;
+        case KILN_LS_PREFETCH:
+            if (sig)
+                fprintf(f, "prefetch L%u #%d[", s->hints, (int)s->buf);
+            else
+                fprintf(f, "prefetch L%u %s[", s->hints, m->bufs[k->bufs[s->buf]].name);
+            print_lx(m, k, s->idx, f, sig);
+            fprintf(f, "]\n");
             break;
         case KILN_LS_SET:
             fprintf(f, "%s%d = ", sig ? "v" : k->vars[s->var].name, (int)s->var);

@@ -134,11 +134,13 @@ struct kiln_lx {
 /* ---------------------------------------------------------------- statements */
 
 enum kiln_ls_kind {
-    KILN_LS_FOR,   /* for (var = lo; var < hi; var++) body */
-    KILN_LS_STORE, /* bufs[buf][idx] = val (val's type is the buffer's dtype; a vector
-                      val stores its lanes at idx, idx + 1, ...) */
-    KILN_LS_SET,   /* var = val */
-    KILN_LS_IF,    /* if (cond) body else orelse */
+    KILN_LS_FOR,      /* for (var = lo; var < hi; var++) body */
+    KILN_LS_STORE,    /* bufs[buf][idx] = val (val's type is the buffer's dtype; a vector
+                         val stores its lanes at idx, idx + 1, ...) */
+    KILN_LS_SET,      /* var = val */
+    KILN_LS_IF,       /* if (cond) body else orelse */
+    KILN_LS_PREFETCH, /* a hint, no effect on results: the cache line holding
+                         bufs[buf][idx] is read soon (idx may be past the end) */
 };
 
 struct kiln_lblock {
@@ -149,13 +151,13 @@ struct kiln_lblock {
 struct kiln_ls {
     enum kiln_ls_kind kind;
     int32_t var;               /* FOR, SET */
-    int32_t buf;               /* STORE */
+    int32_t buf;               /* STORE, PREFETCH */
     struct kiln_lx *lo, *hi;   /* FOR */
-    struct kiln_lx *idx, *val; /* STORE (idx, val), SET (val) */
+    struct kiln_lx *idx, *val; /* STORE (idx, val), PREFETCH (idx), SET (val) */
     struct kiln_lx *cond;      /* IF */
     struct kiln_lblock body;   /* FOR, IF then */
     struct kiln_lblock orelse; /* IF else */
-    unsigned hints;            /* KILN_LS_HINT_* for FOR */
+    unsigned hints;            /* KILN_LS_HINT_* for FOR; PREFETCH: the cache level */
 };
 
 enum kiln_ls_hints {
@@ -398,6 +400,11 @@ void kiln_lb_store(struct kiln_lower_ctx *lc, struct kiln_lblock *b, int32_t slo
                    struct kiln_lx *idx, struct kiln_lx *val);
 void kiln_lb_set(struct kiln_lower_ctx *lc, struct kiln_lblock *b, int32_t var,
                  struct kiln_lx *val);
+/* A hint that bufs[slot][idx] (a memory buffer) is read soon: its cache line is
+ * fetched into the cache of the given level (1: L1, 2: L2), nothing else
+ * happens (idx may be past the buffer's end). */
+void kiln_lb_prefetch(struct kiln_lower_ctx *lc, struct kiln_lblock *b, int32_t slot,
+                      struct kiln_lx *idx, int level);
 struct kiln_ls *kiln_lb_if(struct kiln_lower_ctx *lc, struct kiln_lblock *b, struct kiln_lx *cond);
 /*
  * Make the kernel's outer loop: trip iterations, split across threads. Returns

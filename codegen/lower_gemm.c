@@ -41,6 +41,10 @@
  */
 enum { TILE_NV = 2, TILE_NR = 8, PB_RUN = 8 };
 
+/* Software prefetch of the conv tile's panel: how many steps ahead, and the
+ * f32 elements per 64-byte cache line. */
+enum { PF_AHEAD = 32, CACHE_LINE_F32 = 16 };
+
 struct tile {
     int nr, vl;
     int32_t acc[TILE_NR][TILE_NV];
@@ -412,10 +416,9 @@ pointwise(struct kiln_lower_ctx *lc, int32_t x, const struct kiln_tensor *wt, in
     struct kiln_lx *wat = mul_i(lc, add_i(lc, mul_i(lc, mb, IX(lc, C)), V(lc, c)), IX(lc, NR));
     for (int r = 0; r < NR; r++)
         a[r] = kiln_lx_load(lc, wp, add_i(lc, wat, IX(lc, r)));
-    tile_step(
-        lc, &fc->body, &t, a, x,
-        add_i(lc, mul_i(lc, add_i(lc, mul_i(lc, vn, IX(lc, C)), V(lc, c)), IX(lc, P)), V(lc, p0)),
-        ct);
+    struct kiln_lx *xat =
+        add_i(lc, mul_i(lc, add_i(lc, mul_i(lc, vn, IX(lc, C)), V(lc, c)), IX(lc, P)), V(lc, p0));
+    tile_step(lc, &fc->body, &t, a, x, xat, ct);
     /* each row's vectors through the epilogue on vectors; failing that, raw
      * into the accumulator and the epilogue pass over the row */
     struct kiln_lx *OW = kiln_lower_dim(lc, y, 3);
@@ -531,8 +534,17 @@ conv_tile(struct conv_tiling *g, struct kiln_lblock *body, int nr, int32_t base,
     }
     struct kiln_lx *k = add_i(
         lc, mul_i(lc, add_i(lc, mul_i(lc, V(lc, kh), IX(lc, KW)), V(lc, kw)), IX(lc, C)), V(lc, c));
-    tile_step(lc, &fc->body, &t, a, panel,
-              mul_i(lc, add_i(lc, mul_i(lc, mb, IX(lc, K)), k), IX(lc, TILE_L)), ct);
+    struct kiln_lx *pat = mul_i(lc, add_i(lc, mul_i(lc, mb, IX(lc, K)), k), IX(lc, TILE_L));
+    tile_step(lc, &fc->body, &t, a, panel, pat, ct);
+    /* the panel PF_AHEAD steps ahead into L1: a block's first tile streams its
+     * panel from memory (a large network's weights do not stay in cache
+     * between runs); and the next channel block's panel, at this step, into
+     * L2: the block's later tiles fetch it while they compute, so that the
+     * next block's first tile finds it there. A line past the end is a no-op. */
+    for (int o = 0; o < TILE_L; o += CACHE_LINE_F32) {
+        kiln_lb_prefetch(lc, &fc->body, panel, add_i(lc, pat, IX(lc, PF_AHEAD * TILE_L + o)), 1);
+        kiln_lb_prefetch(lc, &fc->body, panel, add_i(lc, pat, IX(lc, K * TILE_L + o)), 2);
+    }
 
     /* the epilogue on vectors: the tile by columns (a channel's nr pixels,
      * consecutive in memory), each through kiln_lb_store_out_lanes; the
