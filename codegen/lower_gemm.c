@@ -94,6 +94,25 @@ tile_step(struct kiln_lower_ctx *lc, struct kiln_lblock *blk, struct tile *t,
 }
 
 /*
+ * Prefetches for a tile step reading panel[at, at + L): the panel PF_AHEAD
+ * steps ahead into L1 (a block's first tile streams its panel from memory: a
+ * large network's weights do not stay in cache between runs), and the next
+ * block's panel (block elements further) at this step into L2: the block's
+ * later tiles fetch it while they compute, so that the next block's first
+ * tile finds it there. A line past the end is a no-op.
+ */
+static void
+panel_prefetch(struct kiln_lower_ctx *lc, struct kiln_lblock *blk, int32_t panel,
+               struct kiln_lx *at, int64_t block)
+{
+    const int L = TILE_NV * f32_lanes(lc);
+    for (int o = 0; o < L; o += CACHE_LINE_F32) {
+        kiln_lb_prefetch(lc, blk, panel, add_i(lc, at, IX(lc, PF_AHEAD * L + o)), 1);
+        kiln_lb_prefetch(lc, blk, panel, add_i(lc, at, IX(lc, block + o)), 2);
+    }
+}
+
+/*
  * The tile by columns: cols[l] gets the nr rows' lane l (a vector of nr lanes),
  * for every l of the L lanes; false (nothing built) when the rows, rounded up
  * to a power of two R, outnumber a vector's lanes. Per vector of a row, the
@@ -536,15 +555,7 @@ conv_tile(struct conv_tiling *g, struct kiln_lblock *body, int nr, int32_t base,
         lc, mul_i(lc, add_i(lc, mul_i(lc, V(lc, kh), IX(lc, KW)), V(lc, kw)), IX(lc, C)), V(lc, c));
     struct kiln_lx *pat = mul_i(lc, add_i(lc, mul_i(lc, mb, IX(lc, K)), k), IX(lc, TILE_L));
     tile_step(lc, &fc->body, &t, a, panel, pat, ct);
-    /* the panel PF_AHEAD steps ahead into L1: a block's first tile streams its
-     * panel from memory (a large network's weights do not stay in cache
-     * between runs); and the next channel block's panel, at this step, into
-     * L2: the block's later tiles fetch it while they compute, so that the
-     * next block's first tile finds it there. A line past the end is a no-op. */
-    for (int o = 0; o < TILE_L; o += CACHE_LINE_F32) {
-        kiln_lb_prefetch(lc, &fc->body, panel, add_i(lc, pat, IX(lc, PF_AHEAD * TILE_L + o)), 1);
-        kiln_lb_prefetch(lc, &fc->body, panel, add_i(lc, pat, IX(lc, K * TILE_L + o)), 2);
-    }
+    panel_prefetch(lc, &fc->body, panel, pat, K * TILE_L);
 
     /* the epilogue on vectors: the tile by columns (a channel's nr pixels,
      * consecutive in memory), each through kiln_lb_store_out_lanes; the
