@@ -388,7 +388,8 @@ input_copy(struct kiln_lower_ctx *lc, int32_t x, struct kiln_lx *C, const int64_
  * step reads the tile's weights from one cache line) by L pixels (two vector
  * loads of the input row, read in place). A task is a run of pixel blocks of
  * one channel block (n, run, channel block; the channel block fastest: they
- * share the input run). The last pixel block starts at P - L, overlapping the
+ * share the input run); each step prefetches the next pixel block's input
+ * into L2. The last pixel block starts at P - L, overlapping the
  * one before (the shared pixels are computed and stored twice, with the same
  * values). Each row of the tile goes through the bias and the fused epilogue
  * on vectors (kiln_lb_store_out_lanes); failing that, the raw tile goes to the
@@ -438,6 +439,11 @@ pointwise(struct kiln_lower_ctx *lc, int32_t x, const struct kiln_tensor *wt, in
     struct kiln_lx *xat =
         add_i(lc, mul_i(lc, add_i(lc, mul_i(lc, vn, IX(lc, C)), V(lc, c)), IX(lc, P)), V(lc, p0));
     tile_step(lc, &fc->body, &t, a, x, xat, ct);
+    /* the next pixel block's input (L pixels on, in the same row) into L2: a
+     * step reads a new row, C rows a plane apart, which the hardware
+     * prefetchers do not follow; the run's next tile finds them there */
+    for (int o = 0; o < L; o += CACHE_LINE_F32)
+        kiln_lb_prefetch(lc, &fc->body, x, add_i(lc, xat, IX(lc, L + o)), 2);
     /* each row's vectors through the epilogue on vectors; failing that, raw
      * into the accumulator and the epilogue pass over the row */
     struct kiln_lx *OW = kiln_lower_dim(lc, y, 3);
