@@ -557,6 +557,10 @@ conv_tile(struct conv_tiling *g, struct kiln_lblock *body, int nr, int32_t base,
         struct kiln_lx *xi = add_i(lc, at, IX(lc, g->strided ? r * S : r));
         a[r] = x >= 0 ? kiln_lx_cast(lc, ct, kiln_lx_load_f(lc, xs, xi)) : kiln_lx_load(lc, xs, xi);
     }
+    /* read in place (not a copy just written): the next tile's input (nr
+     * pixels on in the row) into L2, as in pointwise */
+    if (x >= 0)
+        kiln_lb_prefetch(lc, &fc->body, xs, add_i(lc, at, IX(lc, nr * (g->strided ? S : 1))), 2);
     struct kiln_lx *k = add_i(
         lc, mul_i(lc, add_i(lc, mul_i(lc, V(lc, kh), IX(lc, KW)), V(lc, kw)), IX(lc, C)), V(lc, c));
     struct kiln_lx *pat = mul_i(lc, add_i(lc, mul_i(lc, mb, IX(lc, K)), k), IX(lc, TILE_L));
