@@ -461,7 +461,7 @@ kiln_lb_store(struct kiln_lower_ctx *lc, struct kiln_lblock *b, int32_t slot, st
 
 void
 kiln_lb_prefetch(struct kiln_lower_ctx *lc, struct kiln_lblock *b, int32_t slot,
-                 struct kiln_lx *idx, int level)
+                 struct kiln_lx *idx, int level, bool write)
 {
     KILN_ASSERT(level == 1 || level == 2);
     KILN_ASSERT(slot >= 0 && slot < lc->k->n_bufs && idx->type == KILN_DT_I64);
@@ -470,7 +470,7 @@ kiln_lb_prefetch(struct kiln_lower_ctx *lc, struct kiln_lblock *b, int32_t slot,
     struct kiln_ls *s = ls_new(lc, KILN_LS_PREFETCH);
     s->buf = slot;
     s->idx = idx;
-    s->hints = (unsigned)level;
+    s->hints = (unsigned)level | (write ? KILN_LS_PF_WRITE : 0u);
     kiln_lb_add(lc, b, s);
 }
 
@@ -1772,9 +1772,11 @@ print_block(const struct kiln_lmodule *m, const struct kiln_lkernel *k, const st
             break;
         case KILN_LS_PREFETCH:
             if (sig)
-                fprintf(f, "prefetch L%u #%d[", s->hints, (int)s->buf);
+                fprintf(f, "prefetch%s L%u #%d[", s->hints & KILN_LS_PF_WRITE ? "w" : "",
+                        s->hints & KILN_LS_PF_LEVEL, (int)s->buf);
             else
-                fprintf(f, "prefetch L%u %s[", s->hints, m->bufs[k->bufs[s->buf]].name);
+                fprintf(f, "prefetch%s L%u %s[", s->hints & KILN_LS_PF_WRITE ? "w" : "",
+                        s->hints & KILN_LS_PF_LEVEL, m->bufs[k->bufs[s->buf]].name);
             print_lx(m, k, s->idx, f, sig);
             fprintf(f, "]\n");
             break;

@@ -157,7 +157,7 @@ struct kiln_ls {
     struct kiln_lx *cond;      /* IF */
     struct kiln_lblock body;   /* FOR, IF then */
     struct kiln_lblock orelse; /* IF else */
-    unsigned hints;            /* KILN_LS_HINT_* for FOR; PREFETCH: the cache level */
+    unsigned hints;            /* KILN_LS_HINT_* for FOR; PREFETCH: KILN_LS_PF_* */
 };
 
 enum kiln_ls_hints {
@@ -168,6 +168,9 @@ enum kiln_ls_hints {
      * reduction over the loop); the body is vectorized across its statements */
     KILN_LS_HINT_NO_VECTORIZE = 1 << 2,
 };
+
+/* A PREFETCH's hints: the cache level (1 or 2), and for a line written. */
+enum { KILN_LS_PF_LEVEL = 3, KILN_LS_PF_WRITE = 1 << 2 };
 
 /* ---------------------------------------------------------------- kernels, buffers, module */
 
@@ -400,11 +403,11 @@ void kiln_lb_store(struct kiln_lower_ctx *lc, struct kiln_lblock *b, int32_t slo
                    struct kiln_lx *idx, struct kiln_lx *val);
 void kiln_lb_set(struct kiln_lower_ctx *lc, struct kiln_lblock *b, int32_t var,
                  struct kiln_lx *val);
-/* A hint that bufs[slot][idx] (a memory buffer) is read soon: its cache line is
- * fetched into the cache of the given level (1: L1, 2: L2), nothing else
- * happens (idx may be past the buffer's end). */
+/* A hint that bufs[slot][idx] (a memory buffer) is read (write: written)
+ * soon: its cache line is fetched into the cache of the given level (1: L1,
+ * 2: L2), nothing else happens (idx may be past the buffer's end). */
 void kiln_lb_prefetch(struct kiln_lower_ctx *lc, struct kiln_lblock *b, int32_t slot,
-                      struct kiln_lx *idx, int level);
+                      struct kiln_lx *idx, int level, bool write);
 struct kiln_ls *kiln_lb_if(struct kiln_lower_ctx *lc, struct kiln_lblock *b, struct kiln_lx *cond);
 /*
  * Make the kernel's outer loop: trip iterations, split across threads. Returns
@@ -470,6 +473,17 @@ void kiln_lb_store_out(struct kiln_lower_ctx *lc, struct kiln_lblock *b, int32_t
 bool kiln_lb_store_out_lanes(struct kiln_lower_ctx *lc, struct kiln_lblock *b, int32_t slot,
                              struct kiln_lx *idx, struct kiln_lx *val, struct kiln_lx *const *axes,
                              int32_t lane);
+/*
+ * Appends to dst a prefetch, into the cache of `level`, of every vector load
+ * from memory in src's statements (from statement `from` on; an epilogue
+ * kiln_lb_store_out_lanes built; dst may be src), `ahead` elements further
+ * on; with `stores`, of the vector stores' targets too (for writing). A tile's epilogue reads (a
+ * residual) and writes rows a plane apart, which the hardware prefetchers do not follow: these
+ * fetch the next tile's while it computes.
+ */
+void kiln_lb_prefetch_vectors(struct kiln_lower_ctx *lc, struct kiln_lblock *dst,
+                              const struct kiln_lblock *src, int32_t from, struct kiln_lx *ahead,
+                              int level, bool stores);
 /* The type f16/bf16 compute in (f32); other types compute as themselves. */
 enum kiln_dtype kiln_lower_compute_type(enum kiln_dtype t);
 

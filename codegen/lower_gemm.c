@@ -107,8 +107,8 @@ panel_prefetch(struct kiln_lower_ctx *lc, struct kiln_lblock *blk, int32_t panel
 {
     const int L = TILE_NV * f32_lanes(lc);
     for (int o = 0; o < L; o += CACHE_LINE_F32) {
-        kiln_lb_prefetch(lc, blk, panel, add_i(lc, at, IX(lc, PF_AHEAD * L + o)), 1);
-        kiln_lb_prefetch(lc, blk, panel, add_i(lc, at, IX(lc, block + o)), 2);
+        kiln_lb_prefetch(lc, blk, panel, add_i(lc, at, IX(lc, PF_AHEAD * L + o)), 1, false);
+        kiln_lb_prefetch(lc, blk, panel, add_i(lc, at, IX(lc, block + o)), 2, false);
     }
 }
 
@@ -443,12 +443,13 @@ pointwise(struct kiln_lower_ctx *lc, int32_t x, const struct kiln_tensor *wt, in
      * step reads a new row, C rows a plane apart, which the hardware
      * prefetchers do not follow; the run's next tile finds them there */
     for (int o = 0; o < L; o += CACHE_LINE_F32)
-        kiln_lb_prefetch(lc, &fc->body, x, add_i(lc, xat, IX(lc, L + o)), 2);
+        kiln_lb_prefetch(lc, &fc->body, x, add_i(lc, xat, IX(lc, L + o)), 2, false);
     /* each row's vectors through the epilogue on vectors; failing that, raw
      * into the accumulator and the epilogue pass over the row */
     struct kiln_lx *OW = kiln_lower_dim(lc, y, 3);
     int32_t lane = kiln_lk_var(lc, KILN_DT_I64, "lane"), acc = -1;
     bool in_place = false, epilogue = false;
+    const int32_t epi0 = body->n;
     for (int r = 0; r < NR; r++) {
         struct kiln_lx *m = add_i(lc, mul_i(lc, mb, IX(lc, NR)), IX(lc, r));
         struct kiln_lx *abase =
@@ -488,6 +489,8 @@ pointwise(struct kiln_lower_ctx *lc, int32_t x, const struct kiln_tensor *wt, in
         struct kiln_lx *yi[4] = {vn, m, div_i(lc, pix, OW), rem_i(lc, pix, OW)};
         kiln_lb_store_out(lc, &fe->body, y, at, val, yi);
     }
+    /* the next pixel block's epilogue operands and results into L2 */
+    kiln_lb_prefetch_vectors(lc, body, body, epi0, IX(lc, L), 2, true);
     return KILN_OK;
 }
 
@@ -560,7 +563,8 @@ conv_tile(struct conv_tiling *g, struct kiln_lblock *body, int nr, int32_t base,
     /* read in place (not a copy just written): the next tile's input (nr
      * pixels on in the row) into L2, as in pointwise */
     if (x >= 0)
-        kiln_lb_prefetch(lc, &fc->body, xs, add_i(lc, at, IX(lc, nr * (g->strided ? S : 1))), 2);
+        kiln_lb_prefetch(lc, &fc->body, xs, add_i(lc, at, IX(lc, nr * (g->strided ? S : 1))), 2,
+                         false);
     struct kiln_lx *k = add_i(
         lc, mul_i(lc, add_i(lc, mul_i(lc, V(lc, kh), IX(lc, KW)), V(lc, kw)), IX(lc, C)), V(lc, c));
     struct kiln_lx *pat = mul_i(lc, add_i(lc, mul_i(lc, mb, IX(lc, K)), k), IX(lc, TILE_L));
@@ -595,6 +599,8 @@ conv_tile(struct conv_tiling *g, struct kiln_lblock *body, int nr, int32_t base,
     if (vec) {
         for (int32_t i = 0; i < wide.n; i++)
             kiln_lb_add(lc, body, wide.s[i]);
+        /* the next tile's epilogue operands and results (nr pixels on) into L2 */
+        kiln_lb_prefetch_vectors(lc, body, &wide, 0, IX(lc, nr), 2, true);
         return;
     }
     g->scalar_epilogue = true;

@@ -159,3 +159,45 @@ kiln_lb_store_out_lanes(struct kiln_lower_ctx *lc, struct kiln_lblock *b, int32_
         kiln_lb_add(lc, b, wide.s[i]);
     return true;
 }
+
+static void
+prefetch_x(struct kiln_lower_ctx *lc, struct kiln_lblock *dst, const struct kiln_lx *x,
+           struct kiln_lx *ahead, int level)
+{
+    if (!x)
+        return;
+    if (x->kind == KILN_LX_VLOAD && kiln_lower_buf(lc, x->buf)->kind != KILN_LBUF_REG &&
+        kiln_dtype_bits(x->type) >= 8)
+        kiln_lb_prefetch(lc, dst, x->buf, add_i(lc, x->a, ahead), level, false);
+    prefetch_x(lc, dst, x->a, ahead, level);
+    prefetch_x(lc, dst, x->b, ahead, level);
+    prefetch_x(lc, dst, x->c, ahead, level);
+}
+
+void
+kiln_lb_prefetch_vectors(struct kiln_lower_ctx *lc, struct kiln_lblock *dst,
+                         const struct kiln_lblock *src, int32_t from, struct kiln_lx *ahead,
+                         int level, bool stores)
+{
+    const int32_t end = src->n; /* dst may be src */
+    for (int32_t i = from; i < end; i++) {
+        const struct kiln_ls *s = src->s[i];
+        switch (s->kind) {
+        case KILN_LS_SET:
+            prefetch_x(lc, dst, s->val, ahead, level);
+            break;
+        case KILN_LS_STORE:
+            prefetch_x(lc, dst, s->val, ahead, level);
+            if (stores && s->val->lanes > 1)
+                kiln_lb_prefetch(lc, dst, s->buf, add_i(lc, s->idx, ahead), level, true);
+            break;
+        case KILN_LS_IF:
+            prefetch_x(lc, dst, s->cond, ahead, level);
+            kiln_lb_prefetch_vectors(lc, dst, &s->body, 0, ahead, level, stores);
+            kiln_lb_prefetch_vectors(lc, dst, &s->orelse, 0, ahead, level, stores);
+            break;
+        default:
+            break;
+        }
+    }
+}

@@ -885,13 +885,14 @@ emit_stmt(struct emitter *e, const struct kiln_ls *s)
         break;
     }
     case KILN_LS_PREFETCH: {
-        /* llvm.prefetch(address, read, locality, data): locality 3 is L1 (x86
-         * prefetcht0), 2 is L2 (prefetcht1) */
+        /* llvm.prefetch(address, read or write, locality, data): locality 3
+         * is L1 (x86 prefetcht0), 2 is L2 (prefetcht1); a write is prefetchw */
         const struct kiln_lbuf *buf = &e->m->bufs[e->k->bufs[s->buf]];
         LLVMValueRef idx = emit_lx(e, s->idx);
         LLVMValueRef args[4] = {
             LLVMBuildGEP2(e->b, mem_type(e, buf->dtype), e->bases[s->buf], &idx, 1, ""),
-            LLVMConstInt(e->t_i32, 0, 0), LLVMConstInt(e->t_i32, 4 - s->hints, 0),
+            LLVMConstInt(e->t_i32, (s->hints & KILN_LS_PF_WRITE) != 0, 0),
+            LLVMConstInt(e->t_i32, 4 - (s->hints & KILN_LS_PF_LEVEL), 0),
             LLVMConstInt(e->t_i32, 1, 0)};
         intrinsic(e, "llvm.prefetch", &e->t_ptr, 1, args, 4);
         break;
