@@ -964,7 +964,7 @@ parse_dense(struct parser *ps, struct kiln_tensor *t, int64_t numel)
                     lo = 0;
                     hi = (INT64_C(1) << bits) - 1;
                 }
-                int64_t x;
+                int64_t x = 0;
                 TRY(number_to_i64(ps, &num, lo, hi, &x));
                 /* little-endian two's complement of the element width */
                 for (int k = 0; k < bits / 8; k++)

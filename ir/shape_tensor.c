@@ -1729,7 +1729,7 @@ kiln_shape_eye_like(struct kiln_infer_ctx *ic)
         return KILN_ERR_INVALID;
     if (x->rank >= 0 && x->rank != 2)
         return kiln_infer_fail(ic, "input 0 must be 2-D, got rank %d", x->rank);
-    enum kiln_dtype dt;
+    enum kiln_dtype dt = KILN_DT_F32;
     enum kiln_status st = dtype_attr(ic, "dtype", x->dtype, &dt);
     if (st != KILN_OK)
         return st;
@@ -2695,7 +2695,7 @@ enum kiln_status
 kiln_shape_window(struct kiln_infer_ctx *ic)
 {
     struct kiln_dim size;
-    enum kiln_dtype dt;
+    enum kiln_dtype dt = KILN_DT_F32;
     bool periodic = true;
     enum kiln_status st = read_size(ic, 0, "size", 0, &size);
     if (st == KILN_OK)
@@ -2715,7 +2715,7 @@ enum kiln_status
 kiln_shape_mel_weight_matrix(struct kiln_infer_ctx *ic)
 {
     struct kiln_dim bins, len;
-    enum kiln_dtype dt;
+    enum kiln_dtype dt = KILN_DT_F32;
     enum kiln_status st = read_size(ic, 0, "num_mel_bins", 0, &bins);
     if (st == KILN_OK)
         st = read_size(ic, 1, "dft_length", 1, &len);
