@@ -230,6 +230,9 @@ unflatten(struct kiln_lower_ctx *lc, struct kiln_lx *flat, struct kiln_lx *const
 
 static enum kiln_status gemm_dense(struct kiln_lower_ctx *lc, enum kiln_dtype ct);
 
+/* Columns per task of a Gemm with few rows (gemm_dense). */
+enum { GEMM_COLS = 256 };
+
 enum kiln_status
 kiln_lower_gemm(struct kiln_lower_ctx *lc)
 {
@@ -524,7 +527,7 @@ matmul_dense(struct kiln_lower_ctx *lc, int32_t a, int32_t b, int32_t y, enum ki
 static enum kiln_status
 gemm_dense(struct kiln_lower_ctx *lc, enum kiln_dtype ct)
 {
-    int32_t a = kiln_lower_in(lc, 0), b = kiln_lower_in(lc, 1), c = kiln_lower_in(lc, 2);
+    int32_t a = kiln_lower_in(lc, 0), c = kiln_lower_in(lc, 2);
     int32_t y = kiln_lower_out(lc, 0);
     bool ta = kiln_node_attr_int(lc->n, "transA", 0) != 0;
     bool tb = kiln_node_attr_int(lc->n, "transB", 0) != 0;
@@ -532,13 +535,50 @@ gemm_dense(struct kiln_lower_ctx *lc, enum kiln_dtype ct)
     float beta = kiln_node_attr_float(lc->n, "beta", 1.0f);
     struct kiln_lx *M = kiln_lower_dim(lc, y, 0), *N = kiln_lower_dim(lc, y, 1);
     struct kiln_lx *K = kiln_lower_dim(lc, a, ta ? 0 : 1);
-    struct kiln_lx *lda = kiln_lower_dim(lc, a, 1), *ldb = kiln_lower_dim(lc, b, 1);
+    struct kiln_lx *lda = kiln_lower_dim(lc, a, 1);
     bool in_place;
     int32_t acc = accumulator(lc, y, ct, &in_place);
-    int32_t i, j, k;
-    struct kiln_lblock *body = kiln_lk_parallel(lc, M, &i);
+    /* a task is a row, or with few rows (a batch-1 classifier) a block of
+     * GEMM_COLS columns of a row, so that every thread has work */
+    const int64_t NB =
+        M->kind == KILN_LX_IMM && N->kind == KILN_LX_IMM && M->i < 16 && N->i >= 2 * GEMM_COLS
+            ? (N->i + GEMM_COLS - 1) / GEMM_COLS
+            : 1;
+    /* a constant B read by column blocks: packed at compile time as
+     * [NB][K][GEMM_COLS] (zero past N), so that a task streams contiguous
+     * memory; the packed copy replaces B */
+    const struct kiln_tensor *bt =
+        NB > 1 && ct == KILN_DT_F32 && K->kind == KILN_LX_IMM ? const_input(lc, 1) : NULL;
+    if (bt && bt->rank != 2)
+        bt = NULL;
+    int32_t b;
+    if (bt) {
+        void *data;
+        int32_t pb = kiln_lower_const(lc, ct, NB * K->i * GEMM_COLS, "packed", &data);
+        float *pw = data;
+        for (int64_t kk = 0; kk < K->i; kk++)
+            for (int64_t jj = 0; jj < N->i; jj++) {
+                double v = 0;
+                kiln_tensor_get_f64(bt, tb ? jj * K->i + kk : kk * N->i + jj, &v);
+                pw[((jj / GEMM_COLS) * K->i + kk) * GEMM_COLS + jj % GEMM_COLS] = (float)v;
+            }
+        b = kiln_lower_slot(lc, pb);
+    } else {
+        b = kiln_lower_in(lc, 1);
+    }
+    int32_t p, i, j, k;
+    struct kiln_lblock *body = kiln_lk_parallel(lc, mul_i(lc, M, IX(lc, NB)), &p);
+    i = kiln_lk_var(lc, KILN_DT_I64, "i");
+    kiln_lb_set(lc, body, i, div_i(lc, V(lc, p), IX(lc, NB)));
+    struct kiln_lx *j0 = mul_i(lc, rem_i(lc, V(lc, p), IX(lc, NB)), IX(lc, GEMM_COLS));
+    struct kiln_lx *j1 =
+        NB > 1 ? kiln_lx_select(lc, bin(lc, KILN_LX_LT, add_i(lc, j0, IX(lc, GEMM_COLS)), N),
+                                add_i(lc, j0, IX(lc, GEMM_COLS)), N)
+               : N;
+    if (NB == 1)
+        j0 = IX(lc, 0);
     struct kiln_lx *row = mul_i(lc, V(lc, i), N);
-    struct kiln_ls *f0 = loop(lc, body, "j", N, &j);
+    struct kiln_ls *f0 = kiln_lb_for(lc, body, "j", j0, j1, &j);
     f0->hints |= KILN_LS_HINT_VECTORIZE;
     kiln_lb_store(lc, &f0->body, acc, add_i(lc, row, V(lc, j)), fimm(lc, ct, 0));
     struct kiln_ls *fk = loop(lc, body, "k", K, &k);
@@ -546,10 +586,21 @@ gemm_dense(struct kiln_lower_ctx *lc, enum kiln_dtype ct)
                             : add_i(lc, mul_i(lc, V(lc, i), lda), V(lc, k));
     int32_t av = kiln_lk_var(lc, ct, "a");
     kiln_lb_set(lc, &fk->body, av, kiln_lx_cast(lc, ct, kiln_lx_load_f(lc, a, ia)));
-    struct kiln_ls *fj = loop(lc, &fk->body, "j", N, &j);
+    struct kiln_ls *fj = kiln_lb_for(lc, &fk->body, "j", j0, j1, &j);
     fj->hints |= KILN_LS_HINT_VECTORIZE;
-    struct kiln_lx *ib = tb ? add_i(lc, mul_i(lc, V(lc, j), ldb), V(lc, k))
-                            : add_i(lc, mul_i(lc, V(lc, k), ldb), V(lc, j));
+    struct kiln_lx *ib;
+    if (bt) {
+        struct kiln_lx *jb = rem_i(lc, V(lc, p), IX(lc, NB));
+        ib = add_i(lc, mul_i(lc, add_i(lc, mul_i(lc, jb, K), V(lc, k)), IX(lc, GEMM_COLS)),
+                   sub_i(lc, V(lc, j), j0));
+        kiln_lower_method(lc, "rows in blocks of %d columns, packed weights", GEMM_COLS);
+    } else {
+        struct kiln_lx *ldb = kiln_lower_dim(lc, b, 1);
+        ib = tb ? add_i(lc, mul_i(lc, V(lc, j), ldb), V(lc, k))
+                : add_i(lc, mul_i(lc, V(lc, k), ldb), V(lc, j));
+        if (NB > 1)
+            kiln_lower_method(lc, "rows in blocks of %d columns", GEMM_COLS);
+    }
     struct kiln_lx *at = add_i(lc, row, V(lc, j));
     kiln_lb_store(
         lc, &fj->body, acc, at,
@@ -558,7 +609,7 @@ gemm_dense(struct kiln_lower_ctx *lc, enum kiln_dtype ct)
     bool with_c = c >= 0 && beta != 0.0f;
     if (in_place && alpha == 1.0f && !with_c)
         return KILN_OK;
-    struct kiln_ls *fe = loop(lc, body, "j", N, &j);
+    struct kiln_ls *fe = kiln_lb_for(lc, body, "j", j0, j1, &j);
     struct kiln_lx *ij[2] = {V(lc, i), V(lc, j)};
     struct kiln_lx *ea = add_i(lc, row, V(lc, j));
     struct kiln_lx *v = kiln_lx_load(lc, acc, ea);
