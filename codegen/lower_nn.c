@@ -538,8 +538,8 @@ gemm_dense(struct kiln_lower_ctx *lc, enum kiln_dtype ct)
     struct kiln_lx *lda = kiln_lower_dim(lc, a, 1);
     bool in_place;
     int32_t acc = accumulator(lc, y, ct, &in_place);
-    /* a task is a row, or with few rows (a batch-1 classifier) a block of
-     * GEMM_COLS columns of a row, so that every thread has work */
+    /* with few rows (a classifier at a small batch), tasks are blocks of
+     * GEMM_COLS columns, so that every thread has work */
     const int64_t NB =
         M->kind == KILN_LX_IMM && N->kind == KILN_LX_IMM && M->i < 16 && N->i >= 2 * GEMM_COLS
             ? (N->i + GEMM_COLS - 1) / GEMM_COLS
@@ -566,63 +566,73 @@ gemm_dense(struct kiln_lower_ctx *lc, enum kiln_dtype ct)
     } else {
         b = kiln_lower_in(lc, 1);
     }
-    int32_t p, i, j, k;
-    struct kiln_lblock *body = kiln_lk_parallel(lc, mul_i(lc, M, IX(lc, NB)), &p);
-    i = kiln_lk_var(lc, KILN_DT_I64, "i");
-    kiln_lb_set(lc, body, i, div_i(lc, V(lc, p), IX(lc, NB)));
-    struct kiln_lx *j0 = mul_i(lc, rem_i(lc, V(lc, p), IX(lc, NB)), IX(lc, GEMM_COLS));
-    struct kiln_lx *j1 =
-        NB > 1 ? kiln_lx_select(lc, bin(lc, KILN_LX_LT, add_i(lc, j0, IX(lc, GEMM_COLS)), N),
-                                add_i(lc, j0, IX(lc, GEMM_COLS)), N)
-               : N;
-    if (NB == 1)
-        j0 = IX(lc, 0);
-    struct kiln_lx *row = mul_i(lc, V(lc, i), N);
-    struct kiln_ls *f0 = kiln_lb_for(lc, body, "j", j0, j1, &j);
-    f0->hints |= KILN_LS_HINT_VECTORIZE;
-    kiln_lb_store(lc, &f0->body, acc, add_i(lc, row, V(lc, j)), fimm(lc, ct, 0));
+    /* a task: one row (over every column), or a column block of all M rows
+     * (each B element loaded once for the M rows) */
+    int32_t p, j, k;
+    struct kiln_lblock *body = kiln_lk_parallel(lc, NB > 1 ? IX(lc, NB) : M, &p);
+    const int nrows = NB > 1 ? (int)M->i : 1;
+    struct kiln_lx *rows[16];
+    for (int r = 0; r < nrows; r++)
+        rows[r] = NB > 1 ? IX(lc, r) : V(lc, p);
+    struct kiln_lx *j0 = IX(lc, 0), *j1 = N;
+    if (NB > 1) {
+        j0 = mul_i(lc, V(lc, p), IX(lc, GEMM_COLS));
+        j1 = kiln_lx_select(lc, bin(lc, KILN_LX_LT, add_i(lc, j0, IX(lc, GEMM_COLS)), N),
+                            add_i(lc, j0, IX(lc, GEMM_COLS)), N);
+    }
+    for (int r = 0; r < nrows; r++) {
+        struct kiln_ls *f0 = kiln_lb_for(lc, body, "j", j0, j1, &j);
+        f0->hints |= KILN_LS_HINT_VECTORIZE;
+        kiln_lb_store(lc, &f0->body, acc, add_i(lc, mul_i(lc, rows[r], N), V(lc, j)),
+                      fimm(lc, ct, 0));
+    }
+    if (NB > 1)
+        kiln_lower_method(lc, "%d row%s in blocks of %d columns%s", nrows, nrows > 1 ? "s" : "",
+                          GEMM_COLS, bt ? ", packed weights" : "");
     struct kiln_ls *fk = loop(lc, body, "k", K, &k);
-    struct kiln_lx *ia = ta ? add_i(lc, mul_i(lc, V(lc, k), lda), V(lc, i))
-                            : add_i(lc, mul_i(lc, V(lc, i), lda), V(lc, k));
-    int32_t av = kiln_lk_var(lc, ct, "a");
-    kiln_lb_set(lc, &fk->body, av, kiln_lx_cast(lc, ct, kiln_lx_load_f(lc, a, ia)));
+    int32_t av[16];
+    for (int r = 0; r < nrows; r++) {
+        struct kiln_lx *ia = ta ? add_i(lc, mul_i(lc, V(lc, k), lda), rows[r])
+                                : add_i(lc, mul_i(lc, rows[r], lda), V(lc, k));
+        av[r] = kiln_lk_var(lc, ct, "a");
+        kiln_lb_set(lc, &fk->body, av[r], kiln_lx_cast(lc, ct, kiln_lx_load_f(lc, a, ia)));
+    }
     struct kiln_ls *fj = kiln_lb_for(lc, &fk->body, "j", j0, j1, &j);
     fj->hints |= KILN_LS_HINT_VECTORIZE;
     struct kiln_lx *ib;
-    if (bt) {
-        struct kiln_lx *jb = rem_i(lc, V(lc, p), IX(lc, NB));
-        ib = add_i(lc, mul_i(lc, add_i(lc, mul_i(lc, jb, K), V(lc, k)), IX(lc, GEMM_COLS)),
+    if (bt)
+        ib = add_i(lc, mul_i(lc, add_i(lc, mul_i(lc, V(lc, p), K), V(lc, k)), IX(lc, GEMM_COLS)),
                    sub_i(lc, V(lc, j), j0));
-        kiln_lower_method(lc, "rows in blocks of %d columns, packed weights", GEMM_COLS);
-    } else {
-        struct kiln_lx *ldb = kiln_lower_dim(lc, b, 1);
-        ib = tb ? add_i(lc, mul_i(lc, V(lc, j), ldb), V(lc, k))
-                : add_i(lc, mul_i(lc, V(lc, k), ldb), V(lc, j));
-        if (NB > 1)
-            kiln_lower_method(lc, "rows in blocks of %d columns", GEMM_COLS);
+    else
+        ib = tb ? add_i(lc, mul_i(lc, V(lc, j), kiln_lower_dim(lc, b, 1)), V(lc, k))
+                : add_i(lc, mul_i(lc, V(lc, k), kiln_lower_dim(lc, b, 1)), V(lc, j));
+    int32_t bv = kiln_lk_var(lc, ct, "b");
+    kiln_lb_set(lc, &fj->body, bv, kiln_lx_cast(lc, ct, kiln_lx_load_f(lc, b, ib)));
+    for (int r = 0; r < nrows; r++) {
+        struct kiln_lx *at = add_i(lc, mul_i(lc, rows[r], N), V(lc, j));
+        kiln_lb_store(lc, &fj->body, acc, at,
+                      bin(lc, KILN_LX_ADD, kiln_lx_load(lc, acc, at),
+                          bin(lc, KILN_LX_MUL, V(lc, av[r]), V(lc, bv))));
     }
-    struct kiln_lx *at = add_i(lc, row, V(lc, j));
-    kiln_lb_store(
-        lc, &fj->body, acc, at,
-        bin(lc, KILN_LX_ADD, kiln_lx_load(lc, acc, at),
-            bin(lc, KILN_LX_MUL, V(lc, av), kiln_lx_cast(lc, ct, kiln_lx_load_f(lc, b, ib)))));
     bool with_c = c >= 0 && beta != 0.0f;
     if (in_place && alpha == 1.0f && !with_c)
         return KILN_OK;
-    struct kiln_ls *fe = kiln_lb_for(lc, body, "j", j0, j1, &j);
-    struct kiln_lx *ij[2] = {V(lc, i), V(lc, j)};
-    struct kiln_lx *ea = add_i(lc, row, V(lc, j));
-    struct kiln_lx *v = kiln_lx_load(lc, acc, ea);
-    if (alpha != 1.0f)
-        v = bin(lc, KILN_LX_MUL, v, fimm(lc, ct, alpha));
-    if (with_c) {
-        struct kiln_lx *cv =
-            kiln_lx_cast(lc, ct, kiln_lx_load_f(lc, c, kiln_lower_offset(lc, c, ij, 2)));
-        if (beta != 1.0f)
-            cv = bin(lc, KILN_LX_MUL, cv, fimm(lc, ct, beta));
-        v = bin(lc, KILN_LX_ADD, v, cv);
+    for (int r = 0; r < nrows; r++) {
+        struct kiln_ls *fe = kiln_lb_for(lc, body, "j", j0, j1, &j);
+        struct kiln_lx *ij[2] = {rows[r], V(lc, j)};
+        struct kiln_lx *ea = add_i(lc, mul_i(lc, rows[r], N), V(lc, j));
+        struct kiln_lx *v = kiln_lx_load(lc, acc, ea);
+        if (alpha != 1.0f)
+            v = bin(lc, KILN_LX_MUL, v, fimm(lc, ct, alpha));
+        if (with_c) {
+            struct kiln_lx *cv =
+                kiln_lx_cast(lc, ct, kiln_lx_load_f(lc, c, kiln_lower_offset(lc, c, ij, 2)));
+            if (beta != 1.0f)
+                cv = bin(lc, KILN_LX_MUL, cv, fimm(lc, ct, beta));
+            v = bin(lc, KILN_LX_ADD, v, cv);
+        }
+        kiln_lb_store_out(lc, &fe->body, y, ea, v, ij);
     }
-    kiln_lb_store_out(lc, &fe->body, y, ea, v, ij);
     return KILN_OK;
 }
 
@@ -1392,6 +1402,36 @@ kiln_lower_global_pool(struct kiln_lower_ctx *lc)
     struct kiln_lx *S = kiln_lower_dims_prod(lc, x, 2, r);
     int32_t p, s;
     struct kiln_lblock *body = kiln_lk_parallel(lc, kiln_lower_dims_prod(lc, x, 0, 2), &p);
+    const int vl = f32_lanes(lc);
+    if (avg && ct == KILN_DT_F32 && kiln_lower_buf(lc, x)->dtype == ct && S->kind == KILN_LX_IMM &&
+        S->i >= vl && vl >= 4 && vl <= 16) {
+        /* a plane of known size: vector partial sums of its vl-element
+         * pieces, added pairwise by halves (log2 vl shuffles), then the rest;
+         * a scalar chain over a 7x7 plane waits on 49 dependent adds */
+        kiln_lower_method(lc, "%d-lane partial sums", vl);
+        struct kiln_lx *base = mul_i(lc, V(lc, p), S), *sum = NULL;
+        for (int64_t i = 0; i + vl <= S->i; i += vl) {
+            struct kiln_lx *v = kiln_lx_vload(lc, x, add_i(lc, base, IX(lc, i)), vl);
+            sum = sum ? bin(lc, KILN_LX_ADD, sum, v) : v;
+        }
+        int32_t sv = kiln_lk_vvar(lc, ct, vl, "sum");
+        kiln_lb_set(lc, body, sv, sum);
+        for (int h = vl / 2; h >= 1; h /= 2) {
+            int32_t mask[16];
+            for (int j = 0; j < vl; j++)
+                mask[j] = j < h ? j + h : j;
+            int32_t nv = kiln_lk_vvar(lc, ct, vl, "sum");
+            kiln_lb_set(lc, body, nv,
+                        bin(lc, KILN_LX_ADD, V(lc, sv),
+                            kiln_lx_shuffle(lc, V(lc, sv), V(lc, sv), mask, vl)));
+            sv = nv;
+        }
+        struct kiln_lx *tot = kiln_lx_extract(lc, V(lc, sv), 0);
+        for (int64_t i = S->i - S->i % vl; i < S->i; i++)
+            tot = bin(lc, KILN_LX_ADD, tot, kiln_lx_load(lc, x, add_i(lc, base, IX(lc, i))));
+        kiln_lb_store_f(lc, body, y, V(lc, p), bin(lc, KILN_LX_DIV, tot, kiln_lx_cast(lc, ct, S)));
+        return KILN_OK;
+    }
     int32_t acc = kiln_lk_var(lc, ct, "acc");
     kiln_lb_set(lc, body, acc, avg || lp ? fimm(lc, ct, 0) : lowest(lc, ct));
     struct kiln_ls *fs = loop(lc, body, "s", S, &s);
