@@ -1409,13 +1409,13 @@ kiln_lower_global_pool(struct kiln_lower_ctx *lc)
          * pieces, added pairwise by halves (log2 vl shuffles), then the rest;
          * a scalar chain over a 7x7 plane waits on 49 dependent adds */
         kiln_lower_method(lc, "%d-lane partial sums", vl);
-        struct kiln_lx *base = mul_i(lc, V(lc, p), S), *sum = NULL;
-        for (int64_t i = 0; i + vl <= S->i; i += vl) {
-            struct kiln_lx *v = kiln_lx_vload(lc, x, add_i(lc, base, IX(lc, i)), vl);
-            sum = sum ? bin(lc, KILN_LX_ADD, sum, v) : v;
-        }
-        int32_t sv = kiln_lk_vvar(lc, ct, vl, "sum");
-        kiln_lb_set(lc, body, sv, sum);
+        struct kiln_lx *base = mul_i(lc, V(lc, p), S);
+        int32_t sv = kiln_lk_vvar(lc, ct, vl, "sum"), q;
+        kiln_lb_set(lc, body, sv, kiln_lx_splat(lc, fimm(lc, ct, 0), vl));
+        struct kiln_ls *fq = loop(lc, body, "q", IX(lc, S->i / vl), &q);
+        fq->hints |= KILN_LS_HINT_NO_VECTORIZE;
+        accum(lc, &fq->body, sv, KILN_LX_ADD,
+              kiln_lx_vload(lc, x, add_i(lc, base, mul_i(lc, V(lc, q), IX(lc, vl))), vl));
         for (int h = vl / 2; h >= 1; h /= 2) {
             int32_t mask[16];
             for (int j = 0; j < vl; j++)
