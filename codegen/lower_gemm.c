@@ -1058,10 +1058,116 @@ kiln_lower_maxpool2d_fits(const int64_t *in, const int64_t *out, const int64_t *
     return out[1] >= 4;
 }
 
+/* in > acc ? in : acc, the window kernel's NaN-skipping maximum */
+static struct kiln_lx *
+max_of(struct kiln_lower_ctx *lc, struct kiln_lx *acc, struct kiln_lx *in)
+{
+    return kiln_lx_select(lc, bin(lc, KILN_LX_GT, in, acc), in, acc);
+}
+
+/*
+ * MaxPool 3x3, stride 2, no padding or dilation, read in place: a task is a
+ * plane; each output row is chunks of VL columns. Per input row and chunk,
+ * the row's maximum over the three taps: two vector loads of 2 VL columns
+ * split into even and odd columns by shuffles, and the even columns one
+ * further (the evens shifted by a lane, the last from a scalar load, which
+ * stays inside the row: W >= 2 OW + 1). Output row oh takes the maximum of
+ * input rows 2oh, 2oh + 1, 2oh + 2; row 2oh + 2's is carried to the next
+ * output row, where it is row 2oh. The taps are taken in the window kernel's
+ * order (row by row, left to right), so NaN and ties resolve the same way.
+ */
+static enum kiln_status
+maxpool_s2(struct kiln_lower_ctx *lc, int32_t x, int32_t y, int VL, enum kiln_dtype ct)
+{
+    struct kiln_lx *C = kiln_lower_dim(lc, x, 1), *H = kiln_lower_dim(lc, x, 2);
+    struct kiln_lx *W = kiln_lower_dim(lc, x, 3), *OH = kiln_lower_dim(lc, y, 2);
+    const int64_t OW = kiln_lower_dim(lc, y, 3)->i;
+    int64_t j0[64];
+    int nch = 0;
+    for (int64_t j = 0; j < OW && nch < 64; j += VL)
+        j0[nch++] = j + VL <= OW ? j : OW - VL;
+    if (nch == 64)
+        return kiln_lower_unsupported(lc, "a max pool output row of %lld pixels", (long long)OW);
+    struct kiln_lx *planes = mul_i(lc, kiln_lower_dim(lc, y, 0), C);
+    int32_t p, oh;
+    struct kiln_lblock *body = kiln_lk_parallel(lc, planes, &p);
+    kiln_lower_method(lc,
+                      "max pool, %d-lane row vectors, stride-2 columns split by shuffles, "
+                      "row maxima carried",
+                      VL);
+    int32_t even[64], odd[64], next[64];
+    for (int j = 0; j < VL; j++)
+        even[j] = 2 * j, odd[j] = 2 * j + 1, next[j] = j + 1;
+    struct kiln_lx *ninf = kiln_lx_splat(lc, fimm(lc, ct, -INFINITY), VL);
+    struct kiln_lx *plane = mul_i(lc, mul_i(lc, V(lc, p), H), W);
+    /* chunk i of input row r: its maximum over the three column taps */
+    struct kiln_lx *hmax[64];
+#define ROW_MAX(blk, r)                                                                            \
+    for (int i = 0; i < nch; i++) {                                                                \
+        struct kiln_lx *at = add_i(lc, add_i(lc, plane, mul_i(lc, (r), W)), IX(lc, 2 * j0[i]));    \
+        struct kiln_lx *a = kiln_lx_vload(lc, x, at, VL);                                          \
+        struct kiln_lx *b = kiln_lx_vload(lc, x, add_i(lc, at, IX(lc, VL)), VL);                   \
+        int32_t ev = kiln_lk_vvar(lc, ct, VL, "even"), hv = kiln_lk_vvar(lc, ct, VL, "row");       \
+        kiln_lb_set(lc, (blk), ev, kiln_lx_shuffle(lc, a, b, even, VL));                           \
+        struct kiln_lx *last =                                                                     \
+            kiln_lx_splat(lc, kiln_lx_load(lc, x, add_i(lc, at, IX(lc, 2 * VL))), VL);             \
+        kiln_lb_set(lc, (blk), hv, max_of(lc, ninf, V(lc, ev)));                                   \
+        kiln_lb_set(lc, (blk), hv, max_of(lc, V(lc, hv), kiln_lx_shuffle(lc, a, b, odd, VL)));     \
+        kiln_lb_set(lc, (blk), hv,                                                                 \
+                    max_of(lc, V(lc, hv), kiln_lx_shuffle(lc, V(lc, ev), last, next, VL)));        \
+        hmax[i] = V(lc, hv);                                                                       \
+    }
+    int32_t carry[64];
+    ROW_MAX(body, IX(lc, 0))
+    for (int i = 0; i < nch; i++) {
+        carry[i] = kiln_lk_vvar(lc, ct, VL, "carry");
+        kiln_lb_set(lc, body, carry[i], hmax[i]);
+    }
+    struct kiln_lblock *rowb = &loop(lc, body, "oh", OH, &oh)->body;
+    struct kiln_lx *r1 = add_i(lc, mul_i(lc, V(lc, oh), IX(lc, 2)), IX(lc, 1));
+    struct kiln_lx *h1[64];
+    ROW_MAX(rowb, r1)
+    memcpy(h1, hmax, sizeof h1);
+    ROW_MAX(rowb, add_i(lc, r1, IX(lc, 1)))
+#undef ROW_MAX
+    struct kiln_lx *obase = mul_i(lc, add_i(lc, mul_i(lc, V(lc, p), OH), V(lc, oh)), IX(lc, OW));
+    int32_t lane = kiln_lk_var(lc, KILN_DT_I64, "lane");
+    int32_t out[64];
+    for (int i = 0; i < nch; i++) {
+        out[i] = kiln_lk_vvar(lc, ct, VL, "max");
+        kiln_lb_set(lc, rowb, out[i], max_of(lc, max_of(lc, V(lc, carry[i]), h1[i]), hmax[i]));
+        kiln_lb_set(lc, rowb, carry[i], hmax[i]);
+    }
+    bool wide = true;
+    for (int i = 0; i < nch && wide; i++) {
+        struct kiln_lx *ow = add_i(lc, IX(lc, j0[i]), V(lc, lane));
+        struct kiln_lx *yi[4] = {div_i(lc, V(lc, p), C), rem_i(lc, V(lc, p), C), V(lc, oh), ow};
+        wide = kiln_lb_store_out_lanes(lc, rowb, y, add_i(lc, obase, ow), V(lc, out[i]), yi, lane);
+    }
+    if (wide)
+        return KILN_OK;
+    /* an epilogue that does not widen: each element through it */
+    for (int i = 0; i < nch; i++)
+        for (int l = 0; l < VL; l++) {
+            struct kiln_lx *ow = IX(lc, j0[i] + l);
+            struct kiln_lx *yi[4] = {div_i(lc, V(lc, p), C), rem_i(lc, V(lc, p), C), V(lc, oh), ow};
+            kiln_lb_store_out(lc, rowb, y, add_i(lc, obase, ow),
+                              kiln_lx_extract(lc, V(lc, out[i]), l), yi);
+        }
+    return KILN_OK;
+}
+
 enum kiln_status
 kiln_lower_maxpool2d(struct kiln_lower_ctx *lc, int32_t x, int32_t y, const int64_t *kernel,
                      const int64_t *stride, const int64_t *pad, const int64_t *dil,
                      enum kiln_dtype ct)
 {
+    const int64_t OW = kiln_lower_dim(lc, y, 3)->i;
+    const int lanes = f32_lanes(lc);
+    const int VL = OW >= lanes ? lanes : OW >= 8 ? 8 : 4;
+    if (kernel[0] == 3 && kernel[1] == 3 && stride[0] == 2 && stride[1] == 2 && !pad[0] &&
+        !pad[1] && !pad[2] && !pad[3] && dil[0] == 1 && dil[1] == 1 &&
+        kiln_lower_buf(lc, x)->dtype == ct && ct == KILN_DT_F32 && OW >= VL && VL <= 16)
+        return maxpool_s2(lc, x, y, VL, ct);
     return window(lc, x, -1, -1, y, IX(lc, kernel[0]), IX(lc, kernel[1]), stride, pad, dil, ct);
 }
