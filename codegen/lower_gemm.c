@@ -881,6 +881,37 @@ kiln_lower_depthwise_fits(int64_t groups, int64_t c, int64_t m, int64_t ow)
     return groups > 1 && groups == c && m == c && ow >= 4;
 }
 
+/* in > acc ? in : acc, the window kernel's NaN-skipping maximum */
+static struct kiln_lx *
+max_of(struct kiln_lower_ctx *lc, struct kiln_lx *acc, struct kiln_lx *in)
+{
+    return kiln_lx_select(lc, bin(lc, KILN_LX_GT, in, acc), in, acc);
+}
+
+/* The lanes of a window kernel's row vectors for output rows of OW: the
+ * target's, or 8 or 4 for narrower rows. */
+static int
+row_lanes(const struct kiln_lower_ctx *lc, int64_t OW)
+{
+    const int lanes = f32_lanes(lc);
+    return OW >= lanes ? lanes : OW >= 8 ? 8 : 4;
+}
+
+/* The chunk starts of an output row of OW: 0, VL, ..., and OW - VL for the
+ * rest (overlapping the chunk before); returns their count, or -1 (an error
+ * naming `what`) past 64 chunks. */
+static int
+row_chunks(struct kiln_lower_ctx *lc, int64_t OW, int VL, int64_t *j0, const char *what)
+{
+    int nch = 0;
+    for (int64_t j = 0; j < OW && nch < 64; j += VL)
+        j0[nch++] = j + VL <= OW ? j : OW - VL;
+    if (nch < 64)
+        return nch;
+    kiln_lower_unsupported(lc, "a %s output row of %lld pixels", what, (long long)OW);
+    return -1;
+}
+
 /*
  * A sliding window over each plane, vectorized along output rows: depthwise
  * convolution (one input channel per output channel; w >= 0) or 2-D max
@@ -908,8 +939,7 @@ window(struct kiln_lower_ctx *lc, int32_t x, int32_t w, int32_t bias, int32_t y,
     struct kiln_lx *C = kiln_lower_dim(lc, x, 1);
     struct kiln_lx *OH = kiln_lower_dim(lc, y, 2);
     const int64_t OW = kiln_lower_dim(lc, y, 3)->i, S = stride[1];
-    const int lanes = f32_lanes(lc);
-    const int VL = OW >= lanes ? lanes : OW >= 8 ? 8 : 4;
+    const int VL = row_lanes(lc, OW);
     bool padded = pad[0] || pad[1] || pad[2] || pad[3];
     struct padded pp = padded_shape(lc, x, pad, S);
     struct kiln_lx *HWp = mul_i(lc, pp.Hp, pp.RW);
@@ -950,11 +980,9 @@ window(struct kiln_lower_ctx *lc, int32_t x, int32_t w, int32_t bias, int32_t y,
     struct kiln_lblock *rowb = &loop(lc, body, "oh", OH, &oh)->body;
     /* chunk starts: 0, VL, ..., and OW - VL for the rest */
     int64_t j0[64];
-    int nch = 0;
-    for (int64_t j = 0; j < OW && nch < 64; j += VL)
-        j0[nch++] = j + VL <= OW ? j : OW - VL;
-    if (nch == 64)
-        return kiln_lower_unsupported(lc, "a depthwise output row of %lld pixels", (long long)OW);
+    const int nch = row_chunks(lc, OW, VL, j0, mx ? "max pool" : "depthwise");
+    if (nch < 0)
+        return KILN_ERR_UNSUPPORTED;
     int32_t av[64];
     for (int i = 0; i < nch; i++) {
         av[i] = kiln_lk_vvar(lc, ct, VL, "acc");
@@ -996,10 +1024,8 @@ window(struct kiln_lower_ctx *lc, int32_t x, int32_t w, int32_t bias, int32_t y,
             add_i(lc, add_i(lc, row0, mul_i(lc, mul_i(lc, kh, IX(lc, dil[0])), pp.RW)), col);
         for (int i = 0; i < nch; i++) {
             struct kiln_lx *in = kiln_lx_vload(lc, xs, add_i(lc, at, IX(lc, j0[i])), VL);
-            if (mx) /* in > acc ? in : acc */
-                kiln_lb_set(
-                    lc, tap, av[i],
-                    kiln_lx_select(lc, bin(lc, KILN_LX_GT, in, V(lc, av[i])), in, V(lc, av[i])));
+            if (mx)
+                kiln_lb_set(lc, tap, av[i], max_of(lc, V(lc, av[i]), in));
             else
                 accum(lc, tap, av[i], KILN_LX_ADD, bin(lc, KILN_LX_MUL, wt, in));
         }
@@ -1058,11 +1084,39 @@ kiln_lower_maxpool2d_fits(const int64_t *in, const int64_t *out, const int64_t *
     return out[1] >= 4;
 }
 
-/* in > acc ? in : acc, the window kernel's NaN-skipping maximum */
-static struct kiln_lx *
-max_of(struct kiln_lower_ctx *lc, struct kiln_lx *acc, struct kiln_lx *in)
+/* What maxpool_s2's row maxima read. */
+struct s2_rows {
+    struct kiln_lower_ctx *lc;
+    int32_t x;
+    int VL, nch;
+    const int64_t *j0;
+    enum kiln_dtype ct;
+    int32_t even[64], odd[64], next[64];
+    struct kiln_lx *ninf, *plane, *W;
+};
+
+/* Appends to blk, per chunk i of input row r, its maximum over the three
+ * column taps (a vector variable, into hmax[i]). */
+static void
+row_max(const struct s2_rows *g, struct kiln_lblock *blk, struct kiln_lx *r, struct kiln_lx **hmax)
 {
-    return kiln_lx_select(lc, bin(lc, KILN_LX_GT, in, acc), in, acc);
+    struct kiln_lower_ctx *lc = g->lc;
+    const int VL = g->VL;
+    for (int i = 0; i < g->nch; i++) {
+        struct kiln_lx *at =
+            add_i(lc, add_i(lc, g->plane, mul_i(lc, r, g->W)), IX(lc, 2 * g->j0[i]));
+        struct kiln_lx *a = kiln_lx_vload(lc, g->x, at, VL);
+        struct kiln_lx *b = kiln_lx_vload(lc, g->x, add_i(lc, at, IX(lc, VL)), VL);
+        int32_t ev = kiln_lk_vvar(lc, g->ct, VL, "even"), hv = kiln_lk_vvar(lc, g->ct, VL, "row");
+        kiln_lb_set(lc, blk, ev, kiln_lx_shuffle(lc, a, b, g->even, VL));
+        struct kiln_lx *last =
+            kiln_lx_splat(lc, kiln_lx_load(lc, g->x, add_i(lc, at, IX(lc, 2 * VL))), VL);
+        kiln_lb_set(lc, blk, hv, max_of(lc, g->ninf, V(lc, ev)));
+        kiln_lb_set(lc, blk, hv, max_of(lc, V(lc, hv), kiln_lx_shuffle(lc, a, b, g->odd, VL)));
+        kiln_lb_set(lc, blk, hv,
+                    max_of(lc, V(lc, hv), kiln_lx_shuffle(lc, V(lc, ev), last, g->next, VL)));
+        hmax[i] = V(lc, hv);
+    }
 }
 
 /*
@@ -1083,11 +1137,9 @@ maxpool_s2(struct kiln_lower_ctx *lc, int32_t x, int32_t y, int VL, enum kiln_dt
     struct kiln_lx *W = kiln_lower_dim(lc, x, 3), *OH = kiln_lower_dim(lc, y, 2);
     const int64_t OW = kiln_lower_dim(lc, y, 3)->i;
     int64_t j0[64];
-    int nch = 0;
-    for (int64_t j = 0; j < OW && nch < 64; j += VL)
-        j0[nch++] = j + VL <= OW ? j : OW - VL;
-    if (nch == 64)
-        return kiln_lower_unsupported(lc, "a max pool output row of %lld pixels", (long long)OW);
+    const int nch = row_chunks(lc, OW, VL, j0, "max pool");
+    if (nch < 0)
+        return KILN_ERR_UNSUPPORTED;
     struct kiln_lx *planes = mul_i(lc, kiln_lower_dim(lc, y, 0), C);
     int32_t p, oh;
     struct kiln_lblock *body = kiln_lk_parallel(lc, planes, &p);
@@ -1095,30 +1147,14 @@ maxpool_s2(struct kiln_lower_ctx *lc, int32_t x, int32_t y, int VL, enum kiln_dt
                       "max pool, %d-lane row vectors, stride-2 columns split by shuffles, "
                       "row maxima carried",
                       VL);
-    int32_t even[64], odd[64], next[64];
+    struct s2_rows g = {.lc = lc, .x = x, .VL = VL, .nch = nch, .j0 = j0, .ct = ct, .W = W};
     for (int j = 0; j < VL; j++)
-        even[j] = 2 * j, odd[j] = 2 * j + 1, next[j] = j + 1;
-    struct kiln_lx *ninf = kiln_lx_splat(lc, fimm(lc, ct, -INFINITY), VL);
-    struct kiln_lx *plane = mul_i(lc, mul_i(lc, V(lc, p), H), W);
-    /* chunk i of input row r: its maximum over the three column taps */
+        g.even[j] = 2 * j, g.odd[j] = 2 * j + 1, g.next[j] = j + 1;
+    g.ninf = kiln_lx_splat(lc, fimm(lc, ct, -INFINITY), VL);
+    g.plane = mul_i(lc, mul_i(lc, V(lc, p), H), W);
     struct kiln_lx *hmax[64];
-#define ROW_MAX(blk, r)                                                                            \
-    for (int i = 0; i < nch; i++) {                                                                \
-        struct kiln_lx *at = add_i(lc, add_i(lc, plane, mul_i(lc, (r), W)), IX(lc, 2 * j0[i]));    \
-        struct kiln_lx *a = kiln_lx_vload(lc, x, at, VL);                                          \
-        struct kiln_lx *b = kiln_lx_vload(lc, x, add_i(lc, at, IX(lc, VL)), VL);                   \
-        int32_t ev = kiln_lk_vvar(lc, ct, VL, "even"), hv = kiln_lk_vvar(lc, ct, VL, "row");       \
-        kiln_lb_set(lc, (blk), ev, kiln_lx_shuffle(lc, a, b, even, VL));                           \
-        struct kiln_lx *last =                                                                     \
-            kiln_lx_splat(lc, kiln_lx_load(lc, x, add_i(lc, at, IX(lc, 2 * VL))), VL);             \
-        kiln_lb_set(lc, (blk), hv, max_of(lc, ninf, V(lc, ev)));                                   \
-        kiln_lb_set(lc, (blk), hv, max_of(lc, V(lc, hv), kiln_lx_shuffle(lc, a, b, odd, VL)));     \
-        kiln_lb_set(lc, (blk), hv,                                                                 \
-                    max_of(lc, V(lc, hv), kiln_lx_shuffle(lc, V(lc, ev), last, next, VL)));        \
-        hmax[i] = V(lc, hv);                                                                       \
-    }
     int32_t carry[64];
-    ROW_MAX(body, IX(lc, 0))
+    row_max(&g, body, IX(lc, 0), hmax);
     for (int i = 0; i < nch; i++) {
         carry[i] = kiln_lk_vvar(lc, ct, VL, "carry");
         kiln_lb_set(lc, body, carry[i], hmax[i]);
@@ -1126,10 +1162,8 @@ maxpool_s2(struct kiln_lower_ctx *lc, int32_t x, int32_t y, int VL, enum kiln_dt
     struct kiln_lblock *rowb = &loop(lc, body, "oh", OH, &oh)->body;
     struct kiln_lx *r1 = add_i(lc, mul_i(lc, V(lc, oh), IX(lc, 2)), IX(lc, 1));
     struct kiln_lx *h1[64];
-    ROW_MAX(rowb, r1)
-    memcpy(h1, hmax, sizeof h1);
-    ROW_MAX(rowb, add_i(lc, r1, IX(lc, 1)))
-#undef ROW_MAX
+    row_max(&g, rowb, r1, h1);
+    row_max(&g, rowb, add_i(lc, r1, IX(lc, 1)), hmax);
     struct kiln_lx *obase = mul_i(lc, add_i(lc, mul_i(lc, V(lc, p), OH), V(lc, oh)), IX(lc, OW));
     int32_t lane = kiln_lk_var(lc, KILN_DT_I64, "lane");
     int32_t out[64];
@@ -1163,8 +1197,7 @@ kiln_lower_maxpool2d(struct kiln_lower_ctx *lc, int32_t x, int32_t y, const int6
                      enum kiln_dtype ct)
 {
     const int64_t OW = kiln_lower_dim(lc, y, 3)->i;
-    const int lanes = f32_lanes(lc);
-    const int VL = OW >= lanes ? lanes : OW >= 8 ? 8 : 4;
+    const int VL = row_lanes(lc, OW);
     if (kernel[0] == 3 && kernel[1] == 3 && stride[0] == 2 && stride[1] == 2 && !pad[0] &&
         !pad[1] && !pad[2] && !pad[3] && dil[0] == 1 && dil[1] == 1 &&
         kiln_lower_buf(lc, x)->dtype == ct && ct == KILN_DT_F32 && OW >= VL && VL <= 16)
