@@ -1649,6 +1649,18 @@ is_infix(enum kiln_lx_op op)
            op != KILN_LX_ATAN2;
 }
 
+/* Opens a reference to kernel slot buf: "name[", or in a signature
+ * "#slot:dtype[" (names differ between kernels that are the same). */
+static void
+print_buf(const struct kiln_lmodule *m, const struct kiln_lkernel *k, int32_t buf, FILE *f,
+          bool sig)
+{
+    if (sig)
+        fprintf(f, "#%d:%s[", (int)buf, kiln_dtype_name(m->bufs[k->bufs[buf]].dtype));
+    else
+        fprintf(f, "%s[", m->bufs[k->bufs[buf]].name);
+}
+
 static void
 print_lx(const struct kiln_lmodule *m, const struct kiln_lkernel *k, const struct kiln_lx *x,
          FILE *f, bool sig)
@@ -1667,10 +1679,7 @@ print_lx(const struct kiln_lmodule *m, const struct kiln_lkernel *k, const struc
         fprintf(f, "%s", m->dims[x->dim].name);
         return;
     case KILN_LX_LOAD:
-        if (sig)
-            fprintf(f, "#%d:%s[", (int)x->buf, kiln_dtype_name(m->bufs[k->bufs[x->buf]].dtype));
-        else
-            fprintf(f, "%s[", m->bufs[k->bufs[x->buf]].name);
+        print_buf(m, k, x->buf, f, sig);
         print_lx(m, k, x->a, f, sig);
         fprintf(f, "]");
         return;
@@ -1711,10 +1720,7 @@ print_lx(const struct kiln_lmodule *m, const struct kiln_lkernel *k, const struc
         fprintf(f, ")");
         return;
     case KILN_LX_VLOAD:
-        if (sig)
-            fprintf(f, "#%d:%s[", (int)x->buf, kiln_dtype_name(m->bufs[k->bufs[x->buf]].dtype));
-        else
-            fprintf(f, "%s[", m->bufs[k->bufs[x->buf]].name);
+        print_buf(m, k, x->buf, f, sig);
         print_lx(m, k, x->a, f, sig);
         fprintf(f, " +: %d]", (int)x->lanes);
         return;
@@ -1759,10 +1765,7 @@ print_block(const struct kiln_lmodule *m, const struct kiln_lkernel *k, const st
             fprintf(f, "%*s}\n", 2 * depth, "");
             break;
         case KILN_LS_STORE:
-            if (sig)
-                fprintf(f, "#%d:%s[", (int)s->buf, kiln_dtype_name(m->bufs[k->bufs[s->buf]].dtype));
-            else
-                fprintf(f, "%s[", m->bufs[k->bufs[s->buf]].name);
+            print_buf(m, k, s->buf, f, sig);
             print_lx(m, k, s->idx, f, sig);
             if (s->val->lanes > 1)
                 fprintf(f, " +: %d", (int)s->val->lanes);
@@ -1771,12 +1774,9 @@ print_block(const struct kiln_lmodule *m, const struct kiln_lkernel *k, const st
             fprintf(f, "\n");
             break;
         case KILN_LS_PREFETCH:
-            if (sig)
-                fprintf(f, "prefetch%s L%u #%d[", s->hints & KILN_LS_PF_WRITE ? "w" : "",
-                        s->hints & KILN_LS_PF_LEVEL, (int)s->buf);
-            else
-                fprintf(f, "prefetch%s L%u %s[", s->hints & KILN_LS_PF_WRITE ? "w" : "",
-                        s->hints & KILN_LS_PF_LEVEL, m->bufs[k->bufs[s->buf]].name);
+            fprintf(f, "prefetch%s L%u ", s->hints & KILN_LS_PF_WRITE ? "w" : "",
+                    s->hints & KILN_LS_PF_LEVEL);
+            print_buf(m, k, s->buf, f, sig);
             print_lx(m, k, s->idx, f, sig);
             fprintf(f, "]\n");
             break;
