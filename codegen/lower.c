@@ -1530,6 +1530,7 @@ kiln_lower_graph_for(const struct kiln_graph *g, const struct kiln_lower_target 
     m->arena = a;
     m->target.vector_bits = target && target->vector_bits >= 128 ? target->vector_bits : 512;
     m->target.vector_regs = target && target->vector_regs >= 16 ? target->vector_regs : 32;
+    m->target.winograd = !target || target->winograd;
     m->g = g;
     m->name = module_name(a, g->name);
     m->value_buf = kiln_arena_array(a, (size_t)g->n_values + 1, sizeof *m->value_buf);

@@ -269,6 +269,9 @@ struct kiln_ldim {
 struct kiln_lower_target {
     int vector_bits; /* 512 (AVX-512), 256 (AVX2), 128 (SSE, NEON) */
     int vector_regs; /* 32 (AVX-512, NEON), 16 (AVX2, SSE) */
+    bool winograd;   /* 3x3 convolutions may use Winograd's minimal filtering (lower_gemm.c),
+                        whose rounding differs from the direct sum's; off under --strict-fp
+                        and --no-winograd */
 };
 
 struct kiln_lmodule {

@@ -627,6 +627,441 @@ conv_tile(struct conv_tiling *g, struct kiln_lblock *body, int nr, int32_t base,
     }
 }
 
+/* ---------------------------------------------------------------- Winograd 3x3 convolution */
+
+/*
+ * Winograd's minimal filtering, F(m x m, 3 x 3) (Lavin and Gray, 2015), for a
+ * 3x3 convolution with stride 1, no dilation and one group: an output tile of
+ * m x m pixels is A^T [(G g G^T) . (B^T d B)] A, where d is the a x a input
+ * patch under it (a = m + 2), g the 3x3 filter and . the elementwise product.
+ * The product runs over the input channels as a = a * a independent GEMMs,
+ * one per element xi of the transformed tile: M[xi] (tiles x out channels) =
+ * V[xi] (tiles x in channels) U[xi] (in x out channels). F(4x4) does
+ * 36 / 144 of the direct method's multiplications per output pixel, F(2x2)
+ * 16 / 36. Four kernels:
+ *
+ *   copy:   x, zero-padded to the tiles' extent, channels interleaved in
+ *           blocks of vl ([n][C / vl][Hp][Wp][vl]): a patch element of vl
+ *           channels is one vector load;
+ *   input:  per (n, channel block, tile row), each tile's B^T d B on vectors
+ *           of vl channels, stored V[n][xi][tile][C];
+ *   gemm:   per (n, xi, channel block of L, 8 tiles) the register tile of
+ *           conv_tile (tiles as rows, L output channels as lanes, steps over
+ *           C) against U packed at compile time [xi][M / L][C][L];
+ *   output: per (n, channel block of L, tile row), each tile's A^T M A on
+ *           vectors of vl channels into a row strip of the tile row
+ *           ([m][m * TW][L], the kernel's own stack memory), then per output
+ *           row, G pixels at a time, the strip by columns (tile_columns: a
+ *           channel's G pixels in one vector) through the bias and the fused
+ *           epilogue (kiln_lb_store_out_lanes), like conv_tile's.
+ *
+ * The transforms are the matrices below applied to vectors, each product a
+ * vector variable; terms with a zero coefficient are left out and +-1 is an
+ * add or a subtract. The weights' transform is done at compile time in double.
+ */
+enum { WINO_AMAX = 6 };
+
+struct wino {
+    int m, a;                  /* output tile m x m, input patch a x a */
+    const double *bt, *g, *at; /* B^T [a][a], G [a][3], A^T [m][a] */
+};
+
+static const double WINO_BT4[36] = {4, 0,  -5, 0, 1, 0, 0, -4, -4, 1,  1, 0, 0, 4, -4, -1, 1, 0,
+                                    0, -2, -1, 2, 1, 0, 0, 2,  -1, -2, 1, 0, 0, 4, 0,  -5, 0, 1};
+static const double WINO_G4[18] = {1.0 / 4,  0,         0,        -1.0 / 6, -1.0 / 6, -1.0 / 6,
+                                   -1.0 / 6, 1.0 / 6,   -1.0 / 6, 1.0 / 24, 1.0 / 12, 1.0 / 6,
+                                   1.0 / 24, -1.0 / 12, 1.0 / 6,  0,        0,        1};
+static const double WINO_AT4[24] = {1, 1, 1, 1, 1, 0, 0, 1, -1, 2, -2, 0,
+                                    0, 1, 1, 4, 4, 0, 0, 1, -1, 8, -8, 1};
+static const double WINO_BT2[16] = {1, 0, -1, 0, 0, 1, 1, 0, 0, -1, 1, 0, 0, 1, 0, -1};
+static const double WINO_G2[12] = {1, 0, 0, 0.5, 0.5, 0.5, 0.5, -0.5, 0.5, 0, 0, 1};
+static const double WINO_AT2[8] = {1, 1, 1, 0, 0, 1, -1, -1};
+
+/* sum over k < n of coef[k] * v[k * stride], v vectors of vl lanes: from the
+ * first positive term on, adding or subtracting the others (times |coef|) */
+static struct kiln_lx *
+wino_combo(struct kiln_lower_ctx *lc, const double *coef, struct kiln_lx *const *v, int stride,
+           int n, int vl, enum kiln_dtype ct)
+{
+    int first = 0;
+    while (first < n - 1 && coef[first] <= 0)
+        first++;
+    struct kiln_lx *s = v[first * stride];
+    if (coef[first] != 1)
+        s = bin(lc, KILN_LX_MUL, s, kiln_lx_splat(lc, fimm(lc, ct, coef[first]), vl));
+    for (int k = 0; k < n; k++) {
+        double c = coef[k];
+        if (c == 0 || k == first)
+            continue;
+        struct kiln_lx *term = v[k * stride];
+        if (fabs(c) != 1)
+            term = bin(lc, KILN_LX_MUL, term, kiln_lx_splat(lc, fimm(lc, ct, fabs(c)), vl));
+        s = bin(lc, c < 0 ? KILN_LX_SUB : KILN_LX_ADD, s, term);
+    }
+    return s;
+}
+
+/* out[i * r + j] = sum over k, l < a of t[i][k] in[k * a + l] t[j][l], i, j < r:
+ * t [r][a] applied to the columns of the a x a vectors in, then to the rows */
+static void
+wino_transform(struct kiln_lower_ctx *lc, struct kiln_lblock *blk, const double *t, int r, int a,
+               struct kiln_lx *const *in, struct kiln_lx **out, int vl, enum kiln_dtype ct)
+{
+    struct kiln_lx *mid[WINO_AMAX * WINO_AMAX];
+    for (int i = 0; i < r; i++)
+        for (int l = 0; l < a; l++) {
+            int32_t v = kiln_lk_vvar(lc, ct, vl, "wt");
+            kiln_lb_set(lc, blk, v, wino_combo(lc, t + i * a, in + l, a, a, vl, ct));
+            mid[i * a + l] = V(lc, v);
+        }
+    for (int i = 0; i < r; i++)
+        for (int j = 0; j < r; j++) {
+            int32_t v = kiln_lk_vvar(lc, ct, vl, "wt");
+            kiln_lb_set(lc, blk, v, wino_combo(lc, t + j * a, mid + i * a, 1, a, vl, ct));
+            out[i * r + j] = V(lc, v);
+        }
+}
+
+/* The shapes the four kernels share. */
+struct wino_shape {
+    struct wino w;
+    int vl, L, A2;             /* lanes, tile lanes, a * a */
+    int64_t C, M, CB, MB;      /* channels in / out, their blocks of vl / L */
+    int64_t OH, OW, TH, TW, T; /* output, tiles per column / row / image */
+    int64_t Hp, Wp;            /* the padded copy's rows and columns */
+    struct kiln_lx *Nn;
+};
+
+/*
+ * Whether kiln_lower_conv2d_packed computes the convolution by Winograd, and
+ * which tile: a 3x3 with stride 1, no dilation, input channels in blocks of
+ * vl and output channels in blocks of L, a constant f32 image of at least
+ * 8x8 and a row strip that fits the output kernel's stack memory. F(4x4)
+ * from 28x28 up, F(2x2) below, where a 4x4 tile wastes more of the image and
+ * each transformed weight (4x the filter's size for F(4x4), 16 / 9 for
+ * F(2x2)) serves fewer tiles.
+ */
+static bool
+wino_choose(struct kiln_lower_ctx *lc, int32_t x, const struct kiln_tensor *wt, int32_t y,
+            const int64_t *stride, const int64_t *pad, const int64_t *dil, enum kiln_dtype ct,
+            struct wino_shape *s)
+{
+    int nrmax;
+    tile_shape(lc, &s->vl, &s->L, &nrmax);
+    s->C = wt->dims[1];
+    s->M = wt->dims[0];
+    struct kiln_lx *H = kiln_lower_dim(lc, x, 2), *W = kiln_lower_dim(lc, x, 3);
+    struct kiln_lx *OH = kiln_lower_dim(lc, y, 2), *OW = kiln_lower_dim(lc, y, 3);
+    if (!lc->m->target.winograd || wt->dims[2] != 3 || wt->dims[3] != 3 || stride[0] != 1 ||
+        stride[1] != 1 || dil[0] != 1 || dil[1] != 1 || ct != KILN_DT_F32 ||
+        kiln_lower_buf(lc, x)->dtype != ct || s->C % s->vl || s->M % s->L ||
+        H->kind != KILN_LX_IMM || W->kind != KILN_LX_IMM || OH->kind != KILN_LX_IMM ||
+        OW->kind != KILN_LX_IMM || OH->i < 4 || OW->i < 4)
+        return false;
+    bool f4 = OH->i >= 8 && OW->i >= 8;
+    s->w = f4 ? (struct wino){4, 6, WINO_BT4, WINO_G4, WINO_AT4}
+              : (struct wino){2, 4, WINO_BT2, WINO_G2, WINO_AT2};
+    const int m = s->w.m;
+    s->A2 = s->w.a * s->w.a;
+    s->OH = OH->i;
+    s->OW = OW->i;
+    s->TH = (s->OH + m - 1) / m;
+    s->TW = (s->OW + m - 1) / m;
+    s->T = s->TH * s->TW;
+    s->Hp = s->TH * m + 2;
+    s->Wp = s->TW * m + 2;
+    s->CB = s->C / s->vl;
+    s->MB = s->M / s->L;
+    s->Nn = kiln_lower_dim(lc, y, 0);
+    /* the padded copy covers the image and its padding */
+    return s->Hp >= H->i + pad[0] && s->Wp >= W->i + pad[1] &&
+           (int64_t)m * s->TW * m * s->L * 4 <= 64 * 1024;
+}
+
+/* Kernel 1 of wino_conv (in lc->k): the padded, channel-interleaved copy. */
+static int32_t
+wino_copy(struct kiln_lower_ctx *lc, const struct wino_shape *s, int32_t x, const int64_t *pad,
+          enum kiln_dtype ct)
+{
+    const int vl = s->vl;
+    const int64_t H = kiln_lower_dim(lc, x, 2)->i, W = kiln_lower_dim(lc, x, 3)->i;
+    int32_t xb = kiln_lower_scratch(lc, ct, mul_i(lc, s->Nn, IX(lc, s->C * s->Hp * s->Wp)));
+    int32_t dst = kiln_lower_slot(lc, xb);
+    int32_t p, wp, l;
+    struct kiln_lblock *body = kiln_lk_parallel(lc, mul_i(lc, s->Nn, IX(lc, s->CB * s->Hp)), &p);
+    kiln_lower_method(lc, "Winograd F(%dx%d, 3x3): input copy, zero-padded, %d-channel blocks",
+                      s->w.m, s->w.m, vl);
+    struct kiln_lx *q = div_i(lc, V(lc, p), IX(lc, s->Hp)); /* n * CB + cb */
+    struct kiln_lx *row = sub_i(lc, rem_i(lc, V(lc, p), IX(lc, s->Hp)), IX(lc, pad[0]));
+    struct kiln_lx *dst0 = mul_i(lc, V(lc, p), IX(lc, s->Wp * vl));
+    struct kiln_ls *in = kiln_lb_if(lc, body, in_range(lc, row, IX(lc, H)));
+    /* inside rows: per column, the vl channels (planes apart) */
+    struct kiln_ls *fw = loop(lc, &in->body, "wp", IX(lc, s->Wp), &wp);
+    struct kiln_ls *fl = loop(lc, &fw->body, "l", IX(lc, vl), &l);
+    fl->hints |= KILN_LS_HINT_VECTORIZE;
+    struct kiln_lx *col = sub_i(lc, V(lc, wp), IX(lc, pad[1]));
+    struct kiln_lx *inside = in_range(lc, col, IX(lc, W));
+    struct kiln_lx *plane = add_i(lc, mul_i(lc, q, IX(lc, vl)), V(lc, l)); /* n * C + c */
+    struct kiln_lx *src =
+        add_i(lc, mul_i(lc, add_i(lc, mul_i(lc, plane, IX(lc, H)), row), IX(lc, W)),
+              kiln_lx_select(lc, inside, col, IX(lc, 0)));
+    kiln_lb_store(lc, &fl->body, dst,
+                  add_i(lc, dst0, add_i(lc, mul_i(lc, V(lc, wp), IX(lc, vl)), V(lc, l))),
+                  kiln_lx_select(lc, inside, kiln_lx_load(lc, x, src), fimm(lc, ct, 0)));
+    struct kiln_ls *fz = loop(lc, &in->orelse, "j", IX(lc, s->Wp * vl), &l);
+    fz->hints |= KILN_LS_HINT_VECTORIZE;
+    kiln_lb_store(lc, &fz->body, dst, add_i(lc, dst0, V(lc, l)), fimm(lc, ct, 0));
+    return xb;
+}
+
+/* Kernel 2: per (n, channel block, tile row) the tiles' B^T d B into V. */
+static void
+wino_input(struct kiln_lower_ctx *lc, const struct wino_shape *s, int32_t xb, int32_t vb,
+           enum kiln_dtype ct)
+{
+    const int vl = s->vl, m = s->w.m, a = s->w.a;
+    int32_t src = kiln_lower_slot(lc, xb), dst = kiln_lower_slot(lc, vb);
+    int32_t p, tw;
+    struct kiln_lblock *body = kiln_lk_parallel(lc, mul_i(lc, s->Nn, IX(lc, s->CB * s->TH)), &p);
+    kiln_lower_method(lc, "Winograd F(%dx%d, 3x3): input transform, %d channels per vector", m, m,
+                      vl);
+    struct kiln_lx *q = div_i(lc, V(lc, p), IX(lc, s->TH)); /* n * CB + cb */
+    struct kiln_lx *th = rem_i(lc, V(lc, p), IX(lc, s->TH));
+    struct kiln_lx *n = div_i(lc, q, IX(lc, s->CB)), *cb = rem_i(lc, q, IX(lc, s->CB));
+    struct kiln_ls *ft = loop(lc, body, "tw", IX(lc, s->TW), &tw);
+    ft->hints |= KILN_LS_HINT_NO_VECTORIZE;
+    struct kiln_lx *at =
+        mul_i(lc,
+              add_i(lc,
+                    mul_i(lc, add_i(lc, mul_i(lc, q, IX(lc, s->Hp)), mul_i(lc, th, IX(lc, m))),
+                          IX(lc, s->Wp)),
+                    mul_i(lc, V(lc, tw), IX(lc, m))),
+              IX(lc, vl));
+    int32_t atv = kiln_lk_var(lc, KILN_DT_I64, "at");
+    kiln_lb_set(lc, &ft->body, atv, at);
+    struct kiln_lx *d[WINO_AMAX * WINO_AMAX], *v[WINO_AMAX * WINO_AMAX];
+    for (int i = 0; i < a; i++)
+        for (int j = 0; j < a; j++)
+            d[i * a + j] =
+                kiln_lx_vload(lc, src, add_i(lc, V(lc, atv), IX(lc, (i * s->Wp + j) * vl)), vl);
+    wino_transform(lc, &ft->body, s->w.bt, a, a, d, v, vl, ct);
+    struct kiln_lx *tile = add_i(lc, mul_i(lc, th, IX(lc, s->TW)), V(lc, tw));
+    /* V[n][tile][xi][C]: a tile's a * a vectors within a few KB */
+    struct kiln_lx *ntile = mul_i(lc, add_i(lc, mul_i(lc, n, IX(lc, s->T)), tile), IX(lc, s->A2));
+    for (int xi = 0; xi < s->A2; xi++) {
+        struct kiln_lx *to = add_i(lc, mul_i(lc, add_i(lc, ntile, IX(lc, xi)), IX(lc, s->C)),
+                                   mul_i(lc, cb, IX(lc, vl)));
+        kiln_lb_store(lc, &ft->body, dst, to, v[xi]);
+    }
+}
+
+/* Kernel 3: the a * a GEMMs, M[n][xi][tile][M] = V[n][xi][tile][C] U[xi]. */
+static void
+wino_gemm(struct kiln_lower_ctx *lc, const struct wino_shape *s, const struct kiln_tensor *wt,
+          int32_t vb, int32_t mbuf, enum kiln_dtype ct)
+{
+    const int vl = s->vl, L = s->L, a = s->w.a;
+    int vl_, L_, nrmax;
+    tile_shape(lc, &vl_, &L_, &nrmax);
+    const int64_t C = s->C, M = s->M, MB = s->MB, T = s->T;
+    /* U[xi][m][c] = (G g G^T)[xi], packed [xi][mb][c][L] */
+    void *data;
+    int32_t ub = kiln_lower_const(lc, ct, s->A2 * M * C, "winograd", &data);
+    float *pu = data;
+    const double *G = s->w.g;
+    for (int64_t mo = 0; mo < M; mo++)
+        for (int64_t c = 0; c < C; c++) {
+            double g[9], gg[WINO_AMAX * 3];
+            for (int k = 0; k < 9; k++) {
+                g[k] = 0;
+                kiln_tensor_get_f64(wt, (mo * C + c) * 9 + k, &g[k]);
+            }
+            for (int i = 0; i < a; i++) /* G g */
+                for (int k = 0; k < 3; k++)
+                    gg[i * 3 + k] =
+                        G[i * 3] * g[k] + G[i * 3 + 1] * g[3 + k] + G[i * 3 + 2] * g[6 + k];
+            for (int i = 0; i < a; i++) /* (G g) G^T */
+                for (int j = 0; j < a; j++) {
+                    double u = gg[i * 3] * G[j * 3] + gg[i * 3 + 1] * G[j * 3 + 1] +
+                               gg[i * 3 + 2] * G[j * 3 + 2];
+                    int64_t xi = i * a + j;
+                    pu[((xi * MB + mo / L) * C + c) * L + mo % L] = (float)u;
+                }
+        }
+    const int nr = T < nrmax ? (int)T : nrmax;
+    const int64_t TT = (T + nr - 1) / nr;
+    int32_t src = kiln_lower_slot(lc, vb), dst = kiln_lower_slot(lc, mbuf),
+            panel = kiln_lower_slot(lc, ub);
+    int32_t p, c;
+    struct kiln_lblock *body = kiln_lk_parallel(lc, mul_i(lc, s->Nn, IX(lc, s->A2 * MB * TT)), &p);
+    kiln_lower_method(lc, "Winograd F(%dx%d, 3x3): %d GEMMs, tile %d tiles x %d ch, packed weights",
+                      s->w.m, s->w.m, s->A2, nr, L);
+    struct kiln_lx *tt = rem_i(lc, V(lc, p), IX(lc, TT));
+    struct kiln_lx *r1 = div_i(lc, V(lc, p), IX(lc, TT));
+    struct kiln_lx *mb = rem_i(lc, r1, IX(lc, MB));
+    struct kiln_lx *nxi = div_i(lc, r1, IX(lc, MB)); /* n * A2 + xi */
+    struct kiln_lx *xi = rem_i(lc, nxi, IX(lc, s->A2)), *n = div_i(lc, nxi, IX(lc, s->A2));
+    int32_t row0 = tile_start(lc, body, mul_i(lc, tt, IX(lc, nr)), IX(lc, T - nr), "row");
+    /* row r: element xi of tile row0 + r, at (n * T + row0 + r) * A2 + xi */
+    struct kiln_lx *rows =
+        add_i(lc, mul_i(lc, add_i(lc, mul_i(lc, n, IX(lc, T)), V(lc, row0)), IX(lc, s->A2)), xi);
+    struct tile t;
+    tile_zero(lc, body, &t, nr, ct);
+    struct kiln_ls *fc = loop(lc, body, "c", IX(lc, C), &c);
+    fc->hints |= KILN_LS_HINT_NO_VECTORIZE;
+    struct kiln_lx *av[TILE_NR] = {0};
+    for (int r = 0; r < nr; r++)
+        av[r] = kiln_lx_load(
+            lc, src, add_i(lc, mul_i(lc, add_i(lc, rows, IX(lc, r * s->A2)), IX(lc, C)), V(lc, c)));
+    struct kiln_lx *pat = mul_i(
+        lc, add_i(lc, mul_i(lc, add_i(lc, mul_i(lc, xi, IX(lc, MB)), mb), IX(lc, C)), V(lc, c)),
+        IX(lc, L));
+    tile_step(lc, &fc->body, &t, av, panel, pat, ct);
+    panel_prefetch(lc, &fc->body, panel, pat, C * L);
+    for (int r = 0; r < nr; r++)
+        for (int v = 0; v < TILE_NV; v++)
+            kiln_lb_store(lc, body, dst,
+                          add_i(lc, mul_i(lc, add_i(lc, rows, IX(lc, r * s->A2)), IX(lc, M)),
+                                add_i(lc, mul_i(lc, mb, IX(lc, L)), IX(lc, v * vl))),
+                          V(lc, t.acc[r][v]));
+}
+
+/* Kernel 4: per (n, channel block, tile row) the tiles' A^T M A, then the
+ * output rows through the bias and the epilogue. */
+static void
+wino_output(struct kiln_lower_ctx *lc, const struct wino_shape *s, int32_t mbuf, int32_t y,
+            int32_t bias, enum kiln_dtype ct)
+{
+    const int vl = s->vl, L = s->L, m = s->w.m, a = s->w.a;
+    const int64_t M = s->M, MB = s->MB, OH = s->OH, OW = s->OW, SW = m * s->TW;
+    int32_t src = kiln_lower_slot(lc, mbuf);
+    int32_t strip = kiln_lower_slot(lc, kiln_lower_local(lc, ct, m * SW * L));
+    int32_t p, tw, g;
+    struct kiln_lblock *body = kiln_lk_parallel(lc, mul_i(lc, s->Nn, IX(lc, MB * s->TH)), &p);
+    lc->k->hints |= KILN_LK_HINT_MAY_ALIAS; /* keep a scalar epilogue scalar */
+    struct kiln_lx *th = rem_i(lc, V(lc, p), IX(lc, s->TH));
+    struct kiln_lx *q = div_i(lc, V(lc, p), IX(lc, s->TH));
+    struct kiln_lx *n = div_i(lc, q, IX(lc, MB)), *mb = rem_i(lc, q, IX(lc, MB));
+    /* the tile row into the strip */
+    struct kiln_ls *ft = loop(lc, body, "tw", IX(lc, s->TW), &tw);
+    ft->hints |= KILN_LS_HINT_NO_VECTORIZE;
+    struct kiln_lx *tile = add_i(lc, mul_i(lc, th, IX(lc, s->TW)), V(lc, tw));
+    struct kiln_lx *ntile = mul_i(lc, add_i(lc, mul_i(lc, n, IX(lc, s->T)), tile), IX(lc, s->A2));
+    for (int v = 0; v < TILE_NV; v++) {
+        struct kiln_lx *mv[WINO_AMAX * WINO_AMAX], *yv[4 * 4];
+        for (int xi = 0; xi < s->A2; xi++) {
+            struct kiln_lx *from = add_i(lc, mul_i(lc, add_i(lc, ntile, IX(lc, xi)), IX(lc, M)),
+                                         add_i(lc, mul_i(lc, mb, IX(lc, L)), IX(lc, v * vl)));
+            mv[xi] = kiln_lx_vload(lc, src, from, vl);
+        }
+        wino_transform(lc, &ft->body, s->w.at, m, a, mv, yv, vl, ct);
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < m; j++)
+                kiln_lb_store(
+                    lc, &ft->body, strip,
+                    add_i(lc,
+                          mul_i(lc, add_i(lc, IX(lc, i * SW + j), mul_i(lc, V(lc, tw), IX(lc, m))),
+                                IX(lc, L)),
+                          IX(lc, v * vl)),
+                    yv[i * m + j]);
+    }
+    /* per output row of the tile row, G pixels at a time (the last G end at
+     * the row's end, overlapping the ones before) */
+    const int G = (int)(OW < TILE_NR ? OW : TILE_NR) < vl ? (int)(OW < TILE_NR ? OW : TILE_NR) : vl;
+    const int64_t NG = (OW + G - 1) / G;
+    bool vec = true;
+    for (int i = 0; i < m; i++) {
+        struct kiln_lx *oh = add_i(lc, mul_i(lc, th, IX(lc, m)), IX(lc, i));
+        struct kiln_lblock *rb = body;
+        if (OH % m && i >= OH % m)
+            rb = &kiln_lb_if(lc, rb, bin(lc, KILN_LX_LT, oh, IX(lc, OH)))->body;
+        struct kiln_ls *fg = loop(lc, rb, "g", IX(lc, NG), &g);
+        fg->hints |= KILN_LS_HINT_NO_VECTORIZE;
+        struct kiln_lx *g0 = mul_i(lc, V(lc, g), IX(lc, G));
+        int32_t ow0 = tile_start(lc, &fg->body, g0, IX(lc, OW - G), "ow");
+        struct tile t = {.nr = G, .vl = vl};
+        for (int r = 0; r < G; r++)
+            for (int v = 0; v < TILE_NV; v++) {
+                t.acc[r][v] = kiln_lk_vvar(lc, ct, vl, "px");
+                kiln_lb_set(
+                    lc, &fg->body, t.acc[r][v],
+                    kiln_lx_vload(
+                        lc, strip,
+                        add_i(lc, mul_i(lc, add_i(lc, IX(lc, i * SW + r), V(lc, ow0)), IX(lc, L)),
+                              IX(lc, v * vl)),
+                        vl));
+            }
+        struct kiln_lx *cols[2 * 32];
+        struct kiln_lblock wide = {0};
+        int32_t lane = kiln_lk_var(lc, KILN_DT_I64, "lane");
+        struct kiln_lx *pix = add_i(lc, V(lc, ow0), V(lc, lane));
+        vec = vec && L <= 64 && tile_columns(lc, &wide, &t, ct, cols);
+        for (int l = 0; l < L && vec; l++) {
+            struct kiln_lx *mo = add_i(lc, mul_i(lc, mb, IX(lc, L)), IX(lc, l));
+            struct kiln_lx *val = cols[l];
+            if (bias >= 0)
+                val = bin(lc, KILN_LX_ADD, val,
+                          kiln_lx_splat(lc, kiln_lx_cast(lc, ct, kiln_lx_load_f(lc, bias, mo)), G));
+            struct kiln_lx *yat = add_i(
+                lc,
+                mul_i(lc,
+                      add_i(lc, mul_i(lc, add_i(lc, mul_i(lc, n, IX(lc, M)), mo), IX(lc, OH)), oh),
+                      IX(lc, OW)),
+                pix);
+            struct kiln_lx *yi[4] = {n, mo, oh, pix};
+            vec = kiln_lb_store_out_lanes(lc, &wide, y, yat, val, yi, lane);
+        }
+        if (vec) {
+            for (int32_t k = 0; k < wide.n; k++)
+                kiln_lb_add(lc, &fg->body, wide.s[k]);
+            continue;
+        }
+        /* else each element once: the group's own pixels (from g0 on) */
+        for (int r = 0; r < G; r++) {
+            struct kiln_lx *pr = add_i(lc, V(lc, ow0), IX(lc, r));
+            struct kiln_lblock *sb = &kiln_lb_if(lc, &fg->body, bin(lc, KILN_LX_GE, pr, g0))->body;
+            for (int l = 0; l < L; l++) {
+                struct kiln_lx *mo = add_i(lc, mul_i(lc, mb, IX(lc, L)), IX(lc, l));
+                struct kiln_lx *val = tile_at(lc, &t, r, l);
+                if (bias >= 0)
+                    val = bin(lc, KILN_LX_ADD, val,
+                              kiln_lx_cast(lc, ct, kiln_lx_load_f(lc, bias, mo)));
+                struct kiln_lx *yat = add_i(
+                    lc,
+                    mul_i(lc,
+                          add_i(lc, mul_i(lc, add_i(lc, mul_i(lc, n, IX(lc, M)), mo), IX(lc, OH)),
+                                oh),
+                          IX(lc, OW)),
+                    pr);
+                struct kiln_lx *yi[4] = {n, mo, oh, pr};
+                kiln_lb_store_out(lc, sb, y, yat, val, yi);
+            }
+        }
+    }
+    if (vec)
+        lc->k->hints &= ~(unsigned)KILN_LK_HINT_MAY_ALIAS;
+    kiln_lower_method(lc, "Winograd F(%dx%d, 3x3): output transform, %d ch x %d px%s", m, m, L, G,
+                      vec ? "" : ", scalar epilogue");
+}
+
+/* The convolution by Winograd (wino_choose said yes): four kernels, from lc->k on. */
+static enum kiln_status
+wino_conv(struct kiln_lower_ctx *lc, const struct wino_shape *s, int32_t x,
+          const struct kiln_tensor *wt, int32_t bias, const int64_t *pad, enum kiln_dtype ct)
+{
+    int32_t xb = wino_copy(lc, s, x, pad, ct);
+    struct kiln_lx *planes = mul_i(lc, s->Nn, IX(lc, s->A2 * s->T));
+    int32_t vb = kiln_lower_scratch(lc, ct, mul_i(lc, planes, IX(lc, s->C)));
+    int32_t mbuf = kiln_lower_scratch(lc, ct, mul_i(lc, planes, IX(lc, s->M)));
+    kiln_lower_kernel(lc, "input");
+    wino_input(lc, s, xb, vb, ct);
+    kiln_lower_kernel(lc, "gemm");
+    wino_gemm(lc, s, wt, vb, mbuf, ct);
+    kiln_lower_kernel(lc, "output");
+    wino_output(lc, s, mbuf, kiln_lower_out(lc, 0), bias >= 0 ? kiln_lower_in(lc, 2) : -1, ct);
+    return KILN_OK;
+}
+
 bool
 kiln_lower_conv2d_packed_fits(const struct kiln_tensor *w, int64_t groups, int64_t ow)
 {
@@ -642,6 +1077,9 @@ kiln_lower_conv2d_packed(struct kiln_lower_ctx *lc, int32_t x, const struct kiln
     const int64_t M = wt->dims[0], C = wt->dims[1], KH = wt->dims[2], KW = wt->dims[3];
     int vl, TILE_L, nrmax;
     tile_shape(lc, &vl, &TILE_L, &nrmax);
+    struct wino_shape ws;
+    if (wino_choose(lc, x, wt, y, stride, pad, dil, ct, &ws))
+        return wino_conv(lc, &ws, x, wt, bias, pad, ct);
     /* a 1x1 over a short reduction (at most 48 input channels: MobileNetV2's
      * expansions) or a large image (at least 512 pixels, so that the 32-pixel
      * tiles waste little): pixel lanes, whose epilogue runs on vectors. Measured

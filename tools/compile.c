@@ -49,6 +49,7 @@ struct compile_opts {
     int emit;                     /* -1: from the output's extension */
     int opt_level;
     const char *passes_list; /* --passes: the graph pipeline instead of -O's */
+    bool no_winograd;        /* --no-winograd */
     struct kiln_llvm_opts llvm;
 };
 
@@ -200,6 +201,8 @@ parse_compile_opts(int argc, char **argv, struct compile_opts *co, int *stop)
             co->llvm.profile = true;
         } else if (strcmp(a, "--strict-fp") == 0) {
             co->llvm.reassoc = false;
+        } else if (strcmp(a, "--no-winograd") == 0) {
+            co->no_winograd = true;
         } else if (strncmp(a, "--target=", 9) == 0) {
             co->llvm.triple = a + 9;
         } else if (strncmp(a, "--cpu=", 6) == 0) {
@@ -252,6 +255,7 @@ build_module(const struct compile_opts *co, struct kiln_graph **g, struct kiln_l
     if (st == KILN_OK) {
         struct kiln_lower_target t; /* the tiles follow the target's vector registers */
         kiln_llvm_vector_shape(&co->llvm, &t);
+        t.winograd = t.winograd && !co->no_winograd;
         st = kiln_lower_graph_for(*g, &t, m, &d);
     }
     kiln_diag_print(&d, stderr);

@@ -1599,6 +1599,7 @@ kiln_llvm_vector_shape(const struct kiln_llvm_opts *o, struct kiln_lower_target 
     bool arm = strncmp(triple, "aarch64", 7) == 0 || strncmp(triple, "arm64", 5) == 0;
     t->vector_bits = 128;
     t->vector_regs = arm ? 32 : 16;
+    t->winograd = !o || o->reassoc;
     if (feat && strstr(feat, "+avx512f")) {
         t->vector_bits = 512;
         t->vector_regs = 32;
