@@ -113,76 +113,91 @@ panel_prefetch(struct kiln_lower_ctx *lc, struct kiln_lblock *blk, int32_t panel
 }
 
 /*
- * The tile by columns: cols[l] gets the nr rows' lane l (a vector of nr lanes),
- * for every l of the L lanes; false (nothing built) when the rows, rounded up
- * to a power of two R, outnumber a vector's lanes. Per vector of a row, the
- * R x vl block is transposed by log2(R) butterfly stages: stage s pairs the
- * vectors h = R / 2^(s+1) apart and splits their elements by bit
- * log2(vl) - 1 - s of the lane, two 2-input shuffles per pair, each output
- * ordered by (lane, row). After the stages vector i holds the lanes whose top
- * log2(R) bits are i, R rows each; a last shuffle takes the nr real rows
- * (rows past nr repeat row 0 as filler and are dropped).
+ * nr row vectors of vl lanes by columns: cols[j] gets the rows' lane j (a
+ * vector of nr lanes), for every j < vl; false (nothing built) when the rows,
+ * rounded up to a power of two R, outnumber the lanes. The R x vl block is
+ * transposed by log2(R) butterfly stages: stage s pairs the vectors
+ * h = R / 2^(s+1) apart and splits their elements by bit log2(vl) - 1 - s of
+ * the lane, two 2-input shuffles per pair, each output ordered by (lane, row).
+ * After the stages vector i holds the lanes whose top log2(R) bits are i, R
+ * rows each; a last shuffle takes the nr real rows (rows past nr repeat row 0
+ * as filler and are dropped).
  */
 static bool
-tile_columns(struct kiln_lower_ctx *lc, struct kiln_lblock *blk, const struct tile *t,
-             enum kiln_dtype ct, struct kiln_lx **cols)
+transpose_rows(struct kiln_lower_ctx *lc, struct kiln_lblock *blk, struct kiln_lx *const *rows,
+               int nr, int vl, enum kiln_dtype ct, struct kiln_lx **cols)
 {
-    const int vl = t->vl, nr = t->nr;
+    enum { MAXL = 32 };
     int R = 1, lg = 0, lgvl = 0;
     while (R < nr)
         R *= 2, lg++;
     while ((1 << lgvl) < vl)
         lgvl++;
-    if (nr < 2 || R > vl || vl > 32)
+    if (nr < 2 || R > vl || vl > MAXL)
         return false;
-    for (int v = 0; v < TILE_NV; v++) {
-        struct kiln_lx *cur[TILE_NR];
-        uint8_t row[TILE_NR][32], lane[TILE_NR][32]; /* what each lane holds */
-        for (int r = 0; r < R; r++) {
-            cur[r] = V(lc, t->acc[r < nr ? r : 0][v]);
+    struct kiln_lx *cur[MAXL];
+    uint8_t row[MAXL][MAXL], lane[MAXL][MAXL]; /* what each lane holds */
+    for (int r = 0; r < R; r++) {
+        cur[r] = rows[r < nr ? r : 0];
+        for (int j = 0; j < vl; j++)
+            row[r][j] = (uint8_t)r, lane[r][j] = (uint8_t)j;
+    }
+    for (int s = 0, h = R / 2; h >= 1; s++, h /= 2) {
+        const int bit = lgvl - 1 - s;
+        for (int i = 0; i < R; i++) {
+            if (i & h)
+                continue;
+            uint8_t nrow[2][MAXL], nlane[2][MAXL];
+            int32_t mask[2][MAXL], n[2] = {0, 0};
+            /* both inputs' elements, by (lane, row), into the output of their bit */
             for (int j = 0; j < vl; j++)
-                row[r][j] = (uint8_t)r, lane[r][j] = (uint8_t)j;
-        }
-        for (int s = 0, h = R / 2; h >= 1; s++, h /= 2) {
-            const int bit = lgvl - 1 - s;
-            for (int i = 0; i < R; i++) {
-                if (i & h)
-                    continue;
-                uint8_t nrow[2][32], nlane[2][32];
-                int32_t mask[2][32], n[2] = {0, 0};
-                /* both inputs' elements, by (lane, row), into the output of their bit */
-                for (int j = 0; j < vl; j++)
-                    for (int r = 0; r < R; r++)
-                        for (int src = 0; src < 2; src++) {
-                            int at = src ? i + h : i;
-                            for (int q = 0; q < vl; q++)
-                                if (lane[at][q] == j && row[at][q] == r) {
-                                    int o = (j >> bit) & 1;
-                                    nrow[o][n[o]] = (uint8_t)r;
-                                    nlane[o][n[o]] = (uint8_t)j;
-                                    mask[o][n[o]++] = src * vl + q;
-                                }
-                        }
-                KILN_ASSERT(n[0] == vl && n[1] == vl);
-                struct kiln_lx *a = cur[i], *b = cur[i + h];
-                for (int o = 0; o < 2; o++) {
-                    int32_t sv = kiln_lk_vvar(lc, ct, vl, "tr");
-                    kiln_lb_set(lc, blk, sv, kiln_lx_shuffle(lc, a, b, mask[o], vl));
-                    cur[o ? i + h : i] = V(lc, sv);
-                    memcpy(row[o ? i + h : i], nrow[o], (size_t)vl);
-                    memcpy(lane[o ? i + h : i], nlane[o], (size_t)vl);
-                }
+                for (int r = 0; r < R; r++)
+                    for (int src = 0; src < 2; src++) {
+                        int at = src ? i + h : i;
+                        for (int q = 0; q < vl; q++)
+                            if (lane[at][q] == j && row[at][q] == r) {
+                                int o = (j >> bit) & 1;
+                                nrow[o][n[o]] = (uint8_t)r;
+                                nlane[o][n[o]] = (uint8_t)j;
+                                mask[o][n[o]++] = src * vl + q;
+                            }
+                    }
+            KILN_ASSERT(n[0] == vl && n[1] == vl);
+            struct kiln_lx *a = cur[i], *b = cur[i + h];
+            for (int o = 0; o < 2; o++) {
+                int32_t sv = kiln_lk_vvar(lc, ct, vl, "tr");
+                kiln_lb_set(lc, blk, sv, kiln_lx_shuffle(lc, a, b, mask[o], vl));
+                cur[o ? i + h : i] = V(lc, sv);
+                memcpy(row[o ? i + h : i], nrow[o], (size_t)vl);
+                memcpy(lane[o ? i + h : i], nlane[o], (size_t)vl);
             }
         }
-        /* lane j of the vector: vector j >> (lgvl - lg), from (j % (vl / R)) * R */
-        for (int j = 0; j < vl; j++) {
-            int32_t mask[TILE_NR];
-            int from = (j % (vl / R)) * R;
-            for (int r = 0; r < nr; r++)
-                mask[r] = from + r;
-            struct kiln_lx *src = cur[j >> (lgvl - lg)];
-            cols[v * vl + j] = nr == vl ? src : kiln_lx_shuffle(lc, src, src, mask, nr);
-        }
+    }
+    /* lane j of the vector: vector j >> (lgvl - lg), from (j % (vl / R)) * R */
+    for (int j = 0; j < vl; j++) {
+        int32_t mask[MAXL];
+        int from = (j % (vl / R)) * R;
+        for (int r = 0; r < nr; r++)
+            mask[r] = from + r;
+        struct kiln_lx *src = cur[j >> (lgvl - lg)];
+        cols[j] = nr == vl ? src : kiln_lx_shuffle(lc, src, src, mask, nr);
+    }
+    return true;
+}
+
+/* The tile by columns: cols[l] gets the nr rows' lane l (a vector of nr
+ * lanes), for every l of the L lanes, each of the row's vectors transposed
+ * on its own (transpose_rows); false when that cannot be. */
+static bool
+tile_columns(struct kiln_lower_ctx *lc, struct kiln_lblock *blk, const struct tile *t,
+             enum kiln_dtype ct, struct kiln_lx **cols)
+{
+    for (int v = 0; v < TILE_NV; v++) {
+        struct kiln_lx *rows[TILE_NR];
+        for (int r = 0; r < t->nr; r++)
+            rows[r] = V(lc, t->acc[r][v]);
+        if (!transpose_rows(lc, blk, rows, t->nr, t->vl, ct, cols + v * t->vl))
+            return false;
     }
     return true;
 }
@@ -795,19 +810,49 @@ wino_copy(struct kiln_lower_ctx *lc, const struct wino_shape *s, int32_t x, cons
     struct kiln_lx *row = sub_i(lc, rem_i(lc, V(lc, p), IX(lc, s->Hp)), IX(lc, pad[0]));
     struct kiln_lx *dst0 = mul_i(lc, V(lc, p), IX(lc, s->Wp * vl));
     struct kiln_ls *in = kiln_lb_if(lc, body, in_range(lc, row, IX(lc, H)));
-    /* inside rows: per column, the vl channels (planes apart) */
-    struct kiln_ls *fw = loop(lc, &in->body, "wp", IX(lc, s->Wp), &wp);
-    struct kiln_ls *fl = loop(lc, &fw->body, "l", IX(lc, vl), &l);
-    fl->hints |= KILN_LS_HINT_VECTORIZE;
-    struct kiln_lx *col = sub_i(lc, V(lc, wp), IX(lc, pad[1]));
-    struct kiln_lx *inside = in_range(lc, col, IX(lc, W));
-    struct kiln_lx *plane = add_i(lc, mul_i(lc, q, IX(lc, vl)), V(lc, l)); /* n * C + c */
-    struct kiln_lx *src =
-        add_i(lc, mul_i(lc, add_i(lc, mul_i(lc, plane, IX(lc, H)), row), IX(lc, W)),
-              kiln_lx_select(lc, inside, col, IX(lc, 0)));
-    kiln_lb_store(lc, &fl->body, dst,
-                  add_i(lc, dst0, add_i(lc, mul_i(lc, V(lc, wp), IX(lc, vl)), V(lc, l))),
-                  kiln_lx_select(lc, inside, kiln_lx_load(lc, x, src), fimm(lc, ct, 0)));
+    struct kiln_lx *rowat = mul_i(
+        lc, add_i(lc, mul_i(lc, mul_i(lc, q, IX(lc, vl)), IX(lc, H)), row), IX(lc, W)); /* c0 */
+    if (W >= vl) {
+        /* inside rows of at least vl columns: per vl columns (the last chunk
+         * ends at the row's end, overlapping the one before), a vector load
+         * of each of the vl channels' rows, transposed by shuffles into a
+         * vector of the vl channels per column; zero vectors in the padding */
+        int32_t j, wz;
+        struct kiln_ls *fj = loop(lc, &in->body, "chunk", IX(lc, (W + vl - 1) / vl), &j);
+        fj->hints |= KILN_LS_HINT_NO_VECTORIZE;
+        int32_t w0 =
+            tile_start(lc, &fj->body, mul_i(lc, V(lc, j), IX(lc, vl)), IX(lc, W - vl), "w");
+        struct kiln_lx *rows[32] = {0}, *cols[32] = {0};
+        for (int c = 0; c < vl; c++)
+            rows[c] =
+                kiln_lx_vload(lc, x, add_i(lc, rowat, add_i(lc, IX(lc, c * H * W), V(lc, w0))), vl);
+        KILN_ASSERT(transpose_rows(lc, &fj->body, rows, vl, vl, ct, cols));
+        for (int i = 0; i < vl; i++)
+            kiln_lb_store(
+                lc, &fj->body, dst,
+                add_i(lc, dst0, mul_i(lc, add_i(lc, V(lc, w0), IX(lc, pad[1] + i)), IX(lc, vl))),
+                cols[i]);
+        struct kiln_lx *zero = kiln_lx_splat(lc, fimm(lc, ct, 0), vl);
+        for (int side = 0; side < 2; side++) {
+            struct kiln_ls *fz =
+                side ? kiln_lb_for(lc, &in->body, "wp", IX(lc, pad[1] + W), IX(lc, s->Wp), &wz)
+                     : loop(lc, &in->body, "wp", IX(lc, pad[1]), &wz);
+            kiln_lb_store(lc, &fz->body, dst, add_i(lc, dst0, mul_i(lc, V(lc, wz), IX(lc, vl))),
+                          zero);
+        }
+    } else {
+        /* narrower: per column, the vl channels (planes apart) */
+        struct kiln_ls *fw = loop(lc, &in->body, "wp", IX(lc, s->Wp), &wp);
+        struct kiln_ls *fl = loop(lc, &fw->body, "l", IX(lc, vl), &l);
+        fl->hints |= KILN_LS_HINT_VECTORIZE;
+        struct kiln_lx *col = sub_i(lc, V(lc, wp), IX(lc, pad[1]));
+        struct kiln_lx *inside = in_range(lc, col, IX(lc, W));
+        struct kiln_lx *src = add_i(lc, add_i(lc, rowat, mul_i(lc, V(lc, l), IX(lc, H * W))),
+                                    kiln_lx_select(lc, inside, col, IX(lc, 0)));
+        kiln_lb_store(lc, &fl->body, dst,
+                      add_i(lc, dst0, add_i(lc, mul_i(lc, V(lc, wp), IX(lc, vl)), V(lc, l))),
+                      kiln_lx_select(lc, inside, kiln_lx_load(lc, x, src), fimm(lc, ct, 0)));
+    }
     struct kiln_ls *fz = loop(lc, &in->orelse, "j", IX(lc, s->Wp * vl), &l);
     fz->hints |= KILN_LS_HINT_VECTORIZE;
     kiln_lb_store(lc, &fz->body, dst, add_i(lc, dst0, V(lc, l)), fimm(lc, ct, 0));
