@@ -5,6 +5,13 @@ runs), and the pseudo-random inputs a model is fed.
 ORT sessions use the thread count asked for, one inter-op thread and all
 graph optimizations; a kiln executable times itself (--bench) and reports the
 median on its last line.
+
+ORT's intra-op pool threads spin for a while after a run (its default,
+session.intra_op.allow_spinning), and they live in this process: a kiln
+executable started right after ORT's last run shared the two CPUs with them
+and, at 2 threads, measured SqueezeNet at 7.0 ms instead of 3.1 (median of
+12, 2026-11-26; 5 ms of waiting was enough). ort_median_ms therefore waits
+ORT_SETTLE_S after its runs, so that whatever is timed next has the CPUs.
 """
 import re
 import subprocess
@@ -30,14 +37,19 @@ def ort_session(path, threads):
     return ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
 
 
+ORT_SETTLE_S = 0.1
+
+
 def ort_median_ms(sess, feeds, runs):
-    """One warm-up run, then the median of `runs` runs, in ms."""
+    """One warm-up run, then the median of `runs` runs, in ms; then ORT's
+    pool threads are given ORT_SETTLE_S to stop spinning."""
     sess.run(None, feeds)
     t = []
     for _ in range(runs):
         t0 = time.perf_counter()
         sess.run(None, feeds)
         t.append((time.perf_counter() - t0) * 1e3)
+    time.sleep(ORT_SETTLE_S)
     return float(np.median(t))
 
 
