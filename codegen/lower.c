@@ -1050,16 +1050,52 @@ kiln_lower_fn_of(enum kiln_op op)
 
 /* ---------------------------------------------------------------- the driver */
 
+/* Marks in seen[] the kernel slots x loads from. */
+static void
+lx_slots(const struct kiln_lx *x, bool *seen)
+{
+    for (; x; x = x->c) {
+        if (x->kind == KILN_LX_LOAD || x->kind == KILN_LX_VLOAD)
+            seen[x->buf] = true;
+        lx_slots(x->a, seen);
+        lx_slots(x->b, seen);
+    }
+}
+
+/* Marks in seen[] the kernel slots blk's statements load from or store to. */
+static void
+block_slots(const struct kiln_lblock *blk, bool *seen)
+{
+    for (int32_t i = 0; i < blk->n; i++) {
+        const struct kiln_ls *s = blk->s[i];
+        if (s->kind == KILN_LS_STORE || s->kind == KILN_LS_PREFETCH)
+            seen[s->buf] = true;
+        const struct kiln_lx *xs[] = {s->lo, s->hi, s->idx, s->val, s->cond};
+        for (size_t j = 0; j < sizeof xs / sizeof xs[0]; j++)
+            lx_slots(xs[j], seen);
+        block_slots(&s->body, seen);
+        block_slots(&s->orelse, seen);
+    }
+}
+
 void
 kiln_lmodule_used_bufs(const struct kiln_lmodule *m, bool *used)
 {
     memset(used, 0, (size_t)m->n_bufs * sizeof *used);
-    for (int32_t i = 0; i < m->n_kernels; i++)
-        for (int32_t j = 0; j < m->kernels[i]->n_bufs + 3; j++) {
-            int32_t b = kiln_lstep_buf(m->kernels[i], j);
-            if (b >= 0)
+    for (int32_t i = 0; i < m->n_kernels; i++) {
+        const struct kiln_lkernel *k = m->kernels[i];
+        /* a constant counts where a statement reads it: a lowering that packs
+         * its weights still has the original's slot in its signature */
+        bool *seen = calloc((size_t)k->n_bufs + 1, sizeof *seen);
+        KILN_ASSERT(seen);
+        block_slots(&k->body, seen);
+        for (int32_t j = 0; j < k->n_bufs + 3; j++) {
+            int32_t b = kiln_lstep_buf(k, j);
+            if (b >= 0 && (j >= k->n_bufs || seen[j] || m->bufs[b].kind != KILN_LBUF_CONST))
                 used[b] = true;
         }
+        free(seen);
+    }
     for (int32_t b = 0; b < m->n_bufs; b++)
         if (m->bufs[b].kind == KILN_LBUF_INPUT || m->bufs[b].kind == KILN_LBUF_OUTPUT)
             used[b] = true;

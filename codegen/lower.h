@@ -301,8 +301,10 @@ enum kiln_status kiln_lower_graph_for(const struct kiln_graph *g, const struct k
                                       struct kiln_lmodule **out, struct kiln_diag *d);
 void kiln_lmodule_free(struct kiln_lmodule *m);
 /* used[b] for every module buffer: whether a kernel (or a control-flow step)
- * reads or writes it, or it is an input or output. Constants that no kernel
- * reads (weights a kernel packed into a copy of its own) are not emitted. */
+ * reads or writes it, or it is an input or output; a constant only where a
+ * statement reads it. Constants that no kernel reads (weights a kernel packed
+ * into a copy of its own, though its signature may still name them) are not
+ * emitted, and kernels get a null pointer for them. */
 void kiln_lmodule_used_bufs(const struct kiln_lmodule *m, bool *used);
 /* The module buffers step k names, i in [0, n_bufs + 3): its kernel buffers,
  * then its condition, iteration and trip buffers (-1 where it has none). */

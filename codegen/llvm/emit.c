@@ -1353,7 +1353,7 @@ emit_run(struct emitter *e, LLVMValueRef *kernels)
                 LLVMValueRef off = LLVMConstInt(e->t_i64, e->woff[i], 0);
                 ptrs[i] = LLVMBuildGEP2(e->b, e->t_i8, weights, &off, 1, b->name);
             } else {
-                ptrs[i] = e->consts[i];
+                ptrs[i] = e->consts[i] ? e->consts[i] : null; /* NULL: not emitted, not read */
             }
             break;
         case KILN_LBUF_TEMP: /* a view is placed below */
