@@ -674,7 +674,9 @@ conv_tile(struct conv_tiling *g, struct kiln_lblock *body, int nr, int32_t base,
  * vector variable; terms with a zero coefficient are left out and +-1 is an
  * add or a subtract. The weights' transform is done at compile time in double.
  */
-enum { WINO_AMAX = 6 };
+/* the most input patch elements per side; the output kernel's row strip
+ * (on the stack) at most this long, in bytes */
+enum { WINO_AMAX = 6, WINO_STRIP_BYTES = 64 * 1024 };
 
 struct wino {
     int m, a;                  /* output tile m x m, input patch a x a */
@@ -743,6 +745,7 @@ struct wino_shape {
     int vl, L, A2;             /* lanes, tile lanes, a * a */
     int64_t C, M, CB, MB;      /* channels in / out, their blocks of vl / L */
     int64_t OH, OW, TH, TW, T; /* output, tiles per column / row / image */
+    int64_t CT;                /* tiles per chunk of the output kernel's row strip */
     int64_t Hp, Wp;            /* the padded copy's rows and columns */
     struct kiln_lx *Nn;
 };
@@ -788,9 +791,11 @@ wino_choose(struct kiln_lower_ctx *lc, int32_t x, const struct kiln_tensor *wt, 
     s->CB = s->C / s->vl;
     s->MB = s->M / s->L;
     s->Nn = kiln_lower_dim(lc, y, 0);
+    /* the output kernel's row strip in chunks of at most WINO_STRIP_BYTES */
+    const int64_t per_tile = (int64_t)m * m * s->L * 4;
+    s->CT = s->TW * per_tile <= WINO_STRIP_BYTES ? s->TW : WINO_STRIP_BYTES / per_tile;
     /* the padded copy covers the image and its padding */
-    return s->Hp >= H->i + pad[0] && s->Wp >= W->i + pad[1] &&
-           (int64_t)m * s->TW * m * s->L * 4 <= 64 * 1024;
+    return s->Hp >= H->i + pad[0] && s->Wp >= W->i + pad[1] && s->CT >= 1;
 }
 
 /* Kernel 1 of wino_conv (in lc->k): the padded, channel-interleaved copy. */
@@ -971,6 +976,15 @@ wino_gemm(struct kiln_lower_ctx *lc, const struct wino_shape *s, const struct ki
                           V(lc, t.acc[r][v]));
 }
 
+/* The flat index of output element (n, m, oh, ow) = yi[0..3]. */
+static struct kiln_lx *
+wino_out_at(struct kiln_lower_ctx *lc, const struct wino_shape *s, struct kiln_lx *const *yi)
+{
+    struct kiln_lx *plane = add_i(lc, mul_i(lc, yi[0], IX(lc, s->M)), yi[1]);
+    return add_i(lc, mul_i(lc, add_i(lc, mul_i(lc, plane, IX(lc, s->OH)), yi[2]), IX(lc, s->OW)),
+                 yi[3]);
+}
+
 /* Kernel 4: per (n, channel block, tile row) the tiles' A^T M A, then the
  * output rows through the bias and the epilogue. */
 static void
@@ -978,19 +992,37 @@ wino_output(struct kiln_lower_ctx *lc, const struct wino_shape *s, int32_t mbuf,
             int32_t bias, enum kiln_dtype ct)
 {
     const int vl = s->vl, L = s->L, m = s->w.m, a = s->w.a;
-    const int64_t M = s->M, MB = s->MB, OH = s->OH, OW = s->OW, SW = m * s->TW;
+    const int64_t M = s->M, MB = s->MB, OH = s->OH, OW = s->OW, CT = s->CT, SW = m * CT;
+    const int64_t NC = (s->TW + CT - 1) / CT;
     int32_t src = kiln_lower_slot(lc, mbuf);
     int32_t strip = kiln_lower_slot(lc, kiln_lower_local(lc, ct, m * SW * L));
-    int32_t p, tw, g;
+    int32_t p, tw, g, ck;
     struct kiln_lblock *body = kiln_lk_parallel(lc, mul_i(lc, s->Nn, IX(lc, MB * s->TH)), &p);
     lc->k->hints |= KILN_LK_HINT_MAY_ALIAS; /* keep a scalar epilogue scalar */
     struct kiln_lx *th = rem_i(lc, V(lc, p), IX(lc, s->TH));
     struct kiln_lx *q = div_i(lc, V(lc, p), IX(lc, s->TH));
     struct kiln_lx *n = div_i(lc, q, IX(lc, MB)), *mb = rem_i(lc, q, IX(lc, MB));
-    /* the tile row into the strip */
-    struct kiln_ls *ft = loop(lc, body, "tw", IX(lc, s->TW), &tw);
+    /* a wide tile row in chunks of CT tiles (the last ends at the row's end,
+     * overlapping the one before): pixels [px_lo, px_hi) of the row, its own
+     * from `nominal` on */
+    struct kiln_lx *tw0 = IX(lc, 0), *nominal = IX(lc, 0);
+    if (NC > 1) {
+        struct kiln_ls *fk = loop(lc, body, "chunk", IX(lc, NC), &ck);
+        fk->hints |= KILN_LS_HINT_NO_VECTORIZE;
+        body = &fk->body;
+        nominal = mul_i(lc, V(lc, ck), IX(lc, CT * m));
+        tw0 =
+            V(lc, tile_start(lc, body, mul_i(lc, V(lc, ck), IX(lc, CT)), IX(lc, s->TW - CT), "tw"));
+    }
+    struct kiln_lx *px_lo = mul_i(lc, tw0, IX(lc, m));
+    struct kiln_lx *end = add_i(lc, px_lo, IX(lc, SW));
+    struct kiln_lx *px_hi =
+        NC > 1 ? kiln_lx_select(lc, bin(lc, KILN_LX_LT, end, IX(lc, OW)), end, IX(lc, OW))
+               : IX(lc, OW);
+    /* the chunk's tiles into the strip */
+    struct kiln_ls *ft = loop(lc, body, "tw", IX(lc, CT), &tw);
     ft->hints |= KILN_LS_HINT_NO_VECTORIZE;
-    struct kiln_lx *tile = add_i(lc, mul_i(lc, th, IX(lc, s->TW)), V(lc, tw));
+    struct kiln_lx *tile = add_i(lc, mul_i(lc, th, IX(lc, s->TW)), add_i(lc, tw0, V(lc, tw)));
     struct kiln_lx *ntile = mul_i(lc, add_i(lc, mul_i(lc, n, IX(lc, s->T)), tile), IX(lc, s->A2));
     for (int v = 0; v < TILE_NV; v++) {
         struct kiln_lx *mv[WINO_AMAX * WINO_AMAX], *yv[4 * 4];
@@ -1011,9 +1043,11 @@ wino_output(struct kiln_lower_ctx *lc, const struct wino_shape *s, int32_t mbuf,
                     yv[i * m + j]);
     }
     /* per output row of the tile row, G pixels at a time (the last G end at
-     * the row's end, overlapping the ones before) */
-    const int G = (int)(OW < TILE_NR ? OW : TILE_NR) < vl ? (int)(OW < TILE_NR ? OW : TILE_NR) : vl;
-    const int64_t NG = (OW + G - 1) / G;
+     * the chunk's end, overlapping the ones before) */
+    const int64_t span = SW < OW ? SW : OW;
+    const int G =
+        (int)(span < TILE_NR ? span : TILE_NR) < vl ? (int)(span < TILE_NR ? span : TILE_NR) : vl;
+    const int64_t NG = (span + G - 1) / G;
     bool vec = true;
     for (int i = 0; i < m; i++) {
         struct kiln_lx *oh = add_i(lc, mul_i(lc, th, IX(lc, m)), IX(lc, i));
@@ -1022,19 +1056,19 @@ wino_output(struct kiln_lower_ctx *lc, const struct wino_shape *s, int32_t mbuf,
             rb = &kiln_lb_if(lc, rb, bin(lc, KILN_LX_LT, oh, IX(lc, OH)))->body;
         struct kiln_ls *fg = loop(lc, rb, "g", IX(lc, NG), &g);
         fg->hints |= KILN_LS_HINT_NO_VECTORIZE;
-        struct kiln_lx *g0 = mul_i(lc, V(lc, g), IX(lc, G));
-        int32_t ow0 = tile_start(lc, &fg->body, g0, IX(lc, OW - G), "ow");
+        struct kiln_lx *g0 = add_i(lc, px_lo, mul_i(lc, V(lc, g), IX(lc, G)));
+        int32_t ow0 = tile_start(lc, &fg->body, g0, sub_i(lc, px_hi, IX(lc, G)), "ow");
+        struct kiln_lx *at0 = sub_i(lc, V(lc, ow0), px_lo); /* in the strip */
         struct tile t = {.nr = G, .vl = vl};
         for (int r = 0; r < G; r++)
             for (int v = 0; v < TILE_NV; v++) {
                 t.acc[r][v] = kiln_lk_vvar(lc, ct, vl, "px");
-                kiln_lb_set(
-                    lc, &fg->body, t.acc[r][v],
-                    kiln_lx_vload(
-                        lc, strip,
-                        add_i(lc, mul_i(lc, add_i(lc, IX(lc, i * SW + r), V(lc, ow0)), IX(lc, L)),
-                              IX(lc, v * vl)),
-                        vl));
+                kiln_lb_set(lc, &fg->body, t.acc[r][v],
+                            kiln_lx_vload(
+                                lc, strip,
+                                add_i(lc, mul_i(lc, add_i(lc, IX(lc, i * SW + r), at0), IX(lc, L)),
+                                      IX(lc, v * vl)),
+                                vl));
             }
         struct kiln_lx *cols[2 * 32];
         struct kiln_lblock wide = {0};
@@ -1047,39 +1081,30 @@ wino_output(struct kiln_lower_ctx *lc, const struct wino_shape *s, int32_t mbuf,
             if (bias >= 0)
                 val = bin(lc, KILN_LX_ADD, val,
                           kiln_lx_splat(lc, kiln_lx_cast(lc, ct, kiln_lx_load_f(lc, bias, mo)), G));
-            struct kiln_lx *yat = add_i(
-                lc,
-                mul_i(lc,
-                      add_i(lc, mul_i(lc, add_i(lc, mul_i(lc, n, IX(lc, M)), mo), IX(lc, OH)), oh),
-                      IX(lc, OW)),
-                pix);
             struct kiln_lx *yi[4] = {n, mo, oh, pix};
-            vec = kiln_lb_store_out_lanes(lc, &wide, y, yat, val, yi, lane);
+            vec = kiln_lb_store_out_lanes(lc, &wide, y, wino_out_at(lc, s, yi), val, yi, lane);
         }
         if (vec) {
             for (int32_t k = 0; k < wide.n; k++)
                 kiln_lb_add(lc, &fg->body, wide.s[k]);
             continue;
         }
-        /* else each element once: the group's own pixels (from g0 on) */
+        /* else each element once: the group's own pixels (from g0 on, and
+         * from the chunk's nominal start on) */
         for (int r = 0; r < G; r++) {
             struct kiln_lx *pr = add_i(lc, V(lc, ow0), IX(lc, r));
-            struct kiln_lblock *sb = &kiln_lb_if(lc, &fg->body, bin(lc, KILN_LX_GE, pr, g0))->body;
+            struct kiln_lx *own = bin(lc, KILN_LX_GE, pr, g0);
+            if (NC > 1)
+                own = land(lc, own, bin(lc, KILN_LX_GE, pr, nominal));
+            struct kiln_lblock *sb = &kiln_lb_if(lc, &fg->body, own)->body;
             for (int l = 0; l < L; l++) {
                 struct kiln_lx *mo = add_i(lc, mul_i(lc, mb, IX(lc, L)), IX(lc, l));
                 struct kiln_lx *val = tile_at(lc, &t, r, l);
                 if (bias >= 0)
                     val = bin(lc, KILN_LX_ADD, val,
                               kiln_lx_cast(lc, ct, kiln_lx_load_f(lc, bias, mo)));
-                struct kiln_lx *yat = add_i(
-                    lc,
-                    mul_i(lc,
-                          add_i(lc, mul_i(lc, add_i(lc, mul_i(lc, n, IX(lc, M)), mo), IX(lc, OH)),
-                                oh),
-                          IX(lc, OW)),
-                    pr);
                 struct kiln_lx *yi[4] = {n, mo, oh, pr};
-                kiln_lb_store_out(lc, sb, y, yat, val, yi);
+                kiln_lb_store_out(lc, sb, y, wino_out_at(lc, s, yi), val, yi);
             }
         }
     }
