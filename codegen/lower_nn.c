@@ -3095,22 +3095,45 @@ kiln_lower_attention(struct kiln_lower_ctx *lc)
                   ? (int)(Dv->i / VL)
                   : 0;
     if (nvd) {
-        /* y[s, :] = sum_t p[t] * v[t, :]: the output row in nvd vector
-         * accumulators, p[t] splat times V's row; then the row to y */
-        int32_t yacc[16];
-        for (int u = 0; u < nvd; u++) {
-            yacc[u] = kiln_lk_vvar(lc, ct, VL, "y");
-            kiln_lb_set(lc, body, yacc[u], kiln_lx_splat(lc, zero, VL));
+        /* y[s, :] = sum_t p[t] * v[t, :]: the output row in vector
+         * accumulators, p[t] splat times V's row. A row of few vectors takes
+         * UT keys per step into UT sets of them (UT * nvd >= 8 chains of
+         * FMAs, so that their latency overlaps), keys past the last full
+         * step go to the first set, and the sets are added; then the row
+         * to y */
+        const int UT = nvd >= 8 ? 1 : nvd >= 4 ? 2 : 4;
+        int32_t yacc[4][16];
+        for (int ks = 0; ks < UT; ks++)
+            for (int u = 0; u < nvd; u++) {
+                yacc[ks][u] = kiln_lk_vvar(lc, ct, VL, "y");
+                kiln_lb_set(lc, body, yacc[ks][u], kiln_lx_splat(lc, zero, VL));
+            }
+        struct kiln_lx *full_t = mul_i(lc, div_i(lc, T, IX(lc, UT)), IX(lc, UT));
+        for (int pass = 0; pass < (UT > 1 ? 2 : 1); pass++) {
+            /* pass 0: UT keys per step; pass 1: the keys left, one per step */
+            if (pass && T->kind == KILN_LX_IMM && T->i % UT == 0)
+                break;
+            int nk = pass ? 1 : UT;
+            ft = pass ? kiln_lb_for(lc, body, "t", full_t, T, &t)
+                      : loop(lc, body, "t", UT > 1 ? div_i(lc, T, IX(lc, UT)) : T, &t);
+            ft->hints |= KILN_LS_HINT_NO_VECTORIZE;
+            for (int ks = 0; ks < nk; ks++) {
+                struct kiln_lx *tk = pass || UT == 1
+                                         ? V(lc, t)
+                                         : add_i(lc, mul_i(lc, V(lc, t), IX(lc, UT)), IX(lc, ks));
+                sat = add_i(lc, mul_i(lc, V(lc, p), T), tk);
+                int32_t ps = kiln_lk_vvar(lc, ct, VL, "p");
+                kiln_lb_set(lc, &ft->body, ps, kiln_lx_splat(lc, kiln_lx_load(lc, sc, sat), VL));
+                struct kiln_lx *vrow = mul_i(lc, add_i(lc, mul_i(lc, kvrow, T), tk), Dv);
+                accum_row(lc, &ft->body, yacc[ks], nvd, V(lc, ps), vc, vrow, VL);
+            }
         }
-        ft = loop(lc, body, "t", T, &t);
-        ft->hints |= KILN_LS_HINT_NO_VECTORIZE;
-        sat = add_i(lc, mul_i(lc, V(lc, p), T), V(lc, t));
-        int32_t ps = kiln_lk_vvar(lc, ct, VL, "p");
-        kiln_lb_set(lc, &ft->body, ps, kiln_lx_splat(lc, kiln_lx_load(lc, sc, sat), VL));
-        struct kiln_lx *vrow = mul_i(lc, add_i(lc, mul_i(lc, kvrow, T), V(lc, t)), Dv);
-        accum_row(lc, &ft->body, yacc, nvd, V(lc, ps), vc, vrow, VL);
+        for (int ks = 1; ks < UT; ks++)
+            for (int u = 0; u < nvd; u++)
+                accum(lc, body, yacc[0][u], KILN_LX_ADD, V(lc, yacc[ks][u]));
         for (int u = 0; u < nvd; u++)
-            kiln_lb_store(lc, body, y, heads_at(lc, &hy, b, h, s, IX(lc, VL * u)), V(lc, yacc[u]));
+            kiln_lb_store(lc, body, y, heads_at(lc, &hy, b, h, s, IX(lc, VL * u)),
+                          V(lc, yacc[0][u]));
         return KILN_OK;
     }
     if (kiln_lower_buf(lc, y)->dtype == ct) {
