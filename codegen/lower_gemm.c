@@ -123,9 +123,10 @@ panel_prefetch(struct kiln_lower_ctx *lc, struct kiln_lblock *blk, int32_t panel
  * rows each; a last shuffle takes the nr real rows (rows past nr repeat row 0
  * as filler and are dropped).
  */
-static bool
-transpose_rows(struct kiln_lower_ctx *lc, struct kiln_lblock *blk, struct kiln_lx *const *rows,
-               int nr, int vl, enum kiln_dtype ct, struct kiln_lx **cols)
+bool
+kiln_lower_transpose_rows(struct kiln_lower_ctx *lc, struct kiln_lblock *blk,
+                          struct kiln_lx *const *rows, int nr, int vl, enum kiln_dtype ct,
+                          struct kiln_lx **cols)
 {
     enum { MAXL = 32 };
     int R = 1, lg = 0, lgvl = 0;
@@ -187,7 +188,7 @@ transpose_rows(struct kiln_lower_ctx *lc, struct kiln_lblock *blk, struct kiln_l
 
 /* The tile by columns: cols[l] gets the nr rows' lane l (a vector of nr
  * lanes), for every l of the L lanes, each of the row's vectors transposed
- * on its own (transpose_rows); false when that cannot be. */
+ * on its own (kiln_lower_transpose_rows); false when that cannot be. */
 static bool
 tile_columns(struct kiln_lower_ctx *lc, struct kiln_lblock *blk, const struct tile *t,
              enum kiln_dtype ct, struct kiln_lx **cols)
@@ -196,7 +197,7 @@ tile_columns(struct kiln_lower_ctx *lc, struct kiln_lblock *blk, const struct ti
         struct kiln_lx *rows[TILE_NR];
         for (int r = 0; r < t->nr; r++)
             rows[r] = V(lc, t->acc[r][v]);
-        if (!transpose_rows(lc, blk, rows, t->nr, t->vl, ct, cols + v * t->vl))
+        if (!kiln_lower_transpose_rows(lc, blk, rows, t->nr, t->vl, ct, cols + v * t->vl))
             return false;
     }
     return true;
@@ -831,7 +832,7 @@ wino_copy(struct kiln_lower_ctx *lc, const struct wino_shape *s, int32_t x, cons
         for (int c = 0; c < vl; c++)
             rows[c] =
                 kiln_lx_vload(lc, x, add_i(lc, rowat, add_i(lc, IX(lc, c * H * W), V(lc, w0))), vl);
-        KILN_ASSERT(transpose_rows(lc, &fj->body, rows, vl, vl, ct, cols));
+        KILN_ASSERT(kiln_lower_transpose_rows(lc, &fj->body, rows, vl, vl, ct, cols));
         for (int i = 0; i < vl; i++)
             kiln_lb_store(
                 lc, &fj->body, dst,

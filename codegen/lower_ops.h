@@ -65,6 +65,13 @@ bool kiln_lower_matmul_packed_fits(const struct kiln_lower_ctx *lc, const struct
 enum kiln_status kiln_lower_matmul_packed(struct kiln_lower_ctx *lc, int32_t a,
                                           const struct kiln_tensor *b, int32_t y,
                                           enum kiln_dtype ct);
+/* nr row vectors of vl lanes of float type ct (nr <= vl, vl <= 32) by
+ * columns, built into blk by butterfly shuffles (lower_gemm.c): cols[j] gets
+ * the rows' lane j, a vector of nr lanes; false (nothing built) when the rows
+ * do not fit. */
+bool kiln_lower_transpose_rows(struct kiln_lower_ctx *lc, struct kiln_lblock *blk,
+                               struct kiln_lx *const *rows, int nr, int vl, enum kiln_dtype ct,
+                               struct kiln_lx **cols);
 /* Depthwise convolution (groups = input channels = output channels) of output
  * width ow (at least 4, a constant): vector accumulators along output rows. */
 bool kiln_lower_depthwise_fits(int64_t groups, int64_t c, int64_t m, int64_t ow);
