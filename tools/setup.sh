@@ -8,8 +8,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# (qemu-user and the aarch64 cross compiler and libc: the NEON test builds
+# aarch64 executables and runs them under qemu-aarch64)
 APT_PACKAGES="build-essential cmake pkg-config git llvm-19-dev llvm-19-tools clang-format-19 libonnx-dev
-  libprotobuf-c-dev protobuf-c-compiler"
+  libprotobuf-c-dev protobuf-c-compiler qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross"
 # a Python with pip is expected; Debian's own is used where there is none
 command -v python3 >/dev/null && python3 -m pip --version >/dev/null 2>&1 ||
   APT_PACKAGES="$APT_PACKAGES python3 python3-pip python3-venv"

@@ -2,6 +2,7 @@
 # substitutions below. The build's lit.site.cfg.py is passed as
 # --param kiln_site=PATH (ctest does this).
 import os
+import shutil
 import lit.formats
 
 config.name = "kiln"
@@ -26,3 +27,9 @@ config.environment["PATH"] = os.pathsep.join([config.llvm_bin, config.environmen
 for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "HOME", "PYTHONPATH", "KILN_ARENA_DEBUG"):
     if k in os.environ:
         config.environment[k] = os.environ[k]
+
+# aarch64 executables run under qemu-user (NEON code paths; codegen/neon.test):
+# the cross compiler, its libc and qemu-aarch64 (tools/setup.sh installs them)
+if (shutil.which("qemu-aarch64") and shutil.which("aarch64-linux-gnu-gcc")
+        and os.path.isdir("/usr/aarch64-linux-gnu")):
+    config.available_features.add("aarch64-qemu")
