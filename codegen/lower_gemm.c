@@ -26,6 +26,10 @@
  * channel (tile_columns), which goes through the bias and the fused epilogue
  * on vectors (kiln_lb_store_out_lanes); what does not widen stores each
  * element once through kiln_lb_store_out.
+ *
+ * A 3x3 convolution with stride 1 goes by Winograd's transforms instead, when
+ * its channels fit the vectors (wino_*, below): four kernels around the same
+ * register tile.
  */
 #include <math.h>
 #include <string.h>
@@ -650,23 +654,27 @@ conv_tile(struct conv_tiling *g, struct kiln_lblock *body, int nr, int32_t base,
  * 3x3 convolution with stride 1, no dilation and one group: an output tile of
  * m x m pixels is A^T [(G g G^T) . (B^T d B)] A, where d is the a x a input
  * patch under it (a = m + 2), g the 3x3 filter and . the elementwise product.
- * The product runs over the input channels as a = a * a independent GEMMs,
- * one per element xi of the transformed tile: M[xi] (tiles x out channels) =
+ * The product runs over the input channels as a * a independent GEMMs, one
+ * per element xi of the transformed tile: M[xi] (tiles x out channels) =
  * V[xi] (tiles x in channels) U[xi] (in x out channels). F(4x4) does
  * 36 / 144 of the direct method's multiplications per output pixel, F(2x2)
  * 16 / 36. Four kernels:
  *
  *   copy:   x, zero-padded to the tiles' extent, channels interleaved in
  *           blocks of vl ([n][C / vl][Hp][Wp][vl]): a patch element of vl
- *           channels is one vector load;
+ *           channels is one vector load (rows of at least vl columns go
+ *           through a vl x vl transpose by shuffles);
  *   input:  per (n, channel block, tile row), each tile's B^T d B on vectors
- *           of vl channels, stored V[n][xi][tile][C];
+ *           of vl channels, stored tile-major, V[n][tile][xi][C] (a tile's
+ *           a * a vectors within a few KB);
  *   gemm:   per (n, xi, channel block of L, 8 tiles) the register tile of
  *           conv_tile (tiles as rows, L output channels as lanes, steps over
- *           C) against U packed at compile time [xi][M / L][C][L];
+ *           C) against U packed at compile time [xi][M / L][C][L], into
+ *           M[n][tile][xi][M];
  *   output: per (n, channel block of L, tile row), each tile's A^T M A on
  *           vectors of vl channels into a row strip of the tile row
- *           ([m][m * TW][L], the kernel's own stack memory), then per output
+ *           ([m][m * TW][L], the kernel's own stack memory; a row of more
+ *           than WINO_STRIP_BYTES in chunks of tiles), then per output
  *           row, G pixels at a time, the strip by columns (tile_columns: a
  *           channel's G pixels in one vector) through the bias and the fused
  *           epilogue (kiln_lb_store_out_lanes), like conv_tile's.
