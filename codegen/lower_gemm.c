@@ -751,10 +751,11 @@ wino_transform(struct kiln_lower_ctx *lc, struct kiln_lblock *blk, const double 
 /* The shapes the four kernels share. */
 struct wino_shape {
     struct wino w;
-    int vl, L, A2;             /* lanes, tile lanes, a * a */
+    int vl, L, nr, A2;         /* lanes, tile lanes, tile rows, a * a */
     int64_t C, M, CB, MB;      /* channels in / out, their blocks of vl / L */
     int64_t OH, OW, TH, TW, T; /* output, tiles per column / row / image */
     int64_t CT;                /* tiles per chunk of the output kernel's row strip */
+    int64_t H, W;              /* the input's rows and columns */
     int64_t Hp, Wp;            /* the padded copy's rows and columns */
     struct kiln_lx *Nn;
 };
@@ -762,16 +763,16 @@ struct wino_shape {
 /*
  * Whether kiln_lower_conv2d_packed computes the convolution by Winograd, and
  * which tile: a 3x3 with stride 1, no dilation, input channels in blocks of
- * vl and output channels in blocks of L, a constant f32 image of at least
- * 8x8 and a row strip that fits the output kernel's stack memory. F(4x4)
- * from 28x28 up, F(2x2) below, where a 4x4 tile wastes more of the image and
- * each transformed weight (4x the filter's size for F(4x4), 16 / 9 for
- * F(2x2)) serves fewer tiles.
+ * vl and output channels in blocks of L, an f32 output of at least 4x4 known
+ * at compile time. F(4x4) from 8x8 up, F(2x2) below, where a 4x4 tile wastes
+ * more of the image and each transformed weight (4x the filter's size for
+ * F(4x4), 16 / 9 for F(2x2)) serves fewer tiles. The padded copy's Hp x Wp
+ * (the tiles' extent plus the 2-pixel halo) always covers the rows and
+ * columns the outputs read; the copy tests each against the image.
  */
 static bool
 wino_choose(struct kiln_lower_ctx *lc, int32_t x, const struct kiln_tensor *wt, int32_t y,
-            const int64_t *stride, const int64_t *pad, const int64_t *dil, enum kiln_dtype ct,
-            struct wino_shape *s)
+            const int64_t *stride, const int64_t *dil, enum kiln_dtype ct, struct wino_shape *s)
 {
     int nrmax;
     tile_shape(lc, &s->vl, &s->L, &nrmax);
@@ -799,12 +800,15 @@ wino_choose(struct kiln_lower_ctx *lc, int32_t x, const struct kiln_tensor *wt, 
     s->Wp = s->TW * m + 2;
     s->CB = s->C / s->vl;
     s->MB = s->M / s->L;
+    s->H = H->i;
+    s->W = W->i;
+    s->nr = s->T < nrmax ? (int)s->T : nrmax;
     s->Nn = kiln_lower_dim(lc, y, 0);
-    /* the output kernel's row strip in chunks of at most WINO_STRIP_BYTES */
+    /* the output kernel's row strip in chunks of at most WINO_STRIP_BYTES
+     * (a tile's m x m x L f32, 2 KB at most, always fits) */
     const int64_t per_tile = (int64_t)m * m * s->L * 4;
     s->CT = s->TW * per_tile <= WINO_STRIP_BYTES ? s->TW : WINO_STRIP_BYTES / per_tile;
-    /* the padded copy covers the image and its padding */
-    return s->Hp >= H->i + pad[0] && s->Wp >= W->i + pad[1] && s->CT >= 1;
+    return true;
 }
 
 /* Kernel 1 of wino_conv (in lc->k): the padded, channel-interleaved copy. */
@@ -813,7 +817,7 @@ wino_copy(struct kiln_lower_ctx *lc, const struct wino_shape *s, int32_t x, cons
           enum kiln_dtype ct)
 {
     const int vl = s->vl;
-    const int64_t H = kiln_lower_dim(lc, x, 2)->i, W = kiln_lower_dim(lc, x, 3)->i;
+    const int64_t H = s->H, W = s->W;
     int32_t xb = kiln_lower_scratch(lc, ct, mul_i(lc, s->Nn, IX(lc, s->C * s->Hp * s->Wp)));
     int32_t dst = kiln_lower_slot(lc, xb);
     int32_t p, wp, l;
@@ -920,8 +924,6 @@ wino_gemm(struct kiln_lower_ctx *lc, const struct wino_shape *s, const struct ki
           int32_t vb, int32_t mbuf, enum kiln_dtype ct)
 {
     const int vl = s->vl, L = s->L, a = s->w.a;
-    int vl_, L_, nrmax;
-    tile_shape(lc, &vl_, &L_, &nrmax);
     const int64_t C = s->C, M = s->M, MB = s->MB, T = s->T;
     /* U[xi][m][c] = (G g G^T)[xi], packed [xi][mb][c][L] */
     void *data;
@@ -947,7 +949,7 @@ wino_gemm(struct kiln_lower_ctx *lc, const struct wino_shape *s, const struct ki
                     pu[((xi * MB + mo / L) * C + c) * L + mo % L] = (float)u;
                 }
         }
-    const int nr = T < nrmax ? (int)T : nrmax;
+    const int nr = s->nr;
     const int64_t TT = (T + nr - 1) / nr;
     int32_t src = kiln_lower_slot(lc, vb), dst = kiln_lower_slot(lc, mbuf),
             panel = kiln_lower_slot(lc, ub);
@@ -1054,8 +1056,8 @@ wino_output(struct kiln_lower_ctx *lc, const struct wino_shape *s, int32_t mbuf,
     /* per output row of the tile row, G pixels at a time (the last G end at
      * the chunk's end, overlapping the ones before) */
     const int64_t span = SW < OW ? SW : OW;
-    const int G =
-        (int)(span < TILE_NR ? span : TILE_NR) < vl ? (int)(span < TILE_NR ? span : TILE_NR) : vl;
+    const int64_t g_px = span < TILE_NR ? span : TILE_NR;
+    const int G = (int)(g_px < vl ? g_px : vl); /* pixels per group */
     const int64_t NG = (span + G - 1) / G;
     bool vec = true;
     for (int i = 0; i < m; i++) {
@@ -1157,7 +1159,7 @@ kiln_lower_conv2d_packed(struct kiln_lower_ctx *lc, int32_t x, const struct kiln
     int vl, TILE_L, nrmax;
     tile_shape(lc, &vl, &TILE_L, &nrmax);
     struct wino_shape ws;
-    if (wino_choose(lc, x, wt, y, stride, pad, dil, ct, &ws))
+    if (wino_choose(lc, x, wt, y, stride, dil, ct, &ws))
         return wino_conv(lc, &ws, x, wt, bias, pad, ct);
     /* a 1x1 over a short reduction (at most 48 input channels: MobileNetV2's
      * expansions) or a large image (at least 512 pixels, so that the 32-pixel
