@@ -9,12 +9,27 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # (qemu-user and the aarch64 cross compiler and libc: the NEON test builds
-# aarch64 executables and runs them under qemu-aarch64)
+# aarch64 executables and runs them under qemu-aarch64; clang-19 and its
+# runtime libraries build the libFuzzer targets of tests/fuzz/)
 APT_PACKAGES="build-essential cmake pkg-config git llvm-19-dev llvm-19-tools clang-format-19 libonnx-dev
-  libprotobuf-c-dev protobuf-c-compiler qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross"
-# a Python with pip is expected; Debian's own is used where there is none
-command -v python3 >/dev/null && python3 -m pip --version >/dev/null 2>&1 ||
-  APT_PACKAGES="$APT_PACKAGES python3 python3-pip python3-venv"
+  libprotobuf-c-dev protobuf-c-compiler qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross
+  clang-19 libclang-rt-19-dev"
+# Python: the tests' packages live in the project's own virtual environment
+# (.venv/, or $KILN_VENV), made with the machine's python3 and its venv module
+# (Debian's python3-venv where that is missing).
+VENV=${KILN_VENV:-$PWD/.venv}
+command -v python3 >/dev/null && python3 -c 'import ensurepip, venv' 2>/dev/null ||
+  APT_PACKAGES="$APT_PACKAGES python3 python3-venv"
+
+# The venv holds exactly requirements.lock (names compared case- and
+# '-'/'_'-blind): anything else, more or less, and it is made anew.
+venv_matches_lock() {
+  [ -x "$VENV/bin/python" ] || return 1
+  local norm='tr "[:upper:]-" "[:lower:]_" | LC_ALL=C sort'
+  diff <(grep -v '^#' requirements.lock | grep . | eval "$norm") \
+       <("$VENV/bin/python" -m pip freeze --all --exclude pip --exclude setuptools --exclude wheel \
+          2>/dev/null | eval "$norm") > /dev/null
+}
 
 if [ -z "${KILN_SKIP_DEPS:-}" ]; then
   missing=""
@@ -27,19 +42,17 @@ if [ -z "${KILN_SKIP_DEPS:-}" ]; then
     $SUDO apt-get update -q
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q $missing
   fi
-  if ! python3 - <<'PY' 2>/dev/null
-import sys
-from importlib.metadata import version
-want = dict(l.split("==") for l in open("requirements.txt") if "==" in l and not l.startswith("#"))
-sys.exit(any(version(k) != v.strip() for k, v in want.items()))
-PY
-  then
-    echo "setup: installing Python packages from requirements.txt"
-    python3 -m pip install -q --disable-pip-version-check -r requirements.txt
+  if ! venv_matches_lock; then
+    echo "setup: making the Python environment $VENV from requirements.lock"
+    python3 -m venv --clear "$VENV"
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-deps -r requirements.lock
+    "$VENV/bin/python" -m pip check
+    venv_matches_lock || { echo "setup: $VENV does not match requirements.lock" >&2; exit 1; }
   fi
 fi
+[ -x "$VENV/bin/python" ] || { echo "setup: no Python environment at $VENV (run without KILN_SKIP_DEPS)" >&2; exit 1; }
 
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo > build.log 2>&1 || { cat build.log; exit 1; }
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPython3_EXECUTABLE="$VENV/bin/python" > build.log 2>&1 || { cat build.log; exit 1; }
 cmake --build build -j"$(nproc)" >> build.log 2>&1 || { tail -50 build.log; exit 1; }
 grep -h "kiln:" build.log | sort -u || true
 
