@@ -111,8 +111,8 @@ dtype_type(struct emitter *e, enum kiln_dtype t)
         return e->t_i64;
     case KILN_DT_F16:
         return LLVMHalfTypeInContext(e->ctx);
-    case KILN_DT_BF16:
-        return LLVMBFloatTypeInContext(e->ctx);
+    case KILN_DT_BF16: /* its bits: LLVM's bfloat promotes through compiler-rt calls */
+        return LLVMInt16TypeInContext(e->ctx);
     case KILN_DT_F32:
         return LLVMFloatTypeInContext(e->ctx);
     case KILN_DT_F64:
@@ -427,11 +427,57 @@ storage_cast(struct emitter *e, LLVMValueRef v, enum kiln_dtype from, enum kiln_
     return from == mid ? v : emit_cast(e, v, from, mid);
 }
 
+/*
+ * Any value to bf16 in integer arithmetic, as the runtime's kiln_rt_f32_to_bf16
+ * does: through f32 (as ONNX Runtime and ml_dtypes convert f64 and integers),
+ * then round to nearest even, a NaN kept and made quiet. LLVM's fptrunc to
+ * bfloat is a call to compiler-rt's __truncsfbf2 where the CPU has no
+ * conversion instruction (AVX2 hosts; libgcc has no such function); this
+ * spelling gives the same bits on every target.
+ *
+ * A bf16 value is its 16 bits (an i16) in the emitted code: LLVM's bfloat type
+ * is legal on few CPUs, and elsewhere its vector selects and shuffles are
+ * legalized by promotion to f32 and a truncating call back.
+ */
+static LLVMValueRef
+to_bf16(struct emitter *e, LLVMValueRef v, enum kiln_dtype from)
+{
+    LLVMTypeRef i32 = e->t_i32;
+    v = emit_cast(e, v, from, KILN_DT_F32);
+    LLVMValueRef x = LLVMBuildBitCast(e->b, v, i32, "");
+    LLVMValueRef nan =
+        LLVMBuildICmp(e->b, LLVMIntUGT, LLVMBuildAnd(e->b, x, iconst(i32, 0x7fffffffu), ""),
+                      iconst(i32, 0x7f800000u), "");
+    LLVMValueRef hi = LLVMBuildLShr(e->b, x, iconst(i32, 16), "");
+    LLVMValueRef quiet = LLVMBuildOr(e->b, hi, iconst(i32, 0x40), "");
+    LLVMValueRef odd = LLVMBuildAnd(e->b, hi, iconst(i32, 1), "");
+    LLVMValueRef r = LLVMBuildAdd(e->b, x, LLVMBuildAdd(e->b, odd, iconst(i32, 0x7fff), ""), "");
+    r = LLVMBuildSelect(e->b, nan, quiet, LLVMBuildLShr(e->b, r, iconst(i32, 16), ""), "");
+    return LLVMBuildTrunc(e->b, r, LLVMInt16TypeInContext(e->ctx), "");
+}
+
+/* bf16 bits to the f32 of the same value (exact). */
+static LLVMValueRef
+bf16_to_f32(struct emitter *e, LLVMValueRef v)
+{
+    LLVMValueRef w = LLVMBuildZExt(e->b, v, e->t_i32, "");
+    w = LLVMBuildShl(e->b, w, iconst(e->t_i32, 16), "");
+    return LLVMBuildBitCast(e->b, w, LLVMFloatTypeInContext(e->ctx), "");
+}
+
 static LLVMValueRef
 emit_cast(struct emitter *e, LLVMValueRef v, enum kiln_dtype from, enum kiln_dtype to)
 {
     if (from == to)
         return v;
+    if (from == KILN_DT_BF16) {
+        v = bf16_to_f32(e, v);
+        if (to == KILN_DT_F32)
+            return v;
+        from = KILN_DT_F32;
+    }
+    if (to == KILN_DT_BF16 && !is_storage(from))
+        return to_bf16(e, v, from);
     if (is_storage(from) || is_storage(to))
         return storage_cast(e, v, from, to, true);
     LLVMTypeRef tt = dtype_type(e, to);
@@ -444,12 +490,6 @@ emit_cast(struct emitter *e, LLVMValueRef v, enum kiln_dtype from, enum kiln_dty
     if (from == KILN_DT_BOOL)
         return tf ? LLVMBuildUIToFP(e->b, v, tt, "") : LLVMBuildZExt(e->b, v, tt, "");
     if (ff && tf) {
-        if ((from == KILN_DT_BF16 && to == KILN_DT_F16) ||
-            (from == KILN_DT_F16 && to == KILN_DT_BF16)) {
-            /* through f32, which holds both exactly: one rounding */
-            v = LLVMBuildFPExt(e->b, v, LLVMFloatTypeInContext(e->ctx), "");
-            return LLVMBuildFPTrunc(e->b, v, tt, "");
-        }
         return kiln_dtype_bits(to) > kiln_dtype_bits(from) ? LLVMBuildFPExt(e->b, v, tt, "")
                                                            : LLVMBuildFPTrunc(e->b, v, tt, "");
     }
@@ -706,6 +746,8 @@ emit_lx(struct emitter *e, const struct kiln_lx *x)
         if (is_storage(x->type) && kiln_dtype_is_float(x->type))
             v = fp8_call(e, false, x->type, LLVMConstReal(LLVMFloatTypeInContext(e->ctx), x->f),
                          true);
+        else if (x->type == KILN_DT_BF16) /* folds to a constant */
+            v = to_bf16(e, LLVMConstReal(LLVMDoubleTypeInContext(e->ctx), x->f), KILN_DT_F64);
         else if (kiln_dtype_is_float(x->type))
             v = LLVMConstReal(dtype_type(e, x->type), x->f);
         else
