@@ -73,7 +73,8 @@ struct onnx_mapped_file {
 
 struct onnx_loader {
     struct kiln_diag *d;
-    const char *dir; /* the model's folder, for external data; NULL forbids it */
+    const struct kiln_onnx_opts *opts; /* never NULL */
+    const char *dir;                   /* the model's folder, for external data; NULL forbids it */
     struct kiln_graph *root;
     bool unsupported; /* an unsupported feature was reported: fail once all are found */
     struct onnx_mapped_file *files;
@@ -685,12 +686,28 @@ onnx_model_opsets(struct onnx_loader *l, const Onnx__ModelProto *m)
                              "the model imports domain '%s' twice, as versions %lld and %lld",
                              onnx_domain_is_default(domain) ? "ai.onnx" : domain, (long long)seen,
                              (long long)op->version);
+        bool def = onnx_domain_is_default(domain), ml = strcmp(domain, "ai.onnx.ml") == 0;
+        int64_t newest = def ? KILN_OPSET_ONNX_MAX : ml ? KILN_OPSET_ML_MAX : 0;
+        if (newest && op->version > newest) {
+            const char *name = def ? "ai.onnx" : domain;
+            if (!l->opts->allow_newer_opset)
+                return onnx_fail(l, NULL, KILN_ERR_UNSUPPORTED,
+                                 "the model imports domain '%s' version %lld; the newest kiln "
+                                 "supports is %lld (--allow-newer-opset reads its ops as "
+                                 "version %lld's)",
+                                 name, (long long)op->version, (long long)newest,
+                                 (long long)newest);
+            onnx_warn(l, NULL,
+                      "the model imports domain '%s' version %lld, newer than the newest kiln "
+                      "supports (%lld); its ops are read as version %lld's",
+                      name, (long long)op->version, (long long)newest, (long long)newest);
+        }
         g->opsets[g->n_opsets].domain = kiln_graph_intern(g, domain);
         g->opsets[g->n_opsets].version = op->version;
         g->n_opsets++;
-        if (onnx_domain_is_default(domain))
+        if (def)
             g->opset = op->version;
-        else if (strcmp(domain, "ai.onnx.ml") == 0)
+        else if (ml)
             g->opset_ml = op->version;
     }
     if (!g->opset && g->ir_version < 3) {
@@ -1489,7 +1506,8 @@ kiln_onnx_load_buffer(const void *buf, size_t len, const char *dir,
         kiln_diag_error(d, "not an ONNX model (it has no graph)");
         return KILN_ERR_INVALID;
     }
-    struct onnx_loader l = {.d = d, .dir = dir};
+    static const struct kiln_onnx_opts no_opts;
+    struct onnx_loader l = {.d = d, .opts = opts ? opts : &no_opts, .dir = dir};
     l.root = kiln_graph_new(m->graph->name);
     st = l.root ? onnx_model_build(&l, m) : onnx_nomem(&l);
     onnx__model_proto__free_unpacked(m, NULL);

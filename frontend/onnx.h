@@ -9,6 +9,9 @@
  * sub-graphs of If/Loop/Scan. Then sorts nodes topologically and runs shape
  * inference.
  *
+ * An import of ai.onnx or ai.onnx.ml newer than the newest version kiln
+ * implements is refused, naming the domain, the version and kiln's newest.
+ *
  * Unknown ops are all reported in one run, each as
  *   MODEL: node 'NAME' (OP): error: unsupported op 'OP' (domain 'D', opset N)
  * Malformed, truncated or hostile input (sizes that don't add up, dims that
@@ -23,7 +26,10 @@
 #define KILN_ONNX_MAX_DEPTH 64 /* nested sub-graphs / types */
 
 struct kiln_onnx_opts {
-    bool no_infer; /* skip shape inference (tests of the loader alone) */
+    bool no_infer;          /* skip shape inference (tests of the loader alone) */
+    bool allow_newer_opset; /* an ai.onnx / ai.onnx.ml import newer than kiln's
+                               newest (KILN_OPSET_*_MAX) is a warning, not an
+                               error; its ops are read as the newest version's */
 };
 
 enum kiln_status kiln_onnx_load_file(const char *path, const struct kiln_onnx_opts *opts,

@@ -152,6 +152,10 @@ bool kiln_dim_eq(struct kiln_dim a, struct kiln_dim b);
 /* Product of all dims when all are constant; -1 otherwise or on overflow. */
 int64_t kiln_type_numel(const struct kiln_type *t);
 bool kiln_type_is_static(const struct kiln_type *t); /* ranked, all dims constant */
+/* Whether a tensor of the type can exist: its size in bytes, over its constant
+ * dims and the coefficients of its symbolic ones (each symbol at least 1),
+ * fits int64. An empty tensor (a 0 dim) always does; unknown dims count as 1. */
+bool kiln_type_size_fits(const struct kiln_type *t);
 bool kiln_type_eq(const struct kiln_type *a, const struct kiln_type *b);
 
 /*
@@ -425,6 +429,13 @@ struct kiln_opset {
     const char *domain; /* as ONNX spells it: "" for ai.onnx */
     int64_t version;
 };
+
+/* The newest version of each domain kiln implements (onnx 1.23's opsets): the
+ * ops table's arities, attributes and shape functions follow the ONNX schemas
+ * up to these. A model importing a newer version is refused by the frontend
+ * (its ops may mean something else), unless the user allows it. */
+#define KILN_OPSET_ONNX_MAX 28
+#define KILN_OPSET_ML_MAX 5
 
 struct kiln_graph {
     struct kiln_arena *arena; /* shared by a graph and all its sub-graphs */

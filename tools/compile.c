@@ -217,6 +217,8 @@ parse_compile_opts(int argc, char **argv, struct compile_opts *co, int *stop)
             if (++i >= argc || !kiln_dim_binding_add(argv[i]))
                 return kiln_usage_error("--dim needs NAME=VALUE, got '%s'",
                                         i < argc ? argv[i] : "");
+        } else if (strcmp(a, "--allow-newer-opset") == 0) {
+            kiln_load_newer_opset = true;
         } else if (a[0] == '-' && a[1]) {
             return kiln_usage_error("compile: unknown option '%s'", a);
         } else if (co->model) {

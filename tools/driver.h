@@ -16,6 +16,9 @@ int kiln_usage_error(const char *fmt, const char *arg);
 bool kiln_has_suffix(const char *s, const char *suffix);
 /* Record a --dim NAME=VALUE binding (applied by kiln_load_input); false if malformed. */
 bool kiln_dim_binding_add(const char *spec);
+/* --allow-newer-opset: kiln_load_input warns about, rather than refuses, an
+ * ai.onnx / ai.onnx.ml import newer than kiln's newest. */
+extern bool kiln_load_newer_opset;
 /* Load an .onnx or .kir file, verify a .kir, apply the --dim bindings. */
 enum kiln_status kiln_load_input(const char *path, struct kiln_graph **g, struct kiln_diag *d);
 

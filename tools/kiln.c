@@ -44,6 +44,9 @@ static const char usage_text[] =
     "\n"
     "options of inspect and opt:\n"
     "  --dim NAME=VALUE         bind a symbolic dim (e.g. the batch N) to a value\n"
+    "  --allow-newer-opset      load a model importing an ai.onnx/ai.onnx.ml opset newer\n"
+    "                           than kiln's newest (28/5), its ops read as the newest's\n"
+    "                           (a warning instead of an error; compile takes it too)\n"
     "\n"
     "options of opt:\n"
     "  -o FILE                  write the IR to FILE instead of stdout\n"
@@ -166,13 +169,15 @@ finish_load(enum kiln_status st, struct kiln_graph **g, struct kiln_diag *d, boo
     return st;
 }
 
+bool kiln_load_newer_opset;
+
 /* Load an .onnx or .kir file (a .kir is verified: it may be hand-written). */
 enum kiln_status
 kiln_load_input(const char *path, struct kiln_graph **g, struct kiln_diag *d)
 {
     if (kiln_has_suffix(path, ".kir"))
         return finish_load(kiln_graph_parse_file(path, g, d), g, d, true);
-    struct kiln_onnx_opts oo = {0};
+    struct kiln_onnx_opts oo = {.allow_newer_opset = kiln_load_newer_opset};
     return finish_load(kiln_onnx_load_file(path, &oo, g, d), g, d, false);
 }
 
@@ -210,13 +215,17 @@ cmd_inspect(int argc, char **argv)
     const char *path = NULL;
     for (int i = 0; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0) {
-            printf("usage: kiln inspect MODEL [--dim NAME=VALUE ...]\n");
+            printf("usage: kiln inspect MODEL [--dim NAME=VALUE ...] [--allow-newer-opset]\n");
             return EXIT_OK;
         }
         if (strcmp(argv[i], "--dim") == 0) {
             if (++i >= argc || !kiln_dim_binding_add(argv[i]))
                 return kiln_usage_error("--dim needs NAME=VALUE, got '%s'",
                                         i < argc ? argv[i] : "");
+            continue;
+        }
+        if (strcmp(argv[i], "--allow-newer-opset") == 0) {
+            kiln_load_newer_opset = true;
             continue;
         }
         if (argv[i][0] == '-')
@@ -454,6 +463,8 @@ cmd_opt(int argc, char **argv)
                                         i < argc ? argv[i] : "");
         } else if (strcmp(a, "--split-input-file") == 0) {
             split = true;
+        } else if (strcmp(a, "--allow-newer-opset") == 0) {
+            kiln_load_newer_opset = true;
         } else if (strcmp(a, "--verify-each") == 0) {
             po.verify_each = true;
         } else if (strcmp(a, "--time-passes") == 0) {
