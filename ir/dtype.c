@@ -119,6 +119,26 @@ kiln_type_numel(const struct kiln_type *t)
 }
 
 bool
+kiln_type_size_fits(const struct kiln_type *t)
+{
+    if (t->rank < 0)
+        return true;
+    int64_t n = 1;
+    bool over = false;
+    for (int i = 0; i < t->rank; i++) {
+        struct kiln_dim d = t->dims[i];
+        if (kiln_dim_is_int(d) && d.n == 0)
+            return true; /* empty, whatever the other dims say */
+        if (kiln_dim_is_unknown(d) || d.n < 0)
+            continue;
+        over = over || !kiln_mul_i64(n, d.n, &n);
+    }
+    int bits = kiln_dtype_bits(t->dtype);
+    int64_t bytes;
+    return !over && kiln_mul_i64(n, bits > 8 ? bits / 8 : 1, &bytes);
+}
+
+bool
 kiln_type_is_static(const struct kiln_type *t)
 {
     if (t->rank < 0)

@@ -818,6 +818,14 @@ infer_node(struct kiln_infer_ctx *ic, int depth)
         if (v->type.dtype == KILN_DT_INVALID)
             return kiln_infer_fail(ic, "could not infer the type of output %d ('%s')", (int)i,
                                    v->name);
+        if (!kiln_type_size_fits(&v->type)) {
+            /* every shape function's result passes here: a dim product no
+             * buffer can hold is refused at compile time, naming the node */
+            char buf[512];
+            type_format(&v->type, buf, sizeof buf);
+            return kiln_infer_fail(ic, "output %d ('%s') has type %s, whose size overflows 64 bits",
+                                   (int)i, v->name, buf);
+        }
     }
     return KILN_OK;
 }
@@ -848,6 +856,13 @@ infer_graph_known(struct kiln_graph *g, struct kiln_diag *d, int depth, kiln_kno
         const struct kiln_value *v = g->values[g->inputs[i]];
         if (v->type.dtype == KILN_DT_INVALID && !g->parent) {
             kiln_diag_error(d, "graph input '%s' has no type", v->name);
+            return KILN_ERR_INVALID;
+        }
+        if (!kiln_type_size_fits(&v->type)) {
+            char buf[512];
+            type_format(&v->type, buf, sizeof buf);
+            kiln_diag_error(d, "graph input '%s' has type %s, whose size overflows 64 bits",
+                            v->name, buf);
             return KILN_ERR_INVALID;
         }
     }

@@ -745,6 +745,11 @@ kiln_shape_concat(struct kiln_infer_ctx *ic)
                                        "input has %lld",
                                        i, (long long)t->dims[d].n, d, (long long)out[d].n);
         }
+        int64_t sum;
+        if (kiln_dim_is_const(out[a]) && kiln_dim_is_const(t->dims[a]) &&
+            (!kiln_add_i64(out[a].n, t->dims[a].n, &sum) || sum > DIM_MAX))
+            return kiln_infer_fail(ic, "the inputs' sizes on axis %d add up past %lld", a,
+                                   (long long)DIM_MAX);
         out[a] = kiln_dim_add(out[a], t->dims[a]);
     }
     kiln_infer_set_out(ic, 0, t0->dtype, rank, out);

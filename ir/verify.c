@@ -5,7 +5,8 @@
  * Checks, reporting every violation found (not only the first):
  *  - values: ids match their slots, names are non-empty and indexed, kinds are
  *    consistent (a node output names its producer and slot; a constant has
- *    data; a capture points into the parent graph), types are well formed;
+ *    data; a capture points into the parent graph), types are well formed and
+ *    their sizes fit 64 bits;
  *  - nodes: operands exist and are defined earlier (topological order),
  *    operand/result counts fit the op table, attributes have a kind the op's
  *    schema (op_attrs.def) accepts, use lists match the operands;
@@ -195,6 +196,8 @@ verify_graph(struct verify *vf, struct kiln_graph *g, int depth)
             vfail_value(vf, g, v, "name is not unique or not indexed");
         if (!type_well_formed(&v->type))
             vfail_value(vf, g, v, "type is missing or malformed");
+        else if (!kiln_type_size_fits(&v->type))
+            vfail_value(vf, g, v, "type's size overflows 64 bits");
         switch (v->kind) {
         case KILN_VALUE_NODE:
             if (v->producer >= g->n_nodes ||

@@ -356,6 +356,95 @@ def case_no_opset(d):
                  opsets=[h.make_opsetid("ai.onnx.ml", 3)])
 
 
+def case_opset_999(d):
+    return model([h.make_node("Relu", ["x"], ["y"], name="relu")], [vi("x")], [vi("y")],
+                 opsets=[h.make_opsetid("", 999)])
+
+
+def case_opset_ml_6(d):
+    """ai.onnx 28 (kiln's newest: accepted), ai.onnx.ml 6 (one past kiln's newest)."""
+    return model([h.make_node("Relu", ["x"], ["y"], name="relu")], [vi("x")], [vi("y")],
+                 opsets=[h.make_opsetid("", 28), h.make_opsetid("ai.onnx.ml", 6),
+                         h.make_opsetid("com.example", 1000)], ir=11)
+
+
+# Shapes whose element count (or size in bytes) overflows 64 bits, one model per
+# family of shape function that multiplies or adds dims: each is refused by
+# shape inference, at compile time, naming the node.
+def i64(name, vals):
+    return numpy_helper.from_array(np.array(vals, dtype=np.int64), name)
+
+
+def case_overflow_reshape(d):
+    """The 192 elements of [2,3,32] reshaped to [2^62, 4]."""
+    nodes = [h.make_node("Reshape", ["x", "shape"], ["y"], name="reshape")]
+    return model(nodes, [vi("x", shape=(2, 3, 32))], [vi("y", shape=None)],
+                 inits=[i64("shape", [2**62, 4])])
+
+
+def case_overflow_expand(d):
+    nodes = [h.make_node("Expand", ["x", "shape"], ["y"], name="expand")]
+    return model(nodes, [vi("x", shape=(1, 1))], [vi("y", shape=None)],
+                 inits=[i64("shape", [2**40, 2**40])])
+
+
+def case_overflow_tile(d):
+    nodes = [h.make_node("Tile", ["x", "repeats"], ["y"], name="tile")]
+    return model(nodes, [vi("x", shape=(65536, 65536))], [vi("y", shape=None)],
+                 inits=[i64("repeats", [2**20, 2**20])])
+
+
+def case_overflow_constant_of_shape(d):
+    nodes = [h.make_node("ConstantOfShape", ["shape"], ["y"], name="fill")]
+    return model(nodes, [], [vi("y", shape=None)], inits=[i64("shape", [2**32, 2**32])])
+
+
+def case_overflow_resize(d):
+    nodes = [h.make_node("Resize", ["x", "", "", "sizes"], ["y"], name="resize")]
+    return model(nodes, [vi("x", shape=(1, 1, 2, 2))], [vi("y", shape=None)],
+                 inits=[i64("sizes", [1, 1, 2**31, 2**31])])
+
+
+def case_overflow_resize_scales(d):
+    scales = numpy_helper.from_array(np.array([1, 1, 2.0**31, 2.0**31], np.float32), "scales")
+    nodes = [h.make_node("Resize", ["x", "", "scales"], ["y"], name="resize")]
+    return model(nodes, [vi("x", shape=(1, 1, 2, 2))], [vi("y", shape=None)], inits=[scales])
+
+
+def case_overflow_pad(d):
+    nodes = [h.make_node("Pad", ["x", "pads"], ["y"], name="pad")]
+    return model(nodes, [vi("x", shape=(4, 2**30))], [vi("y", shape=None)],
+                 inits=[i64("pads", [0, 0, 2**60, 0])])
+
+
+def case_overflow_range(d):
+    """Range(0, 2^61, 1) in f32: 2^61 elements, 2^63 bytes."""
+    f32 = lambda n, v: numpy_helper.from_array(np.array(v, np.float32), n)
+    nodes = [h.make_node("Range", ["start", "limit", "delta"], ["y"], name="range")]
+    return model(nodes, [], [vi("y", shape=None)],
+                 inits=[f32("start", 0), f32("limit", 2.0**61), f32("delta", 1)])
+
+
+def case_overflow_concat(d):
+    """Two int8 [2^31, 2^31] halves (2^62 bytes each) joined: 2^63 bytes."""
+    nodes = [h.make_node("Concat", ["a", "b"], ["y"], name="concat", axis=1)]
+    return model(nodes, [vi("a", T.INT8, (2**31, 2**31)), vi("b", T.INT8, (2**31, 2**31))],
+                 [vi("y", T.INT8, None)])
+
+
+def case_overflow_concat_axis(d):
+    """Sizes along the axis that add up past 2^62 (int8: the bytes alone would fit)."""
+    nodes = [h.make_node("Concat", ["a", "b"], ["y"], name="concat", axis=0)]
+    return model(nodes, [vi("a", T.INT8, (2**62,)), vi("b", T.INT8, (2**62,))],
+                 [vi("y", T.INT8, None)])
+
+
+def case_overflow_input(d):
+    """A graph input whose declared shape alone overflows."""
+    nodes = [h.make_node("Relu", ["x"], ["y"], name="relu")]
+    return model(nodes, [vi("x", shape=(2**62, 4))], [vi("y", shape=None)])
+
+
 def case_dim_param(d):
     nodes = [h.make_node("Relu", ["x"], ["y"], name="relu")]
     return model(nodes, [vi("x", shape=["batch", 3, None])], [vi("y", shape=["batch", 3, None])])
