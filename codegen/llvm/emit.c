@@ -373,6 +373,7 @@ cache_put(struct emitter *e, const struct kiln_lx *x, LLVMValueRef v)
 
 static LLVMValueRef emit_lx(struct emitter *e, const struct kiln_lx *x);
 
+static LLVMValueRef bf16_to_f32(struct emitter *e, LLVMValueRef v);
 static LLVMValueRef emit_cast(struct emitter *e, LLVMValueRef v, enum kiln_dtype from,
                               enum kiln_dtype to);
 static LLVMValueRef intrinsic1(struct emitter *e, const char *name, LLVMValueRef x);
@@ -398,6 +399,10 @@ static LLVMValueRef
 storage_cast(struct emitter *e, LLVMValueRef v, enum kiln_dtype from, enum kiln_dtype to,
              bool saturate)
 {
+    if (from == KILN_DT_BF16) { /* its bits: widen first */
+        v = bf16_to_f32(e, v);
+        from = KILN_DT_F32;
+    }
     if (is_storage(from)) {
         if (kiln_dtype_is_float(from)) {
             v = fp8_call(e, true, from, v, true);
@@ -414,14 +419,17 @@ storage_cast(struct emitter *e, LLVMValueRef v, enum kiln_dtype from, enum kiln_
         v = emit_cast(e, v, from, KILN_DT_F32);
         return fp8_call(e, false, to, v, saturate);
     }
-    /* int4/int2: the byte value; stores keep the low bits. From floats as
-     * ml_dtypes does: truncate toward zero, wrap, NaN and infinities give 0. */
+    /* int4/int2: the byte value; stores keep the low bits. From floats
+     * (docs/semantics.md): truncate toward zero, then keep the low bits as
+     * the spec's integer narrowing does; NaN and infinities give 0, and so do
+     * magnitudes of 2^63 and more (whose low bits are 0: they are multiples
+     * of their ulp, at least 2^40). */
     enum kiln_dtype mid = (kiln_dtype_flags(to) & KILN_DTF_SIGNED) ? KILN_DT_I8 : KILN_DT_U8;
     if (kiln_dtype_is_float(from)) {
         LLVMValueRef w = emit_cast(e, v, from, KILN_DT_I64);
-        LLVMValueRef bad = LLVMBuildFCmp(e->b, LLVMRealOEQ, intrinsic1(e, "llvm.fabs", v),
-                                         LLVMConstReal(LLVMTypeOf(v), __builtin_inf()), "");
-        w = LLVMBuildSelect(e->b, bad, LLVMConstInt(e->t_i64, 0, 0), w, "");
+        LLVMValueRef fits = LLVMBuildFCmp(e->b, LLVMRealOLT, intrinsic1(e, "llvm.fabs", v),
+                                          LLVMConstReal(LLVMTypeOf(v), 0x1p63), "");
+        w = LLVMBuildSelect(e->b, fits, w, LLVMConstInt(e->t_i64, 0, 0), "");
         return LLVMBuildTrunc(e->b, w, e->t_i8, "");
     }
     return from == mid ? v : emit_cast(e, v, from, mid);
