@@ -15,11 +15,11 @@ APT_PACKAGES="build-essential cmake pkg-config git llvm-19-dev llvm-19-tools cla
   libprotobuf-c-dev protobuf-c-compiler qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross
   clang-19 libclang-rt-19-dev"
 # Python: the tests' packages live in the project's own virtual environment
-# (.venv/, or $KILN_VENV), made with the machine's python3 and its venv module
-# (Debian's python3-venv where that is missing).
+# (.venv/, or $KILN_VENV), made with the python3 on PATH and its venv module.
+# (Debian's python3 has a venv module that fails without python3-venv's
+# ensurepip, so both are always wanted; another python3 first on PATH is used.)
 VENV=${KILN_VENV:-$PWD/.venv}
-command -v python3 >/dev/null && python3 -c 'import ensurepip, venv' 2>/dev/null ||
-  APT_PACKAGES="$APT_PACKAGES python3 python3-venv"
+APT_PACKAGES="$APT_PACKAGES python3 python3-venv"
 
 # The venv holds exactly requirements.lock (names compared case- and
 # '-'/'_'-blind): anything else, more or less, and it is made anew.

@@ -7,6 +7,9 @@ with outputs named ".z/0" and "_z_0" (file-name sanitizing).
 
     test_driver.py --model PATH --model-names PATH --work DIR
 
+Ends with a bounded fuzzing pass: --flag-runs random argument vectors
+(seeded) over every flag, good, malformed and hostile values and .npy files.
+
 Prints one line per failed check and closes with "N passed, N failed".
 """
 import argparse
@@ -42,6 +45,7 @@ def main():
     ap.add_argument("--model", required=True)
     ap.add_argument("--model-names", required=True)
     ap.add_argument("--work", required=True)
+    ap.add_argument("--flag-runs", default=300, help="random argument vectors to try")
     a = ap.parse_args()
     exe = a.model
     work = a.work
@@ -204,8 +208,98 @@ def main():
         check(all(np.array_equal(np.load(path("names/" + f)), want) for f in files),
               "both name variants hold z")
 
+    # ---- random argument vectors (a bounded fuzzing pass over the flags and
+    # the .npy reader): each run must end with 0, 1 or 2 and a message for
+    # every failure, never with a signal or a sanitizer report
+    fuzz_flags(exe, work, path, save, rng, int(a.flag_runs))
+
     print(f"{passed} passed, {failed} failed")
     return 1 if failed else 0
+
+
+def npy_variants(path, save, rng):
+    """Well-formed, wrong and hostile .npy files for --in."""
+    files = [save("fx_ok.npy", rng.standard_normal((5, 3)).astype(np.float32)),
+             save("fx_wrongdt.npy", np.ones((4, 3), np.float64)),
+             save("fx_rank1.npy", np.ones(3, np.float32)),
+             save("fx_empty.npy", np.ones((0, 3), np.float32)),
+             save("fy_ok.npy", np.array([1, 2, 3], np.int64)),
+             save("fy_i32.npy", np.array([1, 2, 3], np.int32))]
+    good = open(path("fx_ok.npy"), "rb").read()
+
+    def raw(shape, data=b"\0" * 60, descr="<f4"):
+        text = "{'descr': '%s', 'fortran_order': False, 'shape': %s, }" % (descr, shape)
+        text += " " * (63 - (len(text) + 10) % 64) + "\n"
+        return b"\x93NUMPY\x01\x00" + len(text).to_bytes(2, "little") + text.encode() + data
+    hostile = {
+        "fx_trunc.npy": good[:len(good) // 2],
+        "fx_long.npy": good + b"\0" * 7,
+        "fx_hugeshape.npy": raw("(1099511627776, 1099511627776)"),
+        "fx_bigdim.npy": raw("(4611686018427387904, 3)"),
+        "fx_overflow.npy": raw("(99999999999999999999, 3)"),
+        "fx_neg.npy": raw("(-5, 3)"),
+        "fx_n5x4.npy": raw("(5, 4)", b"\0" * 80),
+        "fx_descr.npy": raw("(5, 3)", descr="<c8"),
+        "fx_garbage.npy": bytes(rng.integers(0, 256, 200, dtype=np.uint8)),
+        "fx_zero.npy": b"",
+        "fx_magic.npy": b"\x93NUMPY\x03\x00\xff\xff\xff\xff{",
+    }
+    for name, data in hostile.items():
+        with open(path(name), "wb") as f:
+            f.write(data)
+        files.append(path(name))
+    files.append(path("does_not_exist.npy"))
+    files.append(os.path.dirname(path("x")))  # a directory, not a file
+    return files
+
+
+def fuzz_flags(exe, work, path, save, rng, runs):
+    files = npy_variants(path, save, rng)
+    nums = ["0", "1", "2", "3", "-1", "1000", "4096", "1000000001", "99999999999999999999",
+            "9223372036854775807", "0x10", "", " 1", "1e3", "nan", "abc", "2=3"]
+    def value(flag):
+        if flag == "--in":
+            name = rng.choice(["x", "y", "z", "", "x=x", "X"])
+            return name + "=" + str(rng.choice(files + [""]))
+        if flag == "--dim":
+            return str(rng.choice(["N", "M", "", "N=N"])) + "=" + str(rng.choice(nums))
+        if flag == "--out-dir":
+            return str(rng.choice([path("fz_out"), "", path("fx_ok.npy"), "/proc/kiln-nope"]))
+        if flag == "--ghz":
+            return str(rng.choice(["3.0", "0", "-1", "1e400", "nan", "100", "0.5x"]))
+        if flag == "--weights":
+            return str(rng.choice([path("fx_ok.npy"), path("does_not_exist.npy"), ""]))
+        return str(rng.choice(nums))
+    flags = ["--in", "--dim", "--out-dir", "--bench", "--threads", "--seed", "--weights",
+             "--ghz", "--profile", "--unknown", "-", "--", "--in=", "--bench="]
+    for k in range(runs):
+        args = []
+        for _ in range(int(rng.integers(0, 6))):
+            flag = str(rng.choice(flags))
+            if flag.endswith("="):
+                args.append(flag + value(flag[:-1]))
+            elif flag in ("--profile", "--unknown", "-", "--"):
+                args.append(flag)
+            elif rng.random() < 0.3:
+                args.append(flag + "=" + value(flag))
+            else:
+                args += [flag, value(flag)] if rng.random() < 0.95 else [flag]
+        # keep the runs short: no huge benchmarks or batches
+        if any(v in ("1000000001", "99999999999999999999", "9223372036854775807", "4096", "1000")
+               for v in args) and "--bench" in " ".join(args):
+            continue
+        try:
+            p = subprocess.run([exe, *args], capture_output=True, text=True, timeout=60)
+        except subprocess.TimeoutExpired:
+            check(False, f"random flags {args} finish within 60 s")
+            continue
+        bad = [m for m in ("AddressSanitizer", "runtime error:", "LeakSanitizer") if m in p.stderr]
+        check(p.returncode in (0, 1, 2) and not bad,
+              f"random flags {args}: exit {p.returncode} (0, 1 or 2, no sanitizer report)",
+              p.stderr[-2000:])
+        if p.returncode != 0:
+            check("error:" in p.stderr, f"random flags {args}: exit {p.returncode} says why",
+                  p.stderr[-500:])
 
 
 if __name__ == "__main__":
