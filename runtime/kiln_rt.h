@@ -267,6 +267,14 @@ int kiln_rt_npy_read(const char *path, struct kiln_rt_npy *out);
  * describing the file (data NULL), so the caller can say what it found.
  */
 int kiln_rt_npy_read_as(const char *path, int dtype, struct kiln_rt_npy *out);
+/*
+ * Read one file's bytes from the stream's current position to its end (a
+ * pipe, an in-memory stream): dtype 0 takes any dtype, else as
+ * kiln_rt_npy_read_as. The stream is not closed. Data of a stream whose size
+ * is unknown is read in chunks, so no allocation runs ahead of the bytes
+ * that arrived.
+ */
+int kiln_rt_npy_read_stream(FILE *f, int dtype, struct kiln_rt_npy *out);
 /* Write a version 1.0 file, byte for byte what numpy.save writes (header
  * padded to a multiple of 64 bytes). bf16 is written as '<f4'. */
 int kiln_rt_npy_write(const char *path, int dtype, int rank, const int64_t *dims, const void *data);

@@ -288,31 +288,57 @@ npy_read_header(FILE *f, struct npy_header *h, long *data_off)
     return rc;
 }
 
+/* Bytes read at once from a stream of unknown size: the buffer grows with
+ * what arrives, so a header that claims terabytes costs nothing until the
+ * data is really there. */
+#define NPY_STREAM_CHUNK ((size_t)1 << 24)
+
 /* Read exactly nbytes of data at the current position, then expect EOF. */
 static int
 npy_read_data(FILE *f, long data_off, size_t nbytes, void **out)
 {
     struct stat st;
-    if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode)) {
+    int fd = fileno(f);
+    bool known = fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+    if (known) {
         /* Known size: refuse a short or long file before allocating. */
         if (st.st_size < data_off || (uint64_t)(st.st_size - data_off) != (uint64_t)nbytes)
             return KILN_RT_ERR_FORMAT;
     }
-    void *data = npy_alloc(nbytes);
+    /* A pipe or an in-memory stream: allocate as the data arrives. */
+    size_t cap = known || nbytes <= NPY_STREAM_CHUNK ? nbytes : NPY_STREAM_CHUNK;
+    unsigned char *data = npy_alloc(cap);
     if (!data)
         return KILN_RT_ERR_NOMEM;
-    if (fread(data, 1, nbytes, f) != nbytes) {
-        int rc = ferror(f) ? KILN_RT_ERR_IO : KILN_RT_ERR_FORMAT;
+    size_t have = 0;
+    int rc = KILN_RT_OK;
+    while (have < nbytes) {
+        if (have == cap) {
+            size_t grown = cap > nbytes / 2 ? nbytes : 2 * cap;
+            unsigned char *bigger = npy_alloc(grown);
+            if (!bigger) {
+                rc = KILN_RT_ERR_NOMEM;
+                break;
+            }
+            memcpy(bigger, data, have);
+            free(data);
+            data = bigger;
+            cap = grown;
+        }
+        size_t got = fread(data + have, 1, cap - have, f);
+        have += got;
+        if (got == 0) {
+            rc = ferror(f) ? KILN_RT_ERR_IO : KILN_RT_ERR_FORMAT; /* short */
+            break;
+        }
+    }
+    if (rc == KILN_RT_OK && fgetc(f) != EOF) /* trailing bytes */
+        rc = KILN_RT_ERR_FORMAT;
+    if (rc == KILN_RT_OK && ferror(f))
+        rc = KILN_RT_ERR_IO;
+    if (rc != KILN_RT_OK) {
         free(data);
         return rc;
-    }
-    if (fgetc(f) != EOF) { /* trailing bytes */
-        free(data);
-        return KILN_RT_ERR_FORMAT;
-    }
-    if (ferror(f)) {
-        free(data);
-        return KILN_RT_ERR_IO;
     }
     *out = data;
     return KILN_RT_OK;
@@ -338,16 +364,8 @@ npy_narrow_bf16(struct kiln_rt_npy *t)
 
 /* want 0: any dtype. */
 static int
-npy_read(const char *path, int want, struct kiln_rt_npy *out)
+npy_fread(FILE *f, int want, struct kiln_rt_npy *out)
 {
-    if (!out)
-        return KILN_RT_ERR_ARG;
-    memset(out, 0, sizeof *out);
-    if (!path || (want && !kiln_rt_dtype_size(want)))
-        return KILN_RT_ERR_ARG;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return KILN_RT_ERR_IO;
     struct npy_header h = {0};
     long data_off = 0;
     int rc = npy_read_header(f, &h, &data_off);
@@ -359,13 +377,11 @@ npy_read(const char *path, int want, struct kiln_rt_npy *out)
         out->dtype = h.dtype;
         out->rank = h.rank;
         memcpy(out->dims, h.dims, sizeof(int64_t) * (size_t)h.rank);
-        fclose(f);
         return KILN_RT_ERR_DTYPE;
     }
     void *data = NULL;
     if (rc == KILN_RT_OK)
         rc = npy_read_data(f, data_off, nbytes, &data);
-    fclose(f);
     if (rc != KILN_RT_OK)
         return rc;
     out->dtype = h.dtype;
@@ -376,6 +392,33 @@ npy_read(const char *path, int want, struct kiln_rt_npy *out)
     if (want == KILN_RT_BF16 && (rc = npy_narrow_bf16(out)) != KILN_RT_OK)
         kiln_rt_npy_free(out);
     return rc;
+}
+
+static int
+npy_read(const char *path, int want, struct kiln_rt_npy *out)
+{
+    if (!out)
+        return KILN_RT_ERR_ARG;
+    memset(out, 0, sizeof *out);
+    if (!path || (want && !kiln_rt_dtype_size(want)))
+        return KILN_RT_ERR_ARG;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return KILN_RT_ERR_IO;
+    int rc = npy_fread(f, want, out);
+    fclose(f);
+    return rc;
+}
+
+int
+kiln_rt_npy_read_stream(FILE *f, int dtype, struct kiln_rt_npy *out)
+{
+    if (!out)
+        return KILN_RT_ERR_ARG;
+    memset(out, 0, sizeof *out);
+    if (!f || (dtype && !kiln_rt_dtype_size(dtype)))
+        return KILN_RT_ERR_ARG;
+    return npy_fread(f, dtype, out);
 }
 
 int

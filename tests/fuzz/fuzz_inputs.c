@@ -1,68 +1,27 @@
 /*
- * fuzz_inputs.c - robustness of the two readers of untrusted bytes: the ONNX
- * loader and the .kir parser.
+ * fuzz_inputs.c - deterministic mutation fuzzing of the three readers of
+ * untrusted bytes: the ONNX loader (with shape inference), the .kir parser and
+ * the runtime's .npy reader (tests/fuzz/fuzz_readers.h, which also holds the
+ * round-trip checks).
  *
- * Built two ways:
- *  - as a libFuzzer target (-DKILN_LIBFUZZER, clang -fsanitize=fuzzer): the
- *    first input byte picks the reader, the rest is the file;
- *  - as a deterministic ctest (default): for each seed file given on the
- *    command line, run ITERATIONS mutants (truncations, byte flips, runs of
- *    0xff, inserted and deleted spans, duplicated spans) with a fixed PRNG
- *    seed, through the reader the file's extension selects, then print
- *    "N passed, N failed". A mutant "passes" when the reader returns any
- *    status without crashing; the test's value is running it under ASan/UBSan,
- *    where a memory error aborts the process.
+ * For each seed file given on the command line, run ITERATIONS mutants
+ * (truncations, byte flips, runs of 0xff, inserted and deleted spans,
+ * duplicated spans) with a fixed PRNG seed, through the reader the file's
+ * extension selects, then print "N passed, N failed". A mutant passes when the
+ * reader returns any status without crashing and the checks hold; a failed
+ * check aborts, and so does a memory error in the sanitizer build, where this
+ * test has its worth. The coverage-guided libFuzzer targets (libfuzzer_main.c)
+ * go further; this one runs with any compiler, the same every time.
  *
- * usage: fuzz_inputs [--iterations N] SEED.onnx|SEED.kir ...
+ * usage: fuzz_inputs [--iterations N] SEED.onnx|SEED.kir|SEED.npy ...
  */
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "frontend/onnx.h"
-#include "ir/text.h"
-
-static void
-run_one(const unsigned char *data, size_t len, bool kir)
-{
-    struct kiln_diag d;
-    kiln_diag_init(&d, kir ? "fuzz.kir" : "fuzz.onnx");
-    struct kiln_graph *g = NULL;
-    enum kiln_status st;
-    if (kir) {
-        st = kiln_graph_parse((const char *)data, len, "fuzz.kir", &g, &d);
-        if (st == KILN_OK)
-            kiln_graph_verify(g, &d); /* parsed garbage may be ill-typed; must not crash */
-    } else {
-        struct kiln_onnx_opts oo = {0};
-        st = kiln_onnx_load_buffer(data, len, NULL, &oo, &g, &d);
-    }
-    if (st == KILN_OK && g) {
-        /* a graph that loads must also print */
-        FILE *devnull = fopen("/dev/null", "w");
-        if (devnull) {
-            struct kiln_print_opts po;
-            kiln_print_opts_default(&po);
-            kiln_graph_print(g, devnull, &po);
-            fclose(devnull);
-        }
-    }
-    kiln_graph_free(g);
-    kiln_diag_fini(&d);
-}
-
-#ifdef KILN_LIBFUZZER
-int LLVMFuzzerTestOneInput(const unsigned char *data, size_t len);
-
-int
-LLVMFuzzerTestOneInput(const unsigned char *data, size_t len)
-{
-    if (len == 0)
-        return 0;
-    run_one(data + 1, len - 1, data[0] & 1);
-    return 0;
-}
-#else
+#include "fuzz_readers.h"
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15u;
 
@@ -161,16 +120,19 @@ main(int argc, char **argv)
             continue;
         }
         size_t plen = strlen(argv[i]);
-        bool kir = plen > 4 && strcmp(argv[i] + plen - 4, ".kir") == 0;
+        const char *ext = plen > 4 ? argv[i] + plen - 4 : "";
+        void (*reader)(const unsigned char *, size_t) = strcmp(ext, ".kir") == 0   ? kiln_fuzz_kir
+                                                        : strcmp(ext, ".npy") == 0 ? kiln_fuzz_npy
+                                                                                   : kiln_fuzz_onnx;
         size_t cap = len + 4096;
         unsigned char *buf = malloc(cap);
-        run_one(seed, len, kir); /* the seed itself */
+        reader(seed, len); /* the seed itself */
         for (long k = 0; k < iterations && buf; k++) {
             size_t n = mutate(seed, len, buf, cap);
             /* exact-size copy so ASan sees reads past the end of the input */
             unsigned char *exact = malloc(n ? n : 1);
             memcpy(exact, buf, n);
-            run_one(exact, n, kir);
+            reader(exact, n);
             free(exact);
         }
         free(buf);
@@ -181,4 +143,3 @@ main(int argc, char **argv)
     printf("%d passed, %d failed\n", n_pass, n_fail);
     return n_fail != 0;
 }
-#endif
