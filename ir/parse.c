@@ -884,6 +884,13 @@ blob_map(struct parser *ps, const char *at, const char *name, struct blob_file *
 static enum kiln_status
 parse_dense(struct parser *ps, struct kiln_tensor *t, int64_t numel)
 {
+    /* Each element takes at least one character and a comma: a type that
+     * promises more than the text can hold is refused before its buffer is
+     * allocated (found by fuzzing: dense<[3, -4]> typed i64[2^37] asked for
+     * a terabyte). */
+    if (numel > 0 && (uint64_t)(numel - 1) > (uint64_t)(ps->end - ps->p) / 2)
+        return perr(ps, ps->p, "dense<> for %lld elements, but only %lld bytes of text remain",
+                    (long long)numel, (long long)(ps->end - ps->p));
     unsigned char *buf = kiln_arena_alloc(ps->a, t->nbytes ? (size_t)t->nbytes : 1);
     if (!buf)
         return perr(ps, ps->p, "out of memory");
