@@ -6,7 +6,10 @@
  *   typedef struct { const float *input; int64_t N; } NAME_inputs;   one pointer
  *       per graph input (row-major, contiguous), then one int64_t per runtime dim;
  *   typedef struct { float *probs; } NAME_outputs;
+ *   enum { NAME_OUTPUT_probs = 0, NAME_N_OUTPUTS = 1 };
  *   static inline uint64_t NAME_workspace_size(const NAME_inputs *in);
+ *   static inline int NAME_output_shape(const NAME_inputs *in, int output, int64_t *shape,
+ *                                       uint64_t *bytes);   an output's shape and size
  *   static inline int NAME_run(const NAME_inputs *in, NAME_outputs *out, void *workspace);
  *
  * and the generic entry points the object exports (NAME_run_v,
@@ -80,19 +83,14 @@ field_name(const char *name, char *out, size_t cap, char (*used)[64], int n)
 static void
 shape_comment(const struct kiln_lmodule *m, const struct kiln_lbuf *b, FILE *f)
 {
-    fprintf(f, " /* %s[", kiln_dtype_name(b->dtype));
-    for (int r = 0; r < b->rank; r++) {
-        const struct kiln_lx *x = b->dims[r];
-        if (r)
-            fputc(',', f);
-        if (x->kind == KILN_LX_IMM)
-            fprintf(f, "%lld", (long long)x->i);
-        else if (x->kind == KILN_LX_DIM)
-            fprintf(f, "%s", m->dims[x->dim].name);
-        else
-            fputc('?', f);
-    }
-    fprintf(f, "]%s */",
+    struct kiln_type t = m->g->values[b->value]->type;
+    t.dtype = b->dtype; /* as it crosses the interface */
+    char text[4096];
+    kiln_type_format(&t, text, sizeof text);
+    for (char *c = text; *c; c++) /* a quoted symbol must not end the comment */
+        if (c[0] == '*' && c[1] == '/')
+            c[1] = '|';
+    fprintf(f, " /* %s%s */", text,
             b->dtype == KILN_DT_BF16   ? " bf16 bits"
             : b->dtype == KILN_DT_F16  ? " IEEE half bits"
             : b->dtype == KILN_DT_BOOL ? " 0 or 1"
@@ -159,28 +157,53 @@ kiln_emit_header(const struct kiln_lmodule *m, const char *source, bool external
         used++;
     }
     fprintf(f, "} %s_outputs;\n\n", nm);
+    fprintf(f, "/* Output numbers, for %s_output_shape. */\nenum {\n", nm);
+    for (int32_t i = 0; i < g->n_outputs; i++)
+        fprintf(f, "    %s_OUTPUT_%s = %d,\n", nm, names[first_out + i], (int)i);
+    fprintf(f, "    %s_N_OUTPUTS = %d\n};\n\n", nm, (int)g->n_outputs);
     fprintf(f,
             "/* The generic entry points the object exports (runtime/kiln_rt.h describes\n"
             " * %s_model). Status: 0 ok, 1 a null pointer or a missing workspace. */\n"
             "int %s_run_v(void *const *inputs, void *const *outputs, const int64_t *dims,\n"
             "             void *workspace);\n"
             "uint64_t %s_workspace_size_v(const int64_t *dims);\n"
+            "int %s_shape_v(int output, int index, const int64_t *dims, int64_t *shape,\n"
+            "               uint64_t *bytes);\n"
+            "int %s_check_sizes_v(const int64_t *dims, const char **value, double *bytes);\n"
             "extern const struct kiln_rt_model %s_model;\n\n",
-            nm, nm, nm, nm);
+            nm, nm, nm, nm, nm, nm);
     fprintf(f, "static inline void\n%s_dims_(const %s_inputs *in, int64_t *d)\n{\n", nm, nm);
     for (int32_t i = 0; i < m->n_dims; i++)
         fprintf(f, "    d[%d] = in->%s;\n", (int)i, names[first_dim + i]);
     fprintf(f, "    (void)in;\n    (void)d;\n}\n\n");
     fprintf(f,
-            "/* Bytes of workspace %s_run needs (64-byte aligned), for these runtime dims. */\n"
+            "/* Bytes of workspace %s_run needs (64-byte aligned), for these runtime dims;\n"
+            " * UINT64_MAX where a size at these dims is too large (%s_output_shape). */\n"
             "static inline uint64_t\n%s_workspace_size(const %s_inputs *in)\n{\n"
             "    int64_t d[%d];\n    %s_dims_(in, d);\n    return %s_workspace_size_v(d);\n}\n\n",
-            nm, nm, nm, m->n_dims ? m->n_dims : 1, nm, nm);
+            nm, nm, nm, nm, m->n_dims ? m->n_dims : 1, nm, nm);
     fprintf(f,
-            "/* Run the model. Thread-safe when each caller brings its own workspace. */\n"
+            "/*\n"
+            " * The shape of output number `output` (%s_OUTPUT_*) at these runtime dims,\n"
+            " * into shape (its rank entries), and its size in bytes into *bytes (may be\n"
+            " * NULL): allocate each output by it before %s_run. An output's dims may be\n"
+            " * expressions of the runtime dims (2*N); every size is computed in\n"
+            " * overflow-checked arithmetic. Returns 0; 1: no such output, or a negative\n"
+            " * dim; 7: a size overflows or passes 2^48 bytes (KILN_RT_MAX_BYTES), which\n"
+            " * %s_run refuses with the same status.\n"
+            " */\n"
+            "static inline int\n%s_output_shape(const %s_inputs *in, int output, int64_t *shape,\n"
+            "                 uint64_t *bytes)\n{\n"
+            "    int64_t d[%d];\n    %s_dims_(in, d);\n"
+            "    return %s_shape_v(1, output, d, shape, bytes);\n}\n\n",
+            nm, nm, nm, nm, nm, m->n_dims ? m->n_dims : 1, nm, nm);
+    fprintf(f,
+            "/* Run the model. Thread-safe when each caller brings its own workspace.\n"
+            " * Status: 0 ok, 1 a null pointer, a missing workspace or a negative dim,\n"
+            " * 7 a size too large at these dims (see %s_output_shape). */\n"
             "static inline int\n%s_run(const %s_inputs *in, %s_outputs *out, void *workspace)\n"
             "{\n",
-            nm, nm, nm);
+            nm, nm, nm, nm);
     int n_in = g->n_inputs + external_weights;
     fprintf(f, "    void *i[%d] = {", n_in ? n_in : 1);
     for (int32_t i = 0; i < g->n_inputs; i++)

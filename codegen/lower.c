@@ -1650,6 +1650,8 @@ kiln_lower_graph_for(const struct kiln_graph *g, const struct kiln_lower_target 
         lc.n = NULL;
         copy_kernel(&lc, m->value_buf[v], b);
     }
+    if (st == KILN_OK)
+        st = kiln_lmodule_check_sizes(m, d);
     if (st != KILN_OK) {
         kiln_lmodule_free(m);
         return st;

@@ -325,6 +325,14 @@ bool kiln_lbuf_same_shape(const struct kiln_lbuf *x, const struct kiln_lbuf *y);
  * compile-time constant (then lay them out one after another).
  */
 bool kiln_lmodule_plan_temps(const struct kiln_lmodule *m, int64_t *offs, int64_t *total);
+/*
+ * The largest buffer, and the largest workspace, kiln compiles: 2^48 bytes
+ * (runtime/kiln_rt.h: KILN_RT_MAX_BYTES). kiln_lmodule_check_sizes refuses a
+ * module with a fixed-size buffer past it (naming the value); sizes that
+ * depend on runtime dims are checked by the artifact when it runs.
+ */
+#define KILN_MAX_BYTES (UINT64_C(1) << 48)
+enum kiln_status kiln_lmodule_check_sizes(const struct kiln_lmodule *m, struct kiln_diag *d);
 /* Whether op has a lowering (for kiln ops and the docs). */
 bool kiln_lower_supports(enum kiln_op op);
 /* Print the module in a readable C-like form (kiln compile --emit=loops). */

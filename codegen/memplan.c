@@ -17,6 +17,7 @@
  * temporary's size at compile time; with a runtime dim in one, the backend
  * lays them out one after another instead.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -70,9 +71,10 @@ kiln_lmodule_plan_temps(const struct kiln_lmodule *m, int64_t *offs, int64_t *to
         uint64_t bytes = 0;
         for (int r = 0; r < lb->rank && ok; r++) {
             ok = lb->dims[r]->kind == KILN_LX_IMM && lb->dims[r]->i >= 0;
-            elems *= ok ? lb->dims[r]->i : 1;
+            ok = ok && !__builtin_mul_overflow(elems, lb->dims[r]->i, &elems);
         }
-        if (!ok || !kiln_dtype_storage_bytes(lb->dtype, elems, &bytes))
+        /* kiln_lmodule_check_sizes refused sizes past KILN_MAX_BYTES: none overflows here */
+        if (!ok || !kiln_dtype_storage_bytes(lb->dtype, elems, &bytes) || bytes > KILN_MAX_BYTES)
             ok = false;
         idx[b] = n;
         l[n++] = (struct life){
@@ -133,6 +135,7 @@ kiln_lmodule_plan_temps(const struct kiln_lmodule *m, int64_t *offs, int64_t *to
                 at = end > at ? end : at;
             }
             l[i].off = at;
+            /* each slice is at most 2^48 bytes and there are fewer than 2^31: no overflow */
             top = at + l[i].bytes > top ? at + l[i].bytes : top;
         }
         for (int32_t i = 0; i < n; i++)
@@ -146,4 +149,40 @@ kiln_lmodule_plan_temps(const struct kiln_lmodule *m, int64_t *offs, int64_t *to
     free(l);
     free(conf);
     return ok;
+}
+
+enum kiln_status
+kiln_lmodule_check_sizes(const struct kiln_lmodule *m, struct kiln_diag *d)
+{
+    for (int32_t b = 0; b < m->n_bufs; b++) {
+        const struct kiln_lbuf *lb = &m->bufs[b];
+        if (lb->kind == KILN_LBUF_REG || lb->alias >= 0)
+            continue;
+        int64_t elems = 1;
+        bool fixed = true, over = false, empty = false;
+        for (int r = 0; r < lb->rank; r++) {
+            const struct kiln_lx *x = lb->dims[r];
+            if (x->kind != KILN_LX_IMM) {
+                fixed = false;
+                continue;
+            }
+            empty |= x->i == 0;
+            over |= x->i < 0 || __builtin_mul_overflow(elems, x->i, &elems);
+        }
+        uint64_t bytes = 0;
+        if (empty || !fixed)
+            continue; /* a runtime size: the artifact's check_sizes checks it */
+        over |= !kiln_dtype_storage_bytes(lb->dtype, elems, &bytes);
+        if (over || bytes > KILN_MAX_BYTES) {
+            if (over)
+                kiln_diag_error(d, "value '%s': its size overflows 64 bits: too large", lb->name);
+            else
+                kiln_diag_error(d,
+                                "value '%s': %llu bytes (2^%.1f): too large (kiln's limit is "
+                                "2^48 bytes per buffer)",
+                                lb->name, (unsigned long long)bytes, log2((double)bytes));
+            return KILN_ERR_UNSUPPORTED;
+        }
+    }
+    return KILN_OK;
 }

@@ -553,6 +553,23 @@ kiln_dim_format(struct kiln_dim d, char *buf, size_t len)
     }
 }
 
+void
+kiln_type_format(const struct kiln_type *t, char *buf, size_t len)
+{
+    size_t k = (size_t)snprintf(buf, len, "%s[", kiln_dtype_name(t->dtype));
+    if (t->rank < 0) {
+        snprintf(buf + k, len > k ? len - k : 0, "*]");
+        return;
+    }
+    for (int i = 0; i < t->rank && k < len; i++) {
+        char d[128];
+        kiln_dim_format(t->dims[i], d, sizeof d);
+        k += (size_t)snprintf(buf + k, len - k, "%s%s", i ? "," : "", d);
+    }
+    if (k < len)
+        snprintf(buf + k, len - k, "]");
+}
+
 /* ---------------------------------------------------------------- shared helpers */
 
 enum kiln_status
@@ -633,23 +650,6 @@ kiln_infer_same_dtype(struct kiln_infer_ctx *ic, int i, int j)
 
 /* ---------------------------------------------------------------- the driver */
 
-static void
-type_format(const struct kiln_type *t, char *buf, size_t len)
-{
-    size_t k = (size_t)snprintf(buf, len, "%s[", kiln_dtype_name(t->dtype));
-    if (t->rank < 0) {
-        snprintf(buf + k, len > k ? len - k : 0, "*]");
-        return;
-    }
-    for (int i = 0; i < t->rank && k < len; i++) {
-        char d[128];
-        kiln_dim_format(t->dims[i], d, sizeof d);
-        k += (size_t)snprintf(buf + k, len - k, "%s%s", i ? "," : "", d);
-    }
-    if (k < len)
-        snprintf(buf + k, len - k, "]");
-}
-
 /* Merge a declared type into the inferred one (in place). */
 static enum kiln_status
 infer_merge_declared(struct kiln_infer_ctx *ic, struct kiln_value *v, const struct kiln_type *decl)
@@ -663,8 +663,8 @@ infer_merge_declared(struct kiln_infer_ctx *ic, struct kiln_value *v, const stru
     }
     char a[256], b[256];
     if (t->dtype != decl->dtype) {
-        type_format(decl, a, sizeof a);
-        type_format(t, b, sizeof b);
+        kiln_type_format(decl, a, sizeof a);
+        kiln_type_format(t, b, sizeof b);
         return kiln_infer_fail(ic, "value '%s' is declared %s but its producer yields %s", v->name,
                                a, b);
     }
@@ -675,16 +675,16 @@ infer_merge_declared(struct kiln_infer_ctx *ic, struct kiln_value *v, const stru
         return KILN_OK;
     }
     if (t->rank != decl->rank) {
-        type_format(decl, a, sizeof a);
-        type_format(t, b, sizeof b);
+        kiln_type_format(decl, a, sizeof a);
+        kiln_type_format(t, b, sizeof b);
         return kiln_infer_fail(ic, "value '%s' is declared %s but its producer yields %s", v->name,
                                a, b);
     }
     for (int i = 0; i < t->rank; i++) {
         struct kiln_dim x = t->dims[i], y = decl->dims[i];
         if (kiln_dim_is_const(x) && kiln_dim_is_const(y) && x.n != y.n) {
-            type_format(decl, a, sizeof a);
-            type_format(t, b, sizeof b);
+            kiln_type_format(decl, a, sizeof a);
+            kiln_type_format(t, b, sizeof b);
             return kiln_infer_fail(ic, "value '%s' is declared %s but its producer yields %s",
                                    v->name, a, b);
         }
@@ -822,7 +822,7 @@ infer_node(struct kiln_infer_ctx *ic, int depth)
             /* every shape function's result passes here: a dim product no
              * buffer can hold is refused at compile time, naming the node */
             char buf[512];
-            type_format(&v->type, buf, sizeof buf);
+            kiln_type_format(&v->type, buf, sizeof buf);
             return kiln_infer_fail(ic, "output %d ('%s') has type %s, whose size overflows 64 bits",
                                    (int)i, v->name, buf);
         }
@@ -860,7 +860,7 @@ infer_graph_known(struct kiln_graph *g, struct kiln_diag *d, int depth, kiln_kno
         }
         if (!kiln_type_size_fits(&v->type)) {
             char buf[512];
-            type_format(&v->type, buf, sizeof buf);
+            kiln_type_format(&v->type, buf, sizeof buf);
             kiln_diag_error(d, "graph input '%s' has type %s, whose size overflows 64 bits",
                             v->name, buf);
             return KILN_ERR_INVALID;

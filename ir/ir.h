@@ -221,6 +221,9 @@ const char *kiln_dim_intern(const char *s, size_t len);
  * known contents print as they are (`-1`). Truncated to len - 1 bytes and
  * always NUL-terminated when len > 0. */
 void kiln_dim_format(struct kiln_dim d, char *buf, size_t len);
+/* Format t as the .kir printer does: `f32[2*N,4]`, `f32[*]` for an unknown
+ * rank; truncated and terminated as kiln_dim_format. */
+void kiln_type_format(const struct kiln_type *t, char *buf, size_t len);
 
 /* ---------------------------------------------------------------- tensors */
 

@@ -30,6 +30,10 @@ kiln_rt_status_name(int status)
         return "wrong dtype";
     case KILN_RT_ERR_SHAPE:
         return "a data-dependent size differs from the compiled one";
+    case KILN_RT_ERR_SIZE:
+        return "a size at these dims is too large";
+    case KILN_RT_ERR_BOUNDS:
+        return "an index out of a buffer's bounds";
     default:
         return "unknown status";
     }

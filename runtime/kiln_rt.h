@@ -37,10 +37,22 @@ enum kiln_rt_status {
     KILN_RT_ERR_IO = 2,     /* file could not be read or written */
     KILN_RT_ERR_FORMAT = 3, /* a malformed or unsupported .npy file */
     KILN_RT_ERR_NOMEM = 4,
-    KILN_RT_ERR_DTYPE = 5, /* a well-formed .npy file of another dtype than asked for */
-    KILN_RT_ERR_SHAPE = 6, /* a size that depends on the data (NonZero, Compress) differs from
-                              the one the model was compiled for */
+    KILN_RT_ERR_DTYPE = 5,  /* a well-formed .npy file of another dtype than asked for */
+    KILN_RT_ERR_SHAPE = 6,  /* a size that depends on the data (NonZero, Compress) differs from
+                               the one the model was compiled for */
+    KILN_RT_ERR_SIZE = 7,   /* at these runtime dims a buffer's size overflows 64 bits or passes
+                               KILN_RT_MAX_BYTES */
+    KILN_RT_ERR_BOUNDS = 8, /* kiln compile --check-bounds: a kernel indexed past a buffer */
 };
+
+/*
+ * The largest buffer (an input, an output, a temporary) and the largest
+ * workspace a compiled model accepts, in bytes: 2^48, the user address space
+ * of x86-64 and AArch64. Runtime dims that make any size larger, or make its
+ * arithmetic overflow, are refused with KILN_RT_ERR_SIZE before anything is
+ * touched; the compiler refuses a model whose fixed sizes pass it.
+ */
+#define KILN_RT_MAX_BYTES (UINT64_C(1) << 48)
 
 /* "ok", "bad argument", ...; "unknown status" for anything else. */
 const char *kiln_rt_status_name(int status);
@@ -95,15 +107,19 @@ uint16_t kiln_rt_f32_to_bf16(float f);
 /* ---------------------------------------------------------------- model descriptor */
 
 /*
- * One input or output. dims[i] >= 0 is a fixed extent; dims[i] < 0 is the
- * runtime dim number -1 - dims[i] (an index into the model's dim_names and
- * the dims array passed to run).
+ * One input or output. dims[i] >= 0 is a fixed extent; KILN_RT_DIM_EXPR is
+ * an expression of the runtime dims (2*N, N*S*4), which the model's shape()
+ * evaluates; any other dims[i] < 0 is the runtime dim number -1 - dims[i] (an
+ * index into the model's dim_names and the dims array passed to run).
+ * type is the type as kiln prints it, "f32[2*N,4]".
  */
+#define KILN_RT_DIM_EXPR INT64_MIN
 struct kiln_rt_tensor_desc {
     const char *name;
     int dtype;
     int rank;
     const int64_t *dims; /* (rank) */
+    const char *type;
 };
 
 /*
@@ -133,6 +149,25 @@ struct kiln_rt_model {
     /* kiln compile --profile: the layer table and the time run() spent in
      * each layer; NULL in an artifact compiled without it. */
     const struct kiln_rt_profile *profile;
+    /*
+     * The shape of input (output 0) or output (output 1) number index at
+     * these runtime dims, into shape (its rank entries), every dim evaluated
+     * in overflow-checked arithmetic; bytes (may be NULL) gets its size.
+     * Returns 0, KILN_RT_ERR_ARG (no such tensor, a negative runtime dim) or
+     * KILN_RT_ERR_SIZE (a dim or the size overflows, or the size passes
+     * KILN_RT_MAX_BYTES). A caller allocates outputs by it.
+     */
+    int (*shape)(int output, int index, const int64_t *dims, int64_t *shape, uint64_t *bytes);
+    /*
+     * Every size the model computes at these runtime dims (inputs, outputs,
+     * temporaries, the workspace), checked as shape() checks: 0, or
+     * KILN_RT_ERR_ARG (a negative dim) or KILN_RT_ERR_SIZE with *value (may be
+     * NULL) the name of the first value too large ("the workspace" for the
+     * sum) and *bytes (may be NULL) its size in bytes, approximately. run()
+     * checks the same first and returns the same status; workspace_size()
+     * returns UINT64_MAX where this fails.
+     */
+    int (*check_sizes)(const int64_t *dims, const char **value, double *bytes);
 };
 
 /* ---------------------------------------------------------------- profile */

@@ -22,6 +22,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -121,16 +122,33 @@ static void
 print_type(FILE *f, const struct kiln_rt_model *m, const struct kiln_rt_tensor_desc *t)
 {
     char buf[32];
+    if (t->type) { /* as kiln prints it, expressions (2*N) included */
+        fputs(t->type, f);
+        return;
+    }
     fprintf(f, "%s[", kiln_rt_dtype_name(t->dtype));
     for (int i = 0; i < t->rank; i++) {
         if (i)
             fputc(',', f);
         if (t->dims[i] >= 0)
             fprintf(f, "%" PRId64, t->dims[i]);
+        else if (t->dims[i] == KILN_RT_DIM_EXPR)
+            fputc('?', f);
         else
             fputs(dim_name(m, (int)(-1 - t->dims[i]), buf), f);
     }
     fputc(']', f);
+}
+
+/* " N=2, S=8" (nothing for a model without runtime dims) */
+static void
+print_dims(FILE *f, const struct driver *dr)
+{
+    char buf[32];
+    for (int k = 0; k < dr->m->n_dims; k++)
+        fprintf(f, "%s %s=%" PRId64, k ? "," : "", dim_name(dr->m, k, buf), dr->dims[k]);
+    if (!dr->m->n_dims)
+        fprintf(f, " the fixed dims");
 }
 
 static void
@@ -383,8 +401,8 @@ parse_args(struct driver *dr, int argc, char **argv)
 static bool
 model_check(const struct kiln_rt_model *m)
 {
-    if (!m->run || m->n_inputs < 0 || m->n_outputs < 0 || m->n_dims < 0 ||
-        (m->n_inputs && !m->inputs) || (m->n_outputs && !m->outputs)) {
+    if (!m->run || !m->shape || !m->check_sizes || m->n_inputs < 0 || m->n_outputs < 0 ||
+        m->n_dims < 0 || (m->n_inputs && !m->inputs) || (m->n_outputs && !m->outputs)) {
         fail("the model descriptor is malformed (a compiler bug)");
         return false;
     }
@@ -404,7 +422,8 @@ model_check(const struct kiln_rt_model *m)
                 return false;
             }
             for (int a = 0; a < t->rank; a++)
-                if (t->dims[a] < 0 && -1 - t->dims[a] >= m->n_dims) {
+                if (t->dims[a] < 0 && t->dims[a] != KILN_RT_DIM_EXPR &&
+                    -1 - t->dims[a] >= m->n_dims) {
                     fail("%s '%s' axis %d names runtime dim %" PRId64 " of %d (a compiler bug)",
                          what, t->name, a, -1 - t->dims[a], m->n_dims);
                     return false;
@@ -414,22 +433,17 @@ model_check(const struct kiln_rt_model *m)
     return true;
 }
 
-/* The shape of t under dr->dims, its size in bytes; false on overflow. */
-static bool
-tensor_shape(const struct driver *dr, const struct kiln_rt_tensor_desc *t, int64_t *shape,
-             size_t *nbytes)
+/* The shape of input (io 0) or output (io 1) number i under dr->dims and its
+ * size in bytes, as the model computes them: 0 or a kiln_rt_status. */
+static int
+tensor_shape(const struct driver *dr, int io, int i, int64_t *shape, size_t *nbytes)
 {
-    size_t n = kiln_rt_dtype_size(t->dtype);
-    bool empty = false;
-    for (int a = 0; a < t->rank; a++) {
-        shape[a] = t->dims[a] >= 0 ? t->dims[a] : dr->dims[-1 - t->dims[a]];
-        empty |= shape[a] == 0;
-    }
-    for (int a = 0; a < t->rank && !empty; a++)
-        if (__builtin_mul_overflow(n, (uint64_t)shape[a], &n))
-            return false;
-    *nbytes = empty ? 0 : n;
-    return *nbytes <= (size_t)PTRDIFF_MAX;
+    uint64_t b = 0;
+    int rc = dr->m->shape(io, i, dr->dims, shape, &b);
+    if (rc == KILN_RT_OK && b > (uint64_t)PTRDIFF_MAX)
+        rc = KILN_RT_ERR_SIZE;
+    *nbytes = rc == KILN_RT_OK ? (size_t)b : 0;
+    return rc;
 }
 
 static void *
@@ -560,6 +574,8 @@ load_inputs(struct driver *dr)
                 }
                 continue;
             }
+            if (t->dims[a] == KILN_RT_DIM_EXPR)
+                continue; /* checked below, once every dim is bound */
             int k = (int)(-1 - t->dims[a]);
             char nb[32], src[256];
             if (dr->dim_src[k].set && dr->dims[k] != got) {
@@ -578,7 +594,47 @@ load_inputs(struct driver *dr)
     for (int k = 0; k < m->n_dims; k++)
         if (!dr->dim_src[k].set)
             dr->dims[k] = 1;
+    /* an axis that is an expression of the dims (2*N) must agree with them */
+    for (int i = 0; i < m->n_inputs; i++) {
+        const struct kiln_rt_tensor_desc *t = &m->inputs[i];
+        int64_t want[KILN_RT_NPY_MAX_RANK];
+        size_t nbytes;
+        if (!dr->in_paths[i] || tensor_shape(dr, 0, i, want, &nbytes) != KILN_RT_OK)
+            continue; /* a size too large is reported with the others */
+        for (int a = 0; a < t->rank; a++)
+            if (want[a] != dr->in_files[i].dims[a]) {
+                fprintf(stderr,
+                        "%s: error: input '%s' axis %d: %s has %" PRId64
+                        ", the model wants %" PRId64 " at",
+                        prog, t->name, a, dr->in_paths[i], dr->in_files[i].dims[a], want[a]);
+                print_dims(stderr, dr);
+                fprintf(stderr, " (");
+                print_type(stderr, m, t);
+                fprintf(stderr, ")\n");
+                return EXIT_RUN;
+            }
+    }
     return -1;
+}
+
+/* Where some size at the bound dims is too large, say which and exit. */
+static int
+check_sizes(const struct driver *dr)
+{
+    const char *value = NULL;
+    double bytes = 0;
+    int rc = dr->m->check_sizes(dr->dims, &value, &bytes);
+    if (rc == KILN_RT_OK)
+        return -1;
+    if (rc == KILN_RT_ERR_SIZE) {
+        fprintf(stderr, "%s: error: value '%s': 2^%.1f bytes at", prog, value ? value : "?",
+                bytes > 0 ? log2(bytes) : 0.0);
+        print_dims(stderr, dr);
+        fprintf(stderr, ": too large (the limit is 2^48 bytes)\n");
+    } else {
+        fail("the runtime dims: %s", kiln_rt_status_name(rc));
+    }
+    return EXIT_RUN;
 }
 
 /* Allocate outputs and the random inputs, then the workspace. */
@@ -592,9 +648,9 @@ prepare_buffers(struct driver *dr)
         int n = io ? m->n_outputs : m->n_inputs;
         for (int i = 0; i < n; i++) {
             const struct kiln_rt_tensor_desc *t = io ? &m->outputs[i] : &m->inputs[i];
-            if (!tensor_shape(dr, t, shape, &nbytes)) {
-                fail("%s '%s': the size of shape %s", io ? "output" : "input", t->name,
-                     "overflows");
+            int rc = tensor_shape(dr, io, i, shape, &nbytes);
+            if (rc != KILN_RT_OK) {
+                fail("%s '%s': %s", io ? "output" : "input", t->name, kiln_rt_status_name(rc));
                 return EXIT_RUN;
             }
             if (!io && dr->in_paths[i]) {
@@ -680,7 +736,7 @@ print_outputs(const struct driver *dr)
     size_t nbytes;
     for (int i = 0; i < m->n_outputs; i++) {
         const struct kiln_rt_tensor_desc *t = &m->outputs[i];
-        tensor_shape(dr, t, shape, &nbytes);
+        tensor_shape(dr, 1, i, shape, &nbytes); /* prepare_buffers succeeded with it */
         size_t n = nbytes / kiln_rt_dtype_size(t->dtype);
         printf("%s: %s", t->name, kiln_rt_dtype_name(t->dtype));
         print_shape(stdout, t->rank, shape);
@@ -754,7 +810,7 @@ write_outputs(const struct driver *dr)
             break;
         }
         snprintf(path, cap, "%s/%s.npy", dr->out_dir, names[i]);
-        tensor_shape(dr, t, shape, &nbytes);
+        tensor_shape(dr, 1, i, shape, &nbytes);
         errno = 0;
         int rc = kiln_rt_npy_write(path, t->dtype, t->rank, shape, dr->outputs[i]);
         if (rc != KILN_RT_OK) {
@@ -954,6 +1010,8 @@ main(int argc, char **argv)
     }
     if (rc < 0)
         rc = load_inputs(&dr);
+    if (rc < 0)
+        rc = check_sizes(&dr);
     if (rc < 0)
         rc = prepare_buffers(&dr);
     if (rc < 0)

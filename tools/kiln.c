@@ -186,15 +186,9 @@ kiln_load_input(const char *path, struct kiln_graph **g, struct kiln_diag *d)
 static void
 print_type(FILE *f, const struct kiln_type *t)
 {
-    fprintf(f, "%s[", kiln_dtype_name(t->dtype));
-    if (t->rank < 0)
-        fputc('*', f);
-    for (int i = 0; i < t->rank; i++) {
-        char buf[256];
-        kiln_dim_format(t->dims[i], buf, sizeof buf); /* as the .kir printer writes it */
-        fprintf(f, "%s%s", i ? "," : "", buf);
-    }
-    fputc(']', f);
+    char buf[8192];
+    kiln_type_format(t, buf, sizeof buf); /* as the .kir printer writes it */
+    fputs(buf, f);
 }
 
 static void

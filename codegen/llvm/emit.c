@@ -1164,6 +1164,96 @@ buf_bytes(struct emitter *e, const struct kiln_lbuf *b)
     return LLVMBuildAnd(e->b, n, LLVMConstInt(e->t_i64, ~UINT64_C(63), 0), "");
 }
 
+/* ---------------------------------------------------------------- checked sizes */
+
+/*
+ * x over the runtime dims in overflow-checked arithmetic: *bad |= a signed
+ * overflow. Sizes are built of constants, dims, +, - and * (lower.c's
+ * dim_expr); the other operators a size may hold (division, min, max) cannot
+ * overflow on the operands those give and are emitted as they are.
+ */
+static LLVMValueRef
+dims_checked(struct emitter *e, const struct kiln_lx *x, LLVMValueRef *bad)
+{
+    const char *name = NULL;
+    if (x->kind == KILN_LX_BINARY && x->lanes <= 1 && x->type == KILN_DT_I64)
+        name = x->op == KILN_LX_ADD   ? "llvm.sadd.with.overflow"
+               : x->op == KILN_LX_SUB ? "llvm.ssub.with.overflow"
+               : x->op == KILN_LX_MUL ? "llvm.smul.with.overflow"
+                                      : NULL;
+    if (!name)
+        return emit_dims_expr(e, x);
+    LLVMValueRef args[2] = {dims_checked(e, x->a, bad), dims_checked(e, x->b, bad)};
+    LLVMValueRef r = intrinsic(e, name, &e->t_i64, 1, args, 2);
+    *bad = LLVMBuildOr(e->b, *bad, LLVMBuildExtractValue(e->b, r, 1, ""), "");
+    return LLVMBuildExtractValue(e->b, r, 0, "");
+}
+
+/* x over the runtime dims in double (for a message about a size too large). */
+static LLVMValueRef
+dims_f64(struct emitter *e, const struct kiln_lx *x)
+{
+    LLVMTypeRef dt = LLVMDoubleTypeInContext(e->ctx);
+    if (x->kind == KILN_LX_BINARY && x->lanes <= 1 &&
+        (x->op == KILN_LX_ADD || x->op == KILN_LX_SUB || x->op == KILN_LX_MUL)) {
+        LLVMValueRef a = dims_f64(e, x->a), b = dims_f64(e, x->b);
+        return x->op == KILN_LX_ADD   ? LLVMBuildFAdd(e->b, a, b, "")
+               : x->op == KILN_LX_SUB ? LLVMBuildFSub(e->b, a, b, "")
+                                      : LLVMBuildFMul(e->b, a, b, "");
+    }
+    return LLVMBuildSIToFP(e->b, emit_dims_expr(e, x), dt, "");
+}
+
+/*
+ * Bytes of buffer b at the runtime dims, checked: *bad |= a dim or product
+ * that overflows or a size past KILN_RT_MAX_BYTES (2^48; runtime/kiln_rt.h).
+ * An empty buffer (a dim 0) is 0 bytes, whatever its other dims. *approx
+ * (may be NULL) gets the size in double.
+ */
+static LLVMValueRef
+buf_bytes_checked(struct emitter *e, const struct kiln_lbuf *b, LLVMValueRef *bad,
+                  LLVMValueRef *approx)
+{
+    LLVMValueRef zero = LLVMConstInt(e->t_i64, 0, 0), ovf = LLVMConstInt(e->t_i1, 0, 0);
+    LLVMValueRef dbad = LLVMConstInt(e->t_i1, 0, 0); /* a dim itself: bad even when empty */
+    LLVMValueRef empty = LLVMConstInt(e->t_i1, 0, 0), n = LLVMConstInt(e->t_i64, 1, 0);
+    LLVMTypeRef dt = LLVMDoubleTypeInContext(e->ctx);
+    LLVMValueRef f = LLVMConstReal(dt, 1);
+    for (int r = 0; r < b->rank; r++) {
+        cache_reset(e);
+        LLVMValueRef d = dims_checked(e, b->dims[r], &dbad);
+        empty = LLVMBuildOr(e->b, empty, LLVMBuildICmp(e->b, LLVMIntEQ, d, zero, ""), "");
+        dbad = LLVMBuildOr(e->b, dbad, LLVMBuildICmp(e->b, LLVMIntSLT, d, zero, ""), "");
+        LLVMValueRef args[2] = {n, d};
+        LLVMValueRef m = intrinsic(e, "llvm.smul.with.overflow", &e->t_i64, 1, args, 2);
+        ovf = LLVMBuildOr(e->b, ovf, LLVMBuildExtractValue(e->b, m, 1, ""), "");
+        n = LLVMBuildExtractValue(e->b, m, 0, "");
+        if (approx) {
+            cache_reset(e);
+            f = LLVMBuildFMul(e->b, f, dims_f64(e, b->dims[r]), "");
+        }
+    }
+    int bits = kiln_dtype_bits(b->dtype);
+    LLVMValueRef args[2] = {n, LLVMConstInt(e->t_i64, (unsigned long long)bits, 0)};
+    LLVMValueRef m = intrinsic(e, "llvm.umul.with.overflow", &e->t_i64, 1, args, 2);
+    ovf = LLVMBuildOr(e->b, ovf, LLVMBuildExtractValue(e->b, m, 1, ""), "");
+    LLVMValueRef bytes = LLVMBuildUDiv(
+        e->b,
+        LLVMBuildAdd(e->b, LLVMBuildExtractValue(e->b, m, 0, ""), LLVMConstInt(e->t_i64, 7, 0), ""),
+        LLVMConstInt(e->t_i64, 8, 0), "");
+    ovf = LLVMBuildOr(
+        e->b, ovf,
+        LLVMBuildICmp(e->b, LLVMIntUGT, bytes, LLVMConstInt(e->t_i64, KILN_MAX_BYTES, 0), ""), "");
+    LLVMValueRef not_empty = LLVMBuildNot(e->b, empty, "");
+    *bad = LLVMBuildOr(e->b, *bad,
+                       LLVMBuildOr(e->b, dbad, LLVMBuildAnd(e->b, ovf, not_empty, ""), ""), "");
+    if (approx)
+        *approx =
+            LLVMBuildSelect(e->b, empty, LLVMConstReal(dt, 0),
+                            LLVMBuildFMul(e->b, f, LLVMConstReal(dt, (double)bits / 8), ""), "");
+    return LLVMBuildSelect(e->b, not_empty, bytes, zero, "");
+}
+
 /* Offsets of the temporaries in the workspace: offs[i] for temp buffer i; returns
  * the total. The plan of memplan.c where sizes are constants, else one after another. */
 static LLVMValueRef
@@ -1188,8 +1278,149 @@ temp_offsets(struct emitter *e, LLVMValueRef *offs)
     return off;
 }
 
+/* Whether buffer b's size depends on the runtime dims. */
+static bool
+buf_is_dynamic(const struct kiln_lbuf *b)
+{
+    for (int r = 0; r < b->rank; r++)
+        if (b->dims[r]->kind != KILN_LX_IMM)
+            return true;
+    return false;
+}
+
+/* In fn, after the dims were loaded: return KILN_RT_ERR_ARG (1) when a runtime dim is
+ * negative; the builder continues where they are not. */
+static void
+refuse_negative_dims(struct emitter *e, LLVMValueRef fn)
+{
+    LLVMValueRef neg = LLVMConstInt(e->t_i1, 0, 0), zero = LLVMConstInt(e->t_i64, 0, 0);
+    for (int32_t i = 0; i < e->m->n_dims; i++)
+        neg = LLVMBuildOr(e->b, neg, LLVMBuildICmp(e->b, LLVMIntSLT, e->dims[i], zero, ""), "");
+    LLVMBasicBlockRef bad = LLVMAppendBasicBlockInContext(e->ctx, fn, "dims.neg");
+    LLVMBasicBlockRef ok = LLVMAppendBasicBlockInContext(e->ctx, fn, "dims.ok");
+    LLVMBuildCondBr(e->b, neg, bad, ok);
+    LLVMPositionBuilderAtEnd(e->b, bad);
+    LLVMBuildRet(e->b, LLVMConstInt(e->t_i32, 1, 0));
+    LLVMPositionBuilderAtEnd(e->b, ok);
+}
+
+/* Store v through p unless p is NULL. */
+static void
+store_if(struct emitter *e, LLVMValueRef fn, LLVMValueRef v, LLVMValueRef p)
+{
+    LLVMBasicBlockRef st = LLVMAppendBasicBlockInContext(e->ctx, fn, "out.store");
+    LLVMBasicBlockRef end = LLVMAppendBasicBlockInContext(e->ctx, fn, "out.end");
+    LLVMBuildCondBr(e->b, LLVMBuildIsNull(e->b, p, ""), end, st);
+    LLVMPositionBuilderAtEnd(e->b, st);
+    LLVMBuildStore(e->b, v, p);
+    LLVMBuildBr(e->b, end);
+    LLVMPositionBuilderAtEnd(e->b, end);
+}
+
+/* On bad: store the name and approximate bytes (where asked) and return
+ * KILN_RT_ERR_SIZE (7); the builder continues where it is not. */
+static void
+size_fail(struct emitter *e, LLVMValueRef fn, LLVMValueRef bad, const char *what, int32_t id,
+          LLVMValueRef approx)
+{
+    LLVMBasicBlockRef fail = LLVMAppendBasicBlockInContext(e->ctx, fn, "size.bad");
+    LLVMBasicBlockRef ok = LLVMAppendBasicBlockInContext(e->ctx, fn, "size.ok");
+    LLVMBuildCondBr(e->b, bad, fail, ok);
+    LLVMPositionBuilderAtEnd(e->b, fail);
+    char gname[48];
+    snprintf(gname, sizeof gname, "size.name%d", (int)id);
+    store_if(e, fn, const_string(e, what, gname), LLVMGetParam(fn, 1));
+    store_if(e, fn, approx, LLVMGetParam(fn, 2));
+    LLVMBuildRet(e->b, LLVMConstInt(e->t_i32, 7, 0));
+    LLVMPositionBuilderAtEnd(e->b, ok);
+}
+
+/*
+ * int NAME_check_sizes_v(const int64_t *dims, const char **value, double *bytes):
+ * every size that depends on the runtime dims (inputs, outputs, temporaries,
+ * the workspace they sum to) in checked arithmetic (kiln_rt.h). Fixed sizes
+ * were checked at compile time (kiln_lmodule_check_sizes).
+ */
 static LLVMValueRef
-emit_workspace_size(struct emitter *e)
+emit_check_sizes(struct emitter *e)
+{
+    const struct kiln_lmodule *m = e->m;
+    char name[256];
+    snprintf(name, sizeof name, "%s_check_sizes_v", m->name);
+    LLVMTypeRef params[3] = {e->t_ptr, e->t_ptr, e->t_ptr};
+    LLVMValueRef fn = LLVMAddFunction(e->mod, name, LLVMFunctionType(e->t_i32, params, 3, 0));
+    e->fn = fn;
+    LLVMPositionBuilderAtEnd(e->b, LLVMAppendBasicBlockInContext(e->ctx, fn, "entry"));
+    if (m->n_dims) {
+        LLVMBasicBlockRef bad = LLVMAppendBasicBlockInContext(e->ctx, fn, "dims.null");
+        LLVMBasicBlockRef go = LLVMAppendBasicBlockInContext(e->ctx, fn, "dims.load");
+        LLVMBuildCondBr(e->b, LLVMBuildIsNull(e->b, LLVMGetParam(fn, 0), ""), bad, go);
+        LLVMPositionBuilderAtEnd(e->b, bad);
+        LLVMBuildRet(e->b, LLVMConstInt(e->t_i32, 1, 0));
+        LLVMPositionBuilderAtEnd(e->b, go);
+        load_dims(e, LLVMGetParam(fn, 0));
+        refuse_negative_dims(e, fn);
+    }
+    LLVMTypeRef dt = LLVMDoubleTypeInContext(e->ctx);
+    LLVMValueRef total = LLVMConstInt(e->t_i64, 0, 0), tbad = LLVMConstInt(e->t_i1, 0, 0);
+    LLVMValueRef tf = LLVMConstReal(dt, 0);
+    for (int32_t i = 0; i < m->n_bufs; i++) {
+        const struct kiln_lbuf *b = &m->bufs[i];
+        bool io = b->kind == KILN_LBUF_INPUT || b->kind == KILN_LBUF_OUTPUT;
+        bool temp = b->kind == KILN_LBUF_TEMP && b->alias < 0;
+        if (!(io || temp) || !buf_is_dynamic(b))
+            continue;
+        LLVMValueRef bad = LLVMConstInt(e->t_i1, 0, 0), approx;
+        LLVMValueRef bytes = buf_bytes_checked(e, b, &bad, &approx);
+        size_fail(e, fn, bad, b->name, i, approx);
+        if (!temp || e->planned)
+            continue;
+        /* temporaries one after another, each rounded up to 64 (temp_offsets) */
+        LLVMValueRef r =
+            LLVMBuildAnd(e->b, LLVMBuildAdd(e->b, bytes, LLVMConstInt(e->t_i64, 63, 0), ""),
+                         LLVMConstInt(e->t_i64, ~UINT64_C(63), 0), "");
+        LLVMValueRef args[2] = {total, r};
+        LLVMValueRef s = intrinsic(e, "llvm.uadd.with.overflow", &e->t_i64, 1, args, 2);
+        tbad = LLVMBuildOr(e->b, tbad, LLVMBuildExtractValue(e->b, s, 1, ""), "");
+        total = LLVMBuildExtractValue(e->b, s, 0, "");
+        tf = LLVMBuildFAdd(e->b, tf, approx, "");
+    }
+    if (!e->planned) { /* fixed temporaries count too */
+        for (int32_t i = 0; i < m->n_bufs; i++) {
+            const struct kiln_lbuf *b = &m->bufs[i];
+            if (b->kind != KILN_LBUF_TEMP || b->alias >= 0 || buf_is_dynamic(b))
+                continue;
+            cache_reset(e);
+            LLVMValueRef r = buf_bytes(e, b);
+            LLVMValueRef args[2] = {total, r};
+            LLVMValueRef s = intrinsic(e, "llvm.uadd.with.overflow", &e->t_i64, 1, args, 2);
+            tbad = LLVMBuildOr(e->b, tbad, LLVMBuildExtractValue(e->b, s, 1, ""), "");
+            total = LLVMBuildExtractValue(e->b, s, 0, "");
+            tf = LLVMBuildFAdd(e->b, tf, LLVMBuildUIToFP(e->b, r, dt, ""), "");
+        }
+        tbad = LLVMBuildOr(
+            e->b, tbad,
+            LLVMBuildICmp(e->b, LLVMIntUGT, total, LLVMConstInt(e->t_i64, KILN_MAX_BYTES, 0), ""),
+            "");
+        size_fail(e, fn, tbad, "the workspace", m->n_bufs, tf);
+    }
+    LLVMBuildRet(e->b, LLVMConstInt(e->t_i32, 0, 0));
+    return fn;
+}
+
+/* Call check_sizes(dims, NULL, NULL) in the function being built. */
+static LLVMValueRef
+call_check_sizes(struct emitter *e, LLVMValueRef check_fn, LLVMValueRef dims)
+{
+    LLVMTypeRef params[3] = {e->t_ptr, e->t_ptr, e->t_ptr};
+    LLVMValueRef null = LLVMConstNull(e->t_ptr);
+    LLVMValueRef args[3] = {dims, null, null};
+    return LLVMBuildCall2(e->b, LLVMFunctionType(e->t_i32, params, 3, 0), check_fn, args, 3, "");
+}
+
+/* uint64_t NAME_workspace_size_v(const int64_t *dims): UINT64_MAX where check_sizes fails. */
+static LLVMValueRef
+emit_workspace_size(struct emitter *e, LLVMValueRef check_fn)
 {
     char name[256];
     snprintf(name, sizeof name, "%s_workspace_size_v", e->m->name);
@@ -1197,8 +1428,82 @@ emit_workspace_size(struct emitter *e)
     LLVMValueRef fn = LLVMAddFunction(e->mod, name, ft);
     e->fn = fn;
     LLVMPositionBuilderAtEnd(e->b, LLVMAppendBasicBlockInContext(e->ctx, fn, "entry"));
+    LLVMBasicBlockRef bad = LLVMAppendBasicBlockInContext(e->ctx, fn, "too_large");
+    LLVMBasicBlockRef go = LLVMAppendBasicBlockInContext(e->ctx, fn, "size");
+    LLVMValueRef rc = call_check_sizes(e, check_fn, LLVMGetParam(fn, 0));
+    LLVMBuildCondBr(e->b, LLVMBuildICmp(e->b, LLVMIntNE, rc, LLVMConstInt(e->t_i32, 0, 0), ""), bad,
+                    go);
+    LLVMPositionBuilderAtEnd(e->b, bad);
+    LLVMBuildRet(e->b, LLVMConstInt(e->t_i64, UINT64_MAX, 0));
+    LLVMPositionBuilderAtEnd(e->b, go);
     load_dims(e, LLVMGetParam(fn, 0));
     LLVMBuildRet(e->b, temp_offsets(e, NULL));
+    return fn;
+}
+
+/*
+ * int NAME_shape_v(int output, int index, const int64_t *dims, int64_t *shape,
+ * uint64_t *bytes): one input's or output's shape and size at the runtime
+ * dims, checked (kiln_rt.h).
+ */
+static LLVMValueRef
+emit_shape(struct emitter *e)
+{
+    const struct kiln_lmodule *m = e->m;
+    char name[256];
+    snprintf(name, sizeof name, "%s_shape_v", m->name);
+    LLVMTypeRef params[5] = {e->t_i32, e->t_i32, e->t_ptr, e->t_ptr, e->t_ptr};
+    LLVMValueRef fn = LLVMAddFunction(e->mod, name, LLVMFunctionType(e->t_i32, params, 5, 0));
+    e->fn = fn;
+    LLVMValueRef which = LLVMGetParam(fn, 0), index = LLVMGetParam(fn, 1);
+    LLVMValueRef shape = LLVMGetParam(fn, 3), bytes_out = LLVMGetParam(fn, 4);
+    LLVMPositionBuilderAtEnd(e->b, LLVMAppendBasicBlockInContext(e->ctx, fn, "entry"));
+    LLVMBasicBlockRef arg = LLVMAppendBasicBlockInContext(e->ctx, fn, "bad_arg");
+    LLVMBasicBlockRef go = LLVMAppendBasicBlockInContext(e->ctx, fn, "go");
+    LLVMValueRef bad = LLVMBuildIsNull(e->b, shape, "");
+    if (m->n_dims)
+        bad = LLVMBuildOr(e->b, bad, LLVMBuildIsNull(e->b, LLVMGetParam(fn, 2), ""), "");
+    LLVMBuildCondBr(e->b, bad, arg, go);
+    LLVMPositionBuilderAtEnd(e->b, arg);
+    LLVMBuildRet(e->b, LLVMConstInt(e->t_i32, 1, 0));
+    LLVMPositionBuilderAtEnd(e->b, go);
+    if (m->n_dims) {
+        load_dims(e, LLVMGetParam(fn, 2));
+        refuse_negative_dims(e, fn);
+    }
+    for (int32_t i = 0; i < m->n_bufs; i++) {
+        const struct kiln_lbuf *b = &m->bufs[i];
+        if ((b->kind != KILN_LBUF_INPUT && b->kind != KILN_LBUF_OUTPUT) || b->io < 0)
+            continue;
+        LLVMValueRef is = LLVMBuildAnd(
+            e->b,
+            LLVMBuildICmp(e->b, LLVMIntEQ, which,
+                          LLVMConstInt(e->t_i32, b->kind == KILN_LBUF_OUTPUT, 0), ""),
+            LLVMBuildICmp(e->b, LLVMIntEQ, index, LLVMConstInt(e->t_i32, (unsigned)b->io, 0), ""),
+            "");
+        LLVMBasicBlockRef here = LLVMAppendBasicBlockInContext(e->ctx, fn, b->name);
+        LLVMBasicBlockRef next = LLVMAppendBasicBlockInContext(e->ctx, fn, "next");
+        LLVMBuildCondBr(e->b, is, here, next);
+        LLVMPositionBuilderAtEnd(e->b, here);
+        LLVMValueRef over = LLVMConstInt(e->t_i1, 0, 0);
+        LLVMValueRef bytes = buf_bytes_checked(e, b, &over, NULL);
+        LLVMBasicBlockRef fail = LLVMAppendBasicBlockInContext(e->ctx, fn, "too_large");
+        LLVMBasicBlockRef ok = LLVMAppendBasicBlockInContext(e->ctx, fn, "store");
+        LLVMBuildCondBr(e->b, over, fail, ok);
+        LLVMPositionBuilderAtEnd(e->b, fail);
+        LLVMBuildRet(e->b, LLVMConstInt(e->t_i32, 7, 0));
+        LLVMPositionBuilderAtEnd(e->b, ok);
+        for (int r = 0; r < b->rank; r++) {
+            cache_reset(e);
+            LLVMValueRef ix = LLVMConstInt(e->t_i64, (unsigned long long)r, 0);
+            LLVMBuildStore(e->b, emit_dims_expr(e, b->dims[r]),
+                           LLVMBuildGEP2(e->b, e->t_i64, shape, &ix, 1, ""));
+        }
+        store_if(e, fn, bytes, bytes_out);
+        LLVMBuildRet(e->b, LLVMConstInt(e->t_i32, 0, 0));
+        LLVMPositionBuilderAtEnd(e->b, next);
+    }
+    LLVMBuildRet(e->b, LLVMConstInt(e->t_i32, 1, 0));
     return fn;
 }
 
@@ -1334,7 +1639,7 @@ emit_steps(struct emitter *e, struct run_ctx *rc, int32_t from, int32_t to)
 }
 
 static LLVMValueRef
-emit_run(struct emitter *e, LLVMValueRef *kernels)
+emit_run(struct emitter *e, LLVMValueRef *kernels, LLVMValueRef check_fn)
 {
     const struct kiln_lmodule *m = e->m;
     char name[256];
@@ -1375,6 +1680,15 @@ emit_run(struct emitter *e, LLVMValueRef *kernels)
         LLVMBuildCondBr(e->b, LLVMBuildICmp(e->b, LLVMIntEQ, weights, null, ""), bad, go_w);
         LLVMPositionBuilderAtEnd(e->b, go_w);
     }
+    /* sizes at these dims, checked before anything is touched */
+    LLVMValueRef size_rc = call_check_sizes(e, check_fn, dims);
+    LLVMBasicBlockRef size_bad = LLVMAppendBasicBlockInContext(e->ctx, fn, "size.bad");
+    LLVMBasicBlockRef size_ok = LLVMAppendBasicBlockInContext(e->ctx, fn, "size.ok");
+    LLVMBuildCondBr(e->b, LLVMBuildICmp(e->b, LLVMIntNE, size_rc, LLVMConstInt(e->t_i32, 0, 0), ""),
+                    size_bad, size_ok);
+    LLVMPositionBuilderAtEnd(e->b, size_bad);
+    LLVMBuildRet(e->b, size_rc);
+    LLVMPositionBuilderAtEnd(e->b, size_ok);
     if (m->n_dims)
         load_dims(e, dims);
     LLVMValueRef *ptrs = calloc((size_t)m->n_bufs + 1, sizeof *ptrs);
@@ -1442,8 +1756,8 @@ static LLVMValueRef
 tensor_descs(struct emitter *e, bool outputs, int32_t count)
 {
     const struct kiln_lmodule *m = e->m;
-    LLVMTypeRef fields[4] = {e->t_ptr, e->t_i32, e->t_i32, e->t_ptr};
-    LLVMTypeRef dt = LLVMStructTypeInContext(e->ctx, fields, 4, 0);
+    LLVMTypeRef fields[5] = {e->t_ptr, e->t_i32, e->t_i32, e->t_ptr, e->t_ptr};
+    LLVMTypeRef dt = LLVMStructTypeInContext(e->ctx, fields, 5, 0);
     LLVMValueRef *elems = calloc((size_t)count + 1, sizeof *elems);
     KILN_ASSERT(elems);
     for (int32_t i = 0; i < m->n_bufs; i++) {
@@ -1457,7 +1771,7 @@ tensor_descs(struct emitter *e, bool outputs, int32_t count)
         KILN_ASSERT(dv);
         for (int r = 0; r < b->rank; r++) {
             const struct kiln_lx *x = b->dims[r];
-            int64_t v = -1;
+            int64_t v = INT64_MIN; /* KILN_RT_DIM_EXPR: the model's shape() evaluates it */
             if (x->kind == KILN_LX_IMM)
                 v = x->i;
             else if (x->kind == KILN_LX_DIM)
@@ -1472,11 +1786,17 @@ tensor_descs(struct emitter *e, bool outputs, int32_t count)
         LLVMSetLinkage(dg, LLVMPrivateLinkage);
         free(dv);
         snprintf(gname, sizeof gname, "%s.name%d", outputs ? "out" : "in", (int)b->io);
-        LLVMValueRef vals[4] = {
-            const_string(e, b->name, gname),
-            LLVMConstInt(e->t_i32, (unsigned long long)kiln_dtype_to_onnx(b->dtype), 0),
-            LLVMConstInt(e->t_i32, (unsigned long long)b->rank, 0), dg};
-        elems[b->io] = LLVMConstNamedStruct(dt, vals, 4);
+        LLVMValueRef name = const_string(e, b->name, gname);
+        struct kiln_type t = m->g->values[b->value]->type;
+        t.dtype = b->dtype; /* as it crosses the interface */
+        char text[4096];
+        kiln_type_format(&t, text, sizeof text);
+        snprintf(gname, sizeof gname, "%s.type%d", outputs ? "out" : "in", (int)b->io);
+        LLVMValueRef vals[5] = {
+            name, LLVMConstInt(e->t_i32, (unsigned long long)kiln_dtype_to_onnx(b->dtype), 0),
+            LLVMConstInt(e->t_i32, (unsigned long long)b->rank, 0), dg,
+            const_string(e, text, gname)};
+        elems[b->io] = LLVMConstNamedStruct(dt, vals, 5);
     }
     for (int32_t i = 0; i < count; i++)
         if (!elems[i])
@@ -1491,8 +1811,13 @@ tensor_descs(struct emitter *e, bool outputs, int32_t count)
     return g;
 }
 
+/* The functions a descriptor points to. */
+struct entry_fns {
+    LLVMValueRef workspace_size, run, shape, check_sizes;
+};
+
 static void
-emit_descriptor(struct emitter *e, LLVMValueRef ws_fn, LLVMValueRef run_fn, LLVMValueRef profile,
+emit_descriptor(struct emitter *e, const struct entry_fns *fns, LLVMValueRef profile,
                 bool exe_entry, const char *weights_name)
 {
     const struct kiln_lmodule *m = e->m;
@@ -1510,10 +1835,10 @@ emit_descriptor(struct emitter *e, LLVMValueRef ws_fn, LLVMValueRef run_fn, LLVM
     LLVMSetInitializer(dng, dna);
     LLVMSetGlobalConstant(dng, 1);
     LLVMSetLinkage(dng, LLVMPrivateLinkage);
-    LLVMTypeRef fields[12] = {e->t_ptr, e->t_i32, e->t_i32, e->t_i32, e->t_ptr, e->t_ptr,
-                              e->t_ptr, e->t_ptr, e->t_ptr, e->t_ptr, e->t_i64, e->t_ptr};
-    LLVMTypeRef mt = LLVMStructTypeInContext(e->ctx, fields, 12, 0);
-    LLVMValueRef vals[12] = {
+    LLVMTypeRef fields[14] = {e->t_ptr, e->t_i32, e->t_i32, e->t_i32, e->t_ptr, e->t_ptr, e->t_ptr,
+                              e->t_ptr, e->t_ptr, e->t_ptr, e->t_i64, e->t_ptr, e->t_ptr, e->t_ptr};
+    LLVMTypeRef mt = LLVMStructTypeInContext(e->ctx, fields, 14, 0);
+    LLVMValueRef vals[14] = {
         const_string(e, m->name, "model.name"),
         LLVMConstInt(e->t_i32, (unsigned long long)g->n_inputs, 0),
         LLVMConstInt(e->t_i32, (unsigned long long)g->n_outputs, 0),
@@ -1521,13 +1846,15 @@ emit_descriptor(struct emitter *e, LLVMValueRef ws_fn, LLVMValueRef run_fn, LLVM
         tensor_descs(e, false, g->n_inputs),
         tensor_descs(e, true, g->n_outputs),
         dng,
-        ws_fn,
-        run_fn,
+        fns->workspace_size,
+        fns->run,
         e->external ? const_string(e, weights_name, "weights.name") : LLVMConstNull(e->t_ptr),
         LLVMConstInt(e->t_i64, e->wsize, 0),
         profile,
+        fns->shape,
+        fns->check_sizes,
     };
-    LLVMValueRef init = LLVMConstNamedStruct(mt, vals, 12);
+    LLVMValueRef init = LLVMConstNamedStruct(mt, vals, 14);
     char name[256];
     snprintf(name, sizeof name, "%s_model", m->name);
     LLVMValueRef desc = LLVMAddGlobal(e->mod, mt, name);
@@ -1718,7 +2045,7 @@ kiln_llvm_target_machine(const struct kiln_llvm_opts *o, struct kiln_diag *d, ch
     }
     if (o->features)
         feat = strdup(o->features);
-    else if (!o->triple) {
+    else if (!o->triple && !o->cpu) { /* a CPU named: its own features, not the host's */
         char *f = LLVMGetHostCPUFeatures();
         feat = strdup(f);
         LLVMDisposeMessage(f);
@@ -1768,6 +2095,16 @@ kiln_llvm_build(const struct kiln_lmodule *m, const struct kiln_llvm_opts *o, LL
     e.plan = calloc((size_t)m->n_bufs + 1, sizeof *e.plan);
     KILN_ASSERT(e.plan);
     e.planned = kiln_lmodule_plan_temps(m, e.plan, &e.plan_total);
+    if (e.planned && (uint64_t)e.plan_total > KILN_MAX_BYTES) {
+        kiln_diag_error(d, "the workspace: %lld bytes (2^%.1f): too large (kiln's limit is 2^48)",
+                        (long long)e.plan_total, log2((double)e.plan_total));
+        free(e.consts);
+        free(e.woff);
+        free(e.plan);
+        LLVMDisposeBuilder(e.b);
+        LLVMDisposeModule(e.mod);
+        return KILN_ERR_UNSUPPORTED;
+    }
     e.external = o->weights_path != NULL;
     e.fmf = o->reassoc ? LLVMFastMathAllowReassoc | LLVMFastMathAllowContract : LLVMFastMathNone;
     e.dims = calloc((size_t)m->n_dims + 1, sizeof *e.dims);
@@ -1802,9 +2139,12 @@ kiln_llvm_build(const struct kiln_lmodule *m, const struct kiln_llvm_opts *o, LL
             profile = emit_profile(&e, tm);
         }
     }
-    LLVMValueRef ws_fn = emit_workspace_size(&e);
-    LLVMValueRef run_fn = emit_run(&e, kernels);
-    emit_descriptor(&e, ws_fn, run_fn, profile, o->exe_entry,
+    struct entry_fns fns;
+    fns.check_sizes = emit_check_sizes(&e);
+    fns.workspace_size = emit_workspace_size(&e, fns.check_sizes);
+    fns.run = emit_run(&e, kernels, fns.check_sizes);
+    fns.shape = emit_shape(&e);
+    emit_descriptor(&e, &fns, profile, o->exe_entry,
                     o->weights_name ? o->weights_name : "weights.bin");
     free(kernels);
     if (e.prof)

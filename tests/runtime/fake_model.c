@@ -13,6 +13,8 @@
  * Built with FAKE_ODD_NAMES, the output is named ".z/0" and a copy of it
  * "_z_0", to test how the driver names output files.
  */
+#include <stdbool.h>
+
 #include "runtime/kiln_rt.h"
 
 static void
@@ -67,19 +69,50 @@ fake_run(void *const *inputs, void *const *outputs, const int64_t *dims, void *w
     return KILN_RT_OK;
 }
 
+/* The model's shape(): x and z are f32[N,3], y is i64[3]; too large past
+ * KILN_RT_MAX_BYTES, as generated code checks. */
+static int
+fake_shape(int output, int index, const int64_t *dims, int64_t *shape, uint64_t *bytes)
+{
+    if (!shape || !dims || dims[0] < 0 || index < 0 || index >= (output ? N_OUT : 2))
+        return KILN_RT_ERR_ARG;
+    bool is_y = !output && index == 1;
+    if (!is_y && (uint64_t)dims[0] > KILN_RT_MAX_BYTES / 12)
+        return KILN_RT_ERR_SIZE;
+    shape[0] = is_y ? 3 : dims[0];
+    shape[1] = 3;
+    if (bytes)
+        *bytes = is_y ? 24 : (uint64_t)dims[0] * 12;
+    return KILN_RT_OK;
+}
+
+static int
+fake_check_sizes(const int64_t *dims, const char **value, double *bytes)
+{
+    if (!dims || dims[0] < 0)
+        return KILN_RT_ERR_ARG;
+    if ((uint64_t)dims[0] <= KILN_RT_MAX_BYTES / 12)
+        return KILN_RT_OK;
+    if (value)
+        *value = "x";
+    if (bytes)
+        *bytes = (double)dims[0] * 12;
+    return KILN_RT_ERR_SIZE;
+}
+
 static const int64_t x_dims[] = {-1, 3}; /* (N, 3) */
 static const int64_t y_dims[] = {3};
 static const int64_t z_dims[] = {-1, 3}; /* (N, 3) */
 static const struct kiln_rt_tensor_desc fake_inputs[] = {
-    {"x", KILN_RT_F32, 2, x_dims},
-    {"y", KILN_RT_I64, 1, y_dims},
+    {"x", KILN_RT_F32, 2, x_dims, "f32[N,3]"},
+    {"y", KILN_RT_I64, 1, y_dims, "i64[3]"},
 };
 static const struct kiln_rt_tensor_desc fake_outputs[] = {
 #ifdef FAKE_ODD_NAMES
-    {".z/0", KILN_RT_F32, 2, z_dims},
-    {"_z_0", KILN_RT_F32, 2, z_dims},
+    {".z/0", KILN_RT_F32, 2, z_dims, "f32[N,3]"},
+    {"_z_0", KILN_RT_F32, 2, z_dims, "f32[N,3]"},
 #else
-    {"z", KILN_RT_F32, 2, z_dims},
+    {"z", KILN_RT_F32, 2, z_dims, "f32[N,3]"},
 #endif
 };
 static const char *const fake_dim_names[] = {"N"};
@@ -94,4 +127,6 @@ const struct kiln_rt_model kiln_model = {
     .dim_names = fake_dim_names,
     .workspace_size = fake_workspace_size,
     .run = fake_run,
+    .shape = fake_shape,
+    .check_sizes = fake_check_sizes,
 };

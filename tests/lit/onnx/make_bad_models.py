@@ -388,6 +388,25 @@ def case_overflow_expand(d):
                  inits=[i64("shape", [2**40, 2**40])])
 
 
+def case_expand_past_limit(d):
+    """Expand to [2^47, 4]: 2^51 bytes, no overflow, but past kiln's 2^48-byte limit."""
+    nodes = [h.make_node("Expand", ["x", "shape"], ["big"], name="expand"),
+             h.make_node("ReduceSum", ["big"], ["y"], keepdims=0, name="sum")]
+    return model(nodes, [vi("x", shape=(1, 1))], [vi("y", shape=None)],
+                 inits=[i64("shape", [2**47, 4])])
+
+
+def case_expand_runtime(d):
+    """Four 1-D inputs a[A] .. d[D]; a scalar expanded to [A,B,C,D], then summed:
+    valid, but 2^64 bytes at A=B=C=65536, D=16384 (a wrap to 0 once)."""
+    nodes = [h.make_node("Shape", [n], [n + "_s"]) for n in "abcd"]
+    nodes += [h.make_node("Concat", [n + "_s" for n in "abcd"], ["shape"], axis=0),
+              h.make_node("Expand", ["one", "shape"], ["big"], name="expand"),
+              h.make_node("ReduceSum", ["big"], ["y"], keepdims=0, name="sum")]
+    return model(nodes, [vi(n, shape=(n.upper(),)) for n in "abcd"], [vi("y", shape=None)],
+                 inits=[h.make_tensor("one", T.FLOAT, [], [1.0])])
+
+
 def case_overflow_tile(d):
     nodes = [h.make_node("Tile", ["x", "repeats"], ["y"], name="tile")]
     return model(nodes, [vi("x", shape=(65536, 65536))], [vi("y", shape=None)],
