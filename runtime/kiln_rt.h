@@ -170,6 +170,26 @@ struct kiln_rt_model {
     int (*check_sizes)(const int64_t *dims, const char **value, double *bytes);
 };
 
+/* ---------------------------------------------------------------- bounds */
+
+/*
+ * kiln compile --check-bounds: what run() stopped at when it returned
+ * KILN_RT_ERR_BOUNDS. A kernel (named after its node, "k3_conv1") accessed
+ * elements [index, index + lanes) of a buffer (named after its value) of
+ * extent elements. Generated code fills it through kiln_rt_bounds_set; it is
+ * per thread (the thread that called run).
+ */
+struct kiln_rt_bounds {
+    const char *kernel;
+    const char *buffer;
+    int64_t index, lanes, extent;
+    int store; /* 1 a store, 0 a load */
+};
+/* The last violation run() reported on this thread, or NULL. */
+const struct kiln_rt_bounds *kiln_rt_bounds_last(void);
+void kiln_rt_bounds_set(const char *kernel, const char *buffer, int64_t index, int64_t lanes,
+                        int64_t extent, int store);
+
 /* ---------------------------------------------------------------- profile */
 
 /* One layer of a profiled model: a node of the graph (a fused node is one). */

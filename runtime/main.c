@@ -889,6 +889,14 @@ static int
 run_once(const struct driver *dr)
 {
     int rc = dr->m->run(dr->inputs, dr->outputs, dr->dims, dr->workspace);
+    const struct kiln_rt_bounds *b = kiln_rt_bounds_last();
+    if (rc == KILN_RT_ERR_BOUNDS && b) {
+        fail("--check-bounds: kernel '%s' %s %s '%s' at elements [%" PRId64 ", %" PRId64
+             ") of %" PRId64,
+             b->kernel, b->store ? "stored" : "loaded", b->store ? "into" : "from", b->buffer,
+             b->index, b->index + b->lanes, b->extent);
+        return EXIT_RUN;
+    }
     if (rc != KILN_RT_OK) {
         fail("the model's run failed: %s (status %d)", kiln_rt_status_name(rc), rc);
         return EXIT_RUN;

@@ -199,6 +199,8 @@ parse_compile_opts(int argc, char **argv, struct compile_opts *co, int *stop)
             co->passes.verify_each = true;
         } else if (strcmp(a, "--profile") == 0) {
             co->llvm.profile = true;
+        } else if (strcmp(a, "--check-bounds") == 0) {
+            co->llvm.check_bounds = true;
         } else if (strcmp(a, "--strict-fp") == 0) {
             co->llvm.reassoc = false;
         } else if (strcmp(a, "--no-winograd") == 0) {

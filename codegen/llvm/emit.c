@@ -69,6 +69,12 @@ struct emitter {
     const struct kiln_lprof *prof;
     LLVMValueRef prof_ms, now_fn;
     LLVMTypeRef now_t;
+    /* --check-bounds: the record type, and in a kernel its pointer and the
+     * extent (elements) of each slot's buffer (NULL: not checked) */
+    bool check_bounds;
+    LLVMTypeRef t_rec;
+    LLVMValueRef rec;
+    LLVMValueRef *extent;
     /* per-statement expression cache */
     const struct kiln_lx **ckeys;
     LLVMValueRef *cvals;
@@ -372,6 +378,58 @@ cache_put(struct emitter *e, const struct kiln_lx *x, LLVMValueRef v)
 }
 
 static LLVMValueRef emit_lx(struct emitter *e, const struct kiln_lx *x);
+
+/*
+ * --check-bounds: the record a kernel leaves when it stops at an access out
+ * of its buffer, { i32 hit, i32 slot, i32 store, i64 index, i64 lanes,
+ * i64 extent }: the run function passes it after the kernel's buffers, the
+ * first violating thread claims it (hit 0 -> 1) and fills it, and run reads
+ * it after the kernel returns (kiln_rt_bounds_set, KILN_RT_ERR_BOUNDS).
+ */
+enum { REC_HIT, REC_SLOT, REC_STORE, REC_INDEX, REC_LANES, REC_EXTENT };
+
+/* Elements [idx, idx + lanes) of slot's buffer must be inside it; else the
+ * kernel records the access and returns. The builder goes on where they are. */
+static void
+bounds_check(struct emitter *e, int32_t slot, LLVMValueRef idx, int32_t lanes, bool store)
+{
+    if (!e->check_bounds || !e->extent || !e->extent[slot])
+        return;
+    LLVMValueRef ext = e->extent[slot];
+    LLVMValueRef ok = LLVMBuildICmp(e->b, LLVMIntULT, idx, ext, "");
+    if (lanes > 1)
+        ok = LLVMBuildAnd(e->b, ok,
+                          LLVMBuildICmp(e->b, LLVMIntULE,
+                                        LLVMConstInt(e->t_i64, (unsigned long long)lanes, 0),
+                                        LLVMBuildSub(e->b, ext, idx, ""), ""),
+                          "");
+    LLVMBasicBlockRef oob = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "oob");
+    LLVMBasicBlockRef fill = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "oob.fill");
+    LLVMBasicBlockRef out = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "oob.ret");
+    LLVMBasicBlockRef in = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "inb");
+    LLVMBuildCondBr(e->b, ok, in, oob);
+    LLVMPositionBuilderAtEnd(e->b, oob);
+    LLVMValueRef hit = LLVMBuildStructGEP2(e->b, e->t_rec, e->rec, REC_HIT, "");
+    LLVMValueRef x = LLVMBuildAtomicCmpXchg(
+        e->b, hit, LLVMConstInt(e->t_i32, 0, 0), LLVMConstInt(e->t_i32, 1, 0),
+        LLVMAtomicOrderingSequentiallyConsistent, LLVMAtomicOrderingSequentiallyConsistent, 0);
+    LLVMBuildCondBr(e->b, LLVMBuildExtractValue(e->b, x, 1, ""), fill, out);
+    LLVMPositionBuilderAtEnd(e->b, fill);
+    LLVMValueRef fields[5][2] = {
+        {LLVMConstInt(e->t_i32, (unsigned long long)slot, 0), NULL},
+        {LLVMConstInt(e->t_i32, store, 0), NULL},
+        {idx, NULL},
+        {LLVMConstInt(e->t_i64, (unsigned long long)lanes, 0), NULL},
+        {ext, NULL},
+    };
+    for (int f = 0; f < 5; f++)
+        LLVMBuildStore(e->b, fields[f][0],
+                       LLVMBuildStructGEP2(e->b, e->t_rec, e->rec, (unsigned)(REC_SLOT + f), ""));
+    LLVMBuildBr(e->b, out);
+    LLVMPositionBuilderAtEnd(e->b, out);
+    LLVMBuildRetVoid(e->b);
+    LLVMPositionBuilderAtEnd(e->b, in);
+}
 
 static LLVMValueRef bf16_to_f32(struct emitter *e, LLVMValueRef v);
 static LLVMValueRef emit_cast(struct emitter *e, LLVMValueRef v, enum kiln_dtype from,
@@ -767,6 +825,7 @@ emit_lx(struct emitter *e, const struct kiln_lx *x)
     case KILN_LX_VLOAD: {
         LLVMTypeRef et = mem_type(e, x->type);
         LLVMValueRef idx = emit_lx(e, x->a);
+        bounds_check(e, x->buf, idx, x->lanes, false);
         LLVMValueRef p = LLVMBuildGEP2(e->b, et, e->bases[x->buf], &idx, 1, "");
         v = LLVMBuildLoad2(e->b, LLVMVectorType(et, (unsigned)x->lanes), p, "");
         LLVMSetAlignment(v, (unsigned)(kiln_dtype_bits(x->type) / 8));
@@ -800,6 +859,7 @@ emit_lx(struct emitter *e, const struct kiln_lx *x)
     case KILN_LX_LOAD: {
         LLVMTypeRef mt = mem_type(e, x->type);
         LLVMValueRef idx = emit_lx(e, x->a);
+        bounds_check(e, x->buf, idx, 1, false);
         if (is_subbyte(x->type)) {
             v = load_subbyte(e, x->type, e->bases[x->buf], idx);
             break;
@@ -921,6 +981,7 @@ emit_stmt(struct emitter *e, const struct kiln_ls *s)
         const struct kiln_lbuf *buf = &e->m->bufs[e->k->bufs[s->buf]];
         LLVMTypeRef mt = mem_type(e, buf->dtype);
         LLVMValueRef idx = emit_lx(e, s->idx), val = emit_lx(e, s->val);
+        bounds_check(e, s->buf, idx, s->val->lanes, true);
         if (is_subbyte(buf->dtype)) {
             store_subbyte(e, buf->dtype, e->bases[s->buf], idx, val);
             break;
@@ -1057,6 +1118,24 @@ emit_kernel(struct emitter *e, const struct kiln_lkernel *k)
         e->bases[i] = LLVMBuildLoad2(e->b, e->t_ptr, p, b->name);
     }
     load_dims(e, dims);
+    if (e->check_bounds) { /* the record after the buffers; each buffer's extent */
+        LLVMValueRef ix = LLVMConstInt(e->t_i64, (unsigned long long)k->n_bufs, 0);
+        e->rec = LLVMBuildLoad2(e->b, e->t_ptr, LLVMBuildGEP2(e->b, e->t_ptr, bufs, &ix, 1, ""),
+                                "bounds");
+        e->extent = calloc((size_t)k->n_bufs + 1, sizeof *e->extent);
+        KILN_ASSERT(e->extent);
+        for (int32_t i = 0; i < k->n_bufs; i++) {
+            const struct kiln_lbuf *b = &e->m->bufs[k->bufs[i]];
+            if (b->kind == KILN_LBUF_REG)
+                continue;
+            LLVMValueRef n = LLVMConstInt(e->t_i64, 1, 0);
+            for (int r = 0; r < b->rank; r++) {
+                cache_reset(e);
+                n = LLVMBuildMul(e->b, n, emit_lx(e, b->dims[r]), "");
+            }
+            e->extent[i] = n;
+        }
+    }
     if (!(k->hints & KILN_LK_HINT_MAY_ALIAS))
         alias_scopes(e, k);
     cache_reset(e);
@@ -1072,7 +1151,8 @@ emit_kernel(struct emitter *e, const struct kiln_lkernel *k)
     free(e->bases);
     free(e->scope);
     free(e->noalias);
-    e->vars = e->bases = e->scope = e->noalias = NULL;
+    free(e->extent);
+    e->vars = e->bases = e->scope = e->noalias = e->extent = NULL;
     return fn;
 }
 
@@ -1530,7 +1610,65 @@ struct run_ctx {
     LLVMValueRef dims_arg;
     LLVMValueRef pf;
     LLVMTypeRef pf_t;
+    LLVMValueRef rec; /* --check-bounds: the record kernels fill */
 };
+
+/* --check-bounds, after kernel step i returned: when it left a record, report
+ * it (kiln_rt_bounds_set: the kernel's and the buffer's names) and return
+ * KILN_RT_ERR_BOUNDS (8). */
+static void
+bounds_after_call(struct emitter *e, struct run_ctx *rc, int32_t i)
+{
+    const struct kiln_lkernel *k = e->m->kernels[i];
+    LLVMValueRef hit = LLVMBuildLoad2(
+        e->b, e->t_i32, LLVMBuildStructGEP2(e->b, e->t_rec, rc->rec, REC_HIT, ""), "");
+    LLVMBasicBlockRef bad = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "bounds.bad");
+    LLVMBasicBlockRef ok = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "bounds.ok");
+    LLVMBuildCondBr(e->b, LLVMBuildICmp(e->b, LLVMIntNE, hit, LLVMConstInt(e->t_i32, 0, 0), ""),
+                    bad, ok);
+    LLVMPositionBuilderAtEnd(e->b, bad);
+    char gname[64];
+    LLVMValueRef *names = calloc((size_t)k->n_bufs + 1, sizeof *names);
+    KILN_ASSERT(names);
+    for (int32_t s = 0; s < k->n_bufs; s++) {
+        snprintf(gname, sizeof gname, "bounds.buf%d.%d", (int)i, (int)s);
+        names[s] = const_string(e, e->m->bufs[k->bufs[s]].name, gname);
+    }
+    LLVMValueRef arr = LLVMConstArray2(e->t_ptr, names, (uint64_t)k->n_bufs);
+    free(names);
+    snprintf(gname, sizeof gname, "bounds.bufs%d", (int)i);
+    LLVMValueRef table = LLVMAddGlobal(e->mod, LLVMTypeOf(arr), gname);
+    LLVMSetInitializer(table, arr);
+    LLVMSetGlobalConstant(table, 1);
+    LLVMSetLinkage(table, LLVMPrivateLinkage);
+    LLVMValueRef slot = LLVMBuildZExt(
+        e->b,
+        LLVMBuildLoad2(e->b, e->t_i32, LLVMBuildStructGEP2(e->b, e->t_rec, rc->rec, REC_SLOT, ""),
+                       ""),
+        e->t_i64, "");
+    LLVMValueRef buf =
+        LLVMBuildLoad2(e->b, e->t_ptr, LLVMBuildGEP2(e->b, e->t_ptr, table, &slot, 1, ""), "");
+    snprintf(gname, sizeof gname, "bounds.kernel%d", (int)i);
+    LLVMValueRef args[6] = {
+        const_string(e, k->name, gname),
+        buf,
+        LLVMBuildLoad2(e->b, e->t_i64, LLVMBuildStructGEP2(e->b, e->t_rec, rc->rec, REC_INDEX, ""),
+                       ""),
+        LLVMBuildLoad2(e->b, e->t_i64, LLVMBuildStructGEP2(e->b, e->t_rec, rc->rec, REC_LANES, ""),
+                       ""),
+        LLVMBuildLoad2(e->b, e->t_i64, LLVMBuildStructGEP2(e->b, e->t_rec, rc->rec, REC_EXTENT, ""),
+                       ""),
+        LLVMBuildLoad2(e->b, e->t_i32, LLVMBuildStructGEP2(e->b, e->t_rec, rc->rec, REC_STORE, ""),
+                       "")};
+    LLVMTypeRef params[6] = {e->t_ptr, e->t_ptr, e->t_i64, e->t_i64, e->t_i64, e->t_i32};
+    LLVMTypeRef ft = LLVMFunctionType(e->t_void, params, 6, 0);
+    LLVMValueRef fn = LLVMGetNamedFunction(e->mod, "kiln_rt_bounds_set");
+    if (!fn)
+        fn = LLVMAddFunction(e->mod, "kiln_rt_bounds_set", ft);
+    LLVMBuildCall2(e->b, ft, fn, args, 6, "");
+    LLVMBuildRet(e->b, LLVMConstInt(e->t_i32, 8, 0)); /* KILN_RT_ERR_BOUNDS */
+    LLVMPositionBuilderAtEnd(e->b, ok);
+}
 
 static void
 emit_kernel_call(struct emitter *e, struct run_ctx *rc, int32_t i)
@@ -1541,6 +1679,11 @@ emit_kernel_call(struct emitter *e, struct run_ctx *rc, int32_t i)
                               LLVMConstInt(e->t_i64, (unsigned long long)s, 0)};
         LLVMBuildStore(e->b, rc->ptrs[k->bufs[s]],
                        LLVMBuildGEP2(e->b, rc->arr_t, rc->arr, ix, 2, ""));
+    }
+    if (e->check_bounds) {
+        LLVMValueRef ix[2] = {LLVMConstInt(e->t_i64, 0, 0),
+                              LLVMConstInt(e->t_i64, (unsigned long long)k->n_bufs, 0)};
+        LLVMBuildStore(e->b, rc->rec, LLVMBuildGEP2(e->b, rc->arr_t, rc->arr, ix, 2, ""));
     }
     LLVMValueRef t0 = e->prof ? LLVMBuildCall2(e->b, e->now_t, e->now_fn, NULL, 0, "t0") : NULL;
     if (k->trip) {
@@ -1560,6 +1703,8 @@ emit_kernel_call(struct emitter *e, struct run_ctx *rc, int32_t i)
                                          LLVMBuildFSub(e->b, t1, t0, ""), "");
         LLVMBuildStore(e->b, sum, slot);
     }
+    if (e->check_bounds)
+        bounds_after_call(e, rc, i);
 }
 
 /* Element 0 of a scalar buffer, as i1 (bool) or i64 (integers). */
@@ -1659,8 +1804,14 @@ emit_run(struct emitter *e, LLVMValueRef *kernels, LLVMValueRef check_fn)
     for (int32_t i = 0; i < m->n_kernels; i++)
         if (m->kernels[i]->n_bufs > max_bufs)
             max_bufs = m->kernels[i]->n_bufs;
-    LLVMTypeRef arr_t = LLVMArrayType2(e->t_ptr, (uint64_t)max_bufs);
+    LLVMTypeRef arr_t = LLVMArrayType2(e->t_ptr, (uint64_t)max_bufs + e->check_bounds);
     LLVMValueRef arr = LLVMBuildAlloca(e->b, arr_t, "bufs");
+    LLVMValueRef rec = NULL;
+    if (e->check_bounds) {
+        rec = LLVMBuildAlloca(e->b, e->t_rec, "bounds");
+        LLVMBuildStore(e->b, LLVMConstInt(e->t_i32, 0, 0),
+                       LLVMBuildStructGEP2(e->b, e->t_rec, rec, REC_HIT, ""));
+    }
     LLVMValueRef null = LLVMConstNull(e->t_ptr);
     LLVMValueRef badc = LLVMBuildOr(e->b, LLVMBuildICmp(e->b, LLVMIntEQ, ins, null, ""),
                                     LLVMBuildICmp(e->b, LLVMIntEQ, outs, null, ""), "");
@@ -1741,6 +1892,7 @@ emit_run(struct emitter *e, LLVMValueRef *kernels, LLVMValueRef check_fn)
         .arr_t = arr_t,
         .dims_arg = m->n_dims ? dims : null,
         .pf_t = LLVMFunctionType(e->t_void, pf_params, 4, 0),
+        .rec = rec,
     };
     rc.pf = LLVMGetNamedFunction(e->mod, "kiln_rt_parallel_for");
     if (!rc.pf)
@@ -2107,6 +2259,9 @@ kiln_llvm_build(const struct kiln_lmodule *m, const struct kiln_llvm_opts *o, LL
     }
     e.external = o->weights_path != NULL;
     e.fmf = o->reassoc ? LLVMFastMathAllowReassoc | LLVMFastMathAllowContract : LLVMFastMathNone;
+    e.check_bounds = o->check_bounds;
+    LLVMTypeRef rec_fields[6] = {e.t_i32, e.t_i32, e.t_i32, e.t_i64, e.t_i64, e.t_i64};
+    e.t_rec = LLVMStructTypeInContext(e.ctx, rec_fields, 6, 0);
     e.dims = calloc((size_t)m->n_dims + 1, sizeof *e.dims);
     LLVMValueRef *kernels = calloc((size_t)m->n_kernels + 1, sizeof *kernels);
     KILN_ASSERT(e.consts && e.woff && e.dims && kernels);

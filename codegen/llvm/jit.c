@@ -40,6 +40,7 @@ define_runtime(LLVMOrcLLJITRef jit, LLVMOrcJITDylibRef jd)
         {"kiln_rt_parallel_for", (void (*)(void))kiln_rt_parallel_for},
         {"kiln_rt_fp8_to_f32", (void (*)(void))kiln_rt_fp8_to_f32},
         {"kiln_rt_f32_to_fp8", (void (*)(void))kiln_rt_f32_to_fp8},
+        {"kiln_rt_bounds_set", (void (*)(void))kiln_rt_bounds_set},
     };
     enum { N = sizeof syms / sizeof syms[0] };
     LLVMOrcCSymbolMapPair pairs[N];
@@ -54,12 +55,19 @@ define_runtime(LLVMOrcLLJITRef jit, LLVMOrcJITDylibRef jd)
 }
 
 enum kiln_status
-kiln_llvm_jit_run(const struct kiln_lmodule *m, void *const *inputs, void *const *outputs,
-                  const int64_t *dims, int *rc, struct kiln_diag *d)
+kiln_llvm_jit_run(const struct kiln_lmodule *m, const struct kiln_llvm_opts *opts,
+                  void *const *inputs, void *const *outputs, const int64_t *dims, int *rc,
+                  struct kiln_diag *d)
 {
     struct kiln_llvm_opts o;
     kiln_llvm_opts_default(&o);
     o.opt_level = 1; /* run once: compile time matters more than speed */
+    if (opts) {
+        o = *opts;
+        o.triple = o.cpu = o.features = NULL; /* it runs here */
+        o.exe_entry = false;
+        o.weights_path = NULL;
+    }
     char *triple = NULL;
     LLVMTargetMachineRef tm = kiln_llvm_target_machine(&o, d, &triple);
     if (!tm) {
@@ -144,7 +152,7 @@ kiln_llvm_eval_graph(const struct kiln_graph *g, struct kiln_tensor *outs, struc
     int rc = 0;
     void *no_inputs[1] = {NULL}; /* run_v wants arrays, even empty ones */
     int64_t no_dims[1] = {0};
-    st = kiln_llvm_jit_run(m, no_inputs, out_ptrs, no_dims, &rc, d);
+    st = kiln_llvm_jit_run(m, NULL, no_inputs, out_ptrs, no_dims, &rc, d);
     if (st == KILN_OK && rc != 0) {
         kiln_diag_error(d, "evaluating constants: the compiled code returned status %d", rc);
         st = KILN_ERR_INTERNAL;

@@ -47,6 +47,11 @@ struct kiln_llvm_opts {
      * the descriptor's profile field points to (runtime/kiln_rt.h,
      * struct kiln_rt_profile; kiln profile reads it). */
     bool profile;
+    /* The generated code's sanitizer: every load and store of the loop IR
+     * checks its index against its buffer's extent; on a violation the kernel
+     * stops and run() returns KILN_RT_ERR_BOUNDS, the kernel, buffer and index
+     * left for kiln_rt_bounds_last (runtime/kiln_rt.h). */
+    bool check_bounds;
 };
 
 void kiln_llvm_opts_default(struct kiln_llvm_opts *o);
@@ -59,11 +64,12 @@ enum kiln_status kiln_llvm_emit(const struct kiln_lmodule *m, const struct kiln_
 /*
  * Compile m for the host in this process (ORC LLJIT) and run it once:
  * inputs/outputs/dims as NAME_run_v takes them, *rc its status. For constant
- * folding, where writing files and linking would be out of place.
+ * folding, where writing files and linking would be out of place. o: the
+ * options (the host's target is kept), or NULL: the defaults at -O1.
  */
-enum kiln_status kiln_llvm_jit_run(const struct kiln_lmodule *m, void *const *inputs,
-                                   void *const *outputs, const int64_t *dims, int *rc,
-                                   struct kiln_diag *d);
+enum kiln_status kiln_llvm_jit_run(const struct kiln_lmodule *m, const struct kiln_llvm_opts *o,
+                                   void *const *inputs, void *const *outputs, const int64_t *dims,
+                                   int *rc, struct kiln_diag *d);
 /*
  * Evaluate g, a graph without inputs (constants and the nodes over them), by
  * lowering it and running it with kiln_llvm_jit_run. outs[j] describes graph

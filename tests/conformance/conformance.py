@@ -298,6 +298,8 @@ def main():
     ap.add_argument("--timeout", type=float, default=300)
     ap.add_argument("--opt", help="optimization level to compile at (default: compile's, -O2)")
     ap.add_argument("-k", "--filter", default="", help="only tests whose name contains this")
+    ap.add_argument("--check-bounds", action="store_true",
+                    help="compile with --check-bounds: an access out of a buffer fails the test")
     ap.add_argument("--doc", help="write the markdown report here (docs/conformance.md)")
     ap.add_argument("--min-pass", type=float, default=0.0,
                     help="fail when the pass rate (excluding skips) is below this")
@@ -306,6 +308,8 @@ def main():
     args = ap.parse_args()
     if args.opt:
         OPT.append("-O" + args.opt)
+    if args.check_bounds:
+        OPT.append("--check-bounds")
     import onnx
 
     os.makedirs(args.work, exist_ok=True)

@@ -58,6 +58,8 @@ def main():
     ap.add_argument("--rel", type=float, default=1e-4)
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--opt", help="optimization level to compile at (default: compile's, -O2)")
+    ap.add_argument("--check-bounds", action="store_true",
+                    help="compile with --check-bounds: an access out of a buffer fails the model")
     args = ap.parse_args()
     os.makedirs(args.work, exist_ok=True)
     built = os.path.join(args.work, "built")
@@ -75,7 +77,7 @@ def main():
         os.makedirs(os.path.join(d, "in"), exist_ok=True)
         exe = os.path.join(d, "model")
         t0 = time.time()
-        opt = ["-O" + args.opt] if args.opt else []
+        opt = (["-O" + args.opt] if args.opt else []) + (["--check-bounds"] if args.check_bounds else [])
         p = subprocess.run([args.kiln, "compile", path, "-o", exe] + opt, capture_output=True,
                            text=True)
         ct = time.time() - t0
