@@ -83,10 +83,8 @@ field_name(const char *name, char *out, size_t cap, char (*used)[64], int n)
 static void
 shape_comment(const struct kiln_lmodule *m, const struct kiln_lbuf *b, FILE *f)
 {
-    struct kiln_type t = m->g->values[b->value]->type;
-    t.dtype = b->dtype; /* as it crosses the interface */
     char text[4096];
-    kiln_type_format(&t, text, sizeof text);
+    kiln_lbuf_type_text(m, b, text, sizeof text);
     for (char *c = text; *c; c++) /* a quoted symbol must not end the comment */
         if (c[0] == '*' && c[1] == '/')
             c[1] = '|';

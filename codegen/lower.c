@@ -789,6 +789,14 @@ kiln_lower_offset(struct kiln_lower_ctx *lc, int32_t slot, struct kiln_lx *const
     return offset_of(lc, slot, idx, bcast_rank, NULL);
 }
 
+void
+kiln_lbuf_type_text(const struct kiln_lmodule *m, const struct kiln_lbuf *b, char *buf, size_t len)
+{
+    struct kiln_type t = m->g->values[b->value]->type;
+    t.dtype = b->dtype;
+    kiln_type_format(&t, buf, len);
+}
+
 bool
 kiln_lbuf_same_shape(const struct kiln_lbuf *x, const struct kiln_lbuf *y)
 {

@@ -316,6 +316,10 @@ kiln_lstep_buf(const struct kiln_lkernel *k, int32_t i)
     i -= k->n_bufs;
     return i == 0 ? k->cond_buf : i == 1 ? k->iter_buf : k->trip_buf;
 }
+/* b's type as kiln prints it ("f32[2*N,4]"), with the dtype b has (the one an
+ * input or output crosses the interface as): the descriptor's and the header's text. */
+void kiln_lbuf_type_text(const struct kiln_lmodule *m, const struct kiln_lbuf *b, char *buf,
+                         size_t len);
 /* Whether buffers x and y have the same shape (rank and every dim). */
 bool kiln_lbuf_same_shape(const struct kiln_lbuf *x, const struct kiln_lbuf *y);
 /*

@@ -1368,6 +1368,18 @@ buf_is_dynamic(const struct kiln_lbuf *b)
     return false;
 }
 
+/* In fn: return value when cond (i1) holds; the builder continues where it does not. */
+static void
+ret_if(struct emitter *e, LLVMValueRef fn, LLVMValueRef cond, LLVMValueRef value, const char *name)
+{
+    LLVMBasicBlockRef bad = LLVMAppendBasicBlockInContext(e->ctx, fn, name);
+    LLVMBasicBlockRef ok = LLVMAppendBasicBlockInContext(e->ctx, fn, "ok");
+    LLVMBuildCondBr(e->b, cond, bad, ok);
+    LLVMPositionBuilderAtEnd(e->b, bad);
+    LLVMBuildRet(e->b, value);
+    LLVMPositionBuilderAtEnd(e->b, ok);
+}
+
 /* In fn, after the dims were loaded: return KILN_RT_ERR_ARG (1) when a runtime dim is
  * negative; the builder continues where they are not. */
 static void
@@ -1376,12 +1388,7 @@ refuse_negative_dims(struct emitter *e, LLVMValueRef fn)
     LLVMValueRef neg = LLVMConstInt(e->t_i1, 0, 0), zero = LLVMConstInt(e->t_i64, 0, 0);
     for (int32_t i = 0; i < e->m->n_dims; i++)
         neg = LLVMBuildOr(e->b, neg, LLVMBuildICmp(e->b, LLVMIntSLT, e->dims[i], zero, ""), "");
-    LLVMBasicBlockRef bad = LLVMAppendBasicBlockInContext(e->ctx, fn, "dims.neg");
-    LLVMBasicBlockRef ok = LLVMAppendBasicBlockInContext(e->ctx, fn, "dims.ok");
-    LLVMBuildCondBr(e->b, neg, bad, ok);
-    LLVMPositionBuilderAtEnd(e->b, bad);
-    LLVMBuildRet(e->b, LLVMConstInt(e->t_i32, 1, 0));
-    LLVMPositionBuilderAtEnd(e->b, ok);
+    ret_if(e, fn, neg, LLVMConstInt(e->t_i32, 1, 0), "dims.neg");
 }
 
 /* Store v through p unless p is NULL. */
@@ -1432,12 +1439,8 @@ emit_check_sizes(struct emitter *e)
     e->fn = fn;
     LLVMPositionBuilderAtEnd(e->b, LLVMAppendBasicBlockInContext(e->ctx, fn, "entry"));
     if (m->n_dims) {
-        LLVMBasicBlockRef bad = LLVMAppendBasicBlockInContext(e->ctx, fn, "dims.null");
-        LLVMBasicBlockRef go = LLVMAppendBasicBlockInContext(e->ctx, fn, "dims.load");
-        LLVMBuildCondBr(e->b, LLVMBuildIsNull(e->b, LLVMGetParam(fn, 0), ""), bad, go);
-        LLVMPositionBuilderAtEnd(e->b, bad);
-        LLVMBuildRet(e->b, LLVMConstInt(e->t_i32, 1, 0));
-        LLVMPositionBuilderAtEnd(e->b, go);
+        ret_if(e, fn, LLVMBuildIsNull(e->b, LLVMGetParam(fn, 0), ""), LLVMConstInt(e->t_i32, 1, 0),
+               "dims.null");
         load_dims(e, LLVMGetParam(fn, 0));
         refuse_negative_dims(e, fn);
     }
@@ -1508,14 +1511,9 @@ emit_workspace_size(struct emitter *e, LLVMValueRef check_fn)
     LLVMValueRef fn = LLVMAddFunction(e->mod, name, ft);
     e->fn = fn;
     LLVMPositionBuilderAtEnd(e->b, LLVMAppendBasicBlockInContext(e->ctx, fn, "entry"));
-    LLVMBasicBlockRef bad = LLVMAppendBasicBlockInContext(e->ctx, fn, "too_large");
-    LLVMBasicBlockRef go = LLVMAppendBasicBlockInContext(e->ctx, fn, "size");
     LLVMValueRef rc = call_check_sizes(e, check_fn, LLVMGetParam(fn, 0));
-    LLVMBuildCondBr(e->b, LLVMBuildICmp(e->b, LLVMIntNE, rc, LLVMConstInt(e->t_i32, 0, 0), ""), bad,
-                    go);
-    LLVMPositionBuilderAtEnd(e->b, bad);
-    LLVMBuildRet(e->b, LLVMConstInt(e->t_i64, UINT64_MAX, 0));
-    LLVMPositionBuilderAtEnd(e->b, go);
+    ret_if(e, fn, LLVMBuildICmp(e->b, LLVMIntNE, rc, LLVMConstInt(e->t_i32, 0, 0), ""),
+           LLVMConstInt(e->t_i64, UINT64_MAX, 0), "too_large");
     load_dims(e, LLVMGetParam(fn, 0));
     LLVMBuildRet(e->b, temp_offsets(e, NULL));
     return fn;
@@ -1538,15 +1536,10 @@ emit_shape(struct emitter *e)
     LLVMValueRef which = LLVMGetParam(fn, 0), index = LLVMGetParam(fn, 1);
     LLVMValueRef shape = LLVMGetParam(fn, 3), bytes_out = LLVMGetParam(fn, 4);
     LLVMPositionBuilderAtEnd(e->b, LLVMAppendBasicBlockInContext(e->ctx, fn, "entry"));
-    LLVMBasicBlockRef arg = LLVMAppendBasicBlockInContext(e->ctx, fn, "bad_arg");
-    LLVMBasicBlockRef go = LLVMAppendBasicBlockInContext(e->ctx, fn, "go");
     LLVMValueRef bad = LLVMBuildIsNull(e->b, shape, "");
     if (m->n_dims)
         bad = LLVMBuildOr(e->b, bad, LLVMBuildIsNull(e->b, LLVMGetParam(fn, 2), ""), "");
-    LLVMBuildCondBr(e->b, bad, arg, go);
-    LLVMPositionBuilderAtEnd(e->b, arg);
-    LLVMBuildRet(e->b, LLVMConstInt(e->t_i32, 1, 0));
-    LLVMPositionBuilderAtEnd(e->b, go);
+    ret_if(e, fn, bad, LLVMConstInt(e->t_i32, 1, 0), "bad_arg");
     if (m->n_dims) {
         load_dims(e, LLVMGetParam(fn, 2));
         refuse_negative_dims(e, fn);
@@ -1567,12 +1560,7 @@ emit_shape(struct emitter *e)
         LLVMPositionBuilderAtEnd(e->b, here);
         LLVMValueRef over = LLVMConstInt(e->t_i1, 0, 0);
         LLVMValueRef bytes = buf_bytes_checked(e, b, &over, NULL);
-        LLVMBasicBlockRef fail = LLVMAppendBasicBlockInContext(e->ctx, fn, "too_large");
-        LLVMBasicBlockRef ok = LLVMAppendBasicBlockInContext(e->ctx, fn, "store");
-        LLVMBuildCondBr(e->b, over, fail, ok);
-        LLVMPositionBuilderAtEnd(e->b, fail);
-        LLVMBuildRet(e->b, LLVMConstInt(e->t_i32, 7, 0));
-        LLVMPositionBuilderAtEnd(e->b, ok);
+        ret_if(e, fn, over, LLVMConstInt(e->t_i32, 7, 0), "too_large");
         for (int r = 0; r < b->rank; r++) {
             cache_reset(e);
             LLVMValueRef ix = LLVMConstInt(e->t_i64, (unsigned long long)r, 0);
@@ -1833,13 +1821,8 @@ emit_run(struct emitter *e, LLVMValueRef *kernels, LLVMValueRef check_fn)
     }
     /* sizes at these dims, checked before anything is touched */
     LLVMValueRef size_rc = call_check_sizes(e, check_fn, dims);
-    LLVMBasicBlockRef size_bad = LLVMAppendBasicBlockInContext(e->ctx, fn, "size.bad");
-    LLVMBasicBlockRef size_ok = LLVMAppendBasicBlockInContext(e->ctx, fn, "size.ok");
-    LLVMBuildCondBr(e->b, LLVMBuildICmp(e->b, LLVMIntNE, size_rc, LLVMConstInt(e->t_i32, 0, 0), ""),
-                    size_bad, size_ok);
-    LLVMPositionBuilderAtEnd(e->b, size_bad);
-    LLVMBuildRet(e->b, size_rc);
-    LLVMPositionBuilderAtEnd(e->b, size_ok);
+    ret_if(e, fn, LLVMBuildICmp(e->b, LLVMIntNE, size_rc, LLVMConstInt(e->t_i32, 0, 0), ""),
+           size_rc, "size.bad");
     if (m->n_dims)
         load_dims(e, dims);
     LLVMValueRef *ptrs = calloc((size_t)m->n_bufs + 1, sizeof *ptrs);
@@ -1939,10 +1922,8 @@ tensor_descs(struct emitter *e, bool outputs, int32_t count)
         free(dv);
         snprintf(gname, sizeof gname, "%s.name%d", outputs ? "out" : "in", (int)b->io);
         LLVMValueRef name = const_string(e, b->name, gname);
-        struct kiln_type t = m->g->values[b->value]->type;
-        t.dtype = b->dtype; /* as it crosses the interface */
         char text[4096];
-        kiln_type_format(&t, text, sizeof text);
+        kiln_lbuf_type_text(m, b, text, sizeof text);
         snprintf(gname, sizeof gname, "%s.type%d", outputs ? "out" : "in", (int)b->io);
         LLVMValueRef vals[5] = {
             name, LLVMConstInt(e->t_i32, (unsigned long long)kiln_dtype_to_onnx(b->dtype), 0),
