@@ -16,17 +16,7 @@
 #include "ir/ir.h"
 #include "ir/shape.h"
 
-static int n_pass, n_fail;
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (cond) {                                                                                \
-            n_pass++;                                                                              \
-        } else {                                                                                   \
-            n_fail++;                                                                              \
-            printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);                                 \
-        }                                                                                          \
-    } while (0)
+#include "tests/unit/check.h"
 
 /* Array literal plus its length, for value ids and int lists. */
 #define IN(...) (const int32_t[]){__VA_ARGS__}, (int)(sizeof((int32_t[]){__VA_ARGS__}) / 4)

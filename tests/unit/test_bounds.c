@@ -18,17 +18,7 @@
 #include "ir/text.h"
 #include "runtime/kiln_rt.h"
 
-static int n_pass, n_fail;
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (cond) {                                                                                \
-            n_pass++;                                                                              \
-        } else {                                                                                   \
-            n_fail++;                                                                              \
-            printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);                                 \
-        }                                                                                          \
-    } while (0)
+#include "tests/unit/check.h"
 
 static const char *const GRAPH = "kiln 1\n"
                                  "@g(%x: f32[N,8]) {\n"

@@ -18,17 +18,7 @@
 #include "ir/ir.h"
 #include "onnx/onnx.pb-c.h"
 
-static int n_pass, n_fail;
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (cond) {                                                                                \
-            n_pass++;                                                                              \
-        } else {                                                                                   \
-            n_fail++;                                                                              \
-            printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);                                 \
-        }                                                                                          \
-    } while (0)
+#include "tests/unit/check.h"
 
 /* ---------------------------------------------------------------- building models */
 

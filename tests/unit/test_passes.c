@@ -14,17 +14,7 @@
 
 #include "passes/pass.h"
 
-static int n_pass, n_fail;
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (cond) {                                                                                \
-            n_pass++;                                                                              \
-        } else {                                                                                   \
-            n_fail++;                                                                              \
-            printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);                                 \
-        }                                                                                          \
-    } while (0)
+#include "tests/unit/check.h"
 
 /* Whether every comma-separated name of pipeline is in the pass table. */
 static bool

@@ -22,17 +22,7 @@
 
 #include "runtime/kiln_rt.h"
 
-static int n_pass, n_fail;
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (cond) {                                                                                \
-            n_pass++;                                                                              \
-        } else {                                                                                   \
-            n_fail++;                                                                              \
-            printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);                                 \
-        }                                                                                          \
-    } while (0)
+#include "tests/unit/check.h"
 
 /* A check inside a loop: counted once per loop, reported with the case. */
 #define CHECK_ALL(ok, cond, ...)                                                                   \
