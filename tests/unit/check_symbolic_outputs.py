@@ -104,6 +104,7 @@ main(int argc, char **argv)
     %(m)s_outputs out;
     memset(&out, 0, sizeof out);
     void **slots = (void **)&out;
+    void *w = NULL;
     FILE *f = fopen(argv[1], "wb");
     for (int i = 0; i < %(m)s_N_OUTPUTS; i++) {
         int64_t shape[8];
@@ -111,14 +112,14 @@ main(int argc, char **argv)
         int rc = %(m)s_output_shape(&in, i, shape, &bytes);
         if (rc != 0) { /* and run refuses the same dims the same way */
             printf("output_shape %%d run %%d\n", rc, %(m)s_run(&in, &out, NULL));
-            return 0;
+            goto done;
         }
         slots[i] = malloc(bytes ? bytes : 1);
         fwrite(&bytes, 8, 1, f);
         fwrite(shape, 8, 8, f);
     }
     uint64_t ws = %(m)s_workspace_size(&in);
-    void *w = ws == UINT64_MAX ? NULL : aligned_alloc(64, ws ? (ws + 63) / 64 * 64 : 64);
+    w = ws == UINT64_MAX ? NULL : aligned_alloc(64, ws ? (ws + 63) / 64 * 64 : 64);
     int rc = %(m)s_run(&in, &out, w);
     printf("run %%d\n", rc);
     for (int i = 0; i < %(m)s_N_OUTPUTS && rc == 0; i++) {
@@ -127,7 +128,12 @@ main(int argc, char **argv)
         %(m)s_output_shape(&in, i, shape, &bytes);
         fwrite(slots[i], 1, bytes, f);
     }
+done:
     fclose(f);
+    free(w);
+    for (int i = 0; i < %(m)s_N_OUTPUTS; i++)
+        free(slots[i]);
+%(free_inputs)s
     return 0;
 }
 """
@@ -145,11 +151,13 @@ def build_c(kiln, runtime, work, name, m, cc_flags):
                    (x.dim_param for x in i.type.tensor_type.shape.dim) if p})
     set_inputs = "\n".join("    in.%s = load(argv[%d], &n);" % (i.name, 2 + k)
                            for k, i in enumerate(m.graph.input))
+    free_inputs = "\n".join("    free((void *)in.%s);" % i.name for i in m.graph.input)
     base = 2 + len(m.graph.input)
     set_dims = "\n".join("    in.%s = atoll(argv[%d]);" % (dn, base + k) for k, dn in enumerate(dims))
     src = os.path.join(d, "main.c")
     with open(src, "w") as f:
-        f.write(C_MAIN % {"m": name, "set_inputs": set_inputs, "set_dims": set_dims})
+        f.write(C_MAIN % {"m": name, "set_inputs": set_inputs, "set_dims": set_dims,
+                          "free_inputs": free_inputs})
     exe = os.path.join(d, "api")
     subprocess.run(["cc", "-O1", "-Wall", "-Werror", *cc_flags, "-I" + d, "-o", exe, src,
                     os.path.join(d, name + ".o"), os.path.join(runtime, "libkiln_runtime.a"),
