@@ -708,6 +708,20 @@ test_concat_split_slice(void)
     EXPECT_FAIL("axis 0 has size 7, which does not split into 3 equal parts");
     end();
 
+    /* a monomial splits evenly when the parts divide its coefficient (the
+     * differential fuzzer's seed 293: Concat x4 then Split in 2) */
+    BEGIN(18);
+    n = node(KILN_OP_SPLIT, 2, IN(input("f32[4*N,5]")));
+    attr_int(n, "num_outputs", 2);
+    EXPECT(n, 0, "f32[2*N,5]");
+    EXPECT(n, 1, "f32[2*N,5]");
+    end();
+
+    BEGIN(13);
+    n = node(KILN_OP_SPLIT, 3, IN(input("f32[2*N*S]")));
+    EXPECT(n, 0, "f32[?]");
+    end();
+
     /* more parts than fit: cut at multiples of ceil(5/4) and clamped, as the reference */
     BEGIN(18);
     n = node(KILN_OP_SPLIT, 4, IN(input("f32[5]")));
