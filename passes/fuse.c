@@ -15,9 +15,15 @@
  *     every user of it is in the group: the value lives only in registers.
  * A sink whose result a sub-graph captures starts no group (captures refer to
  * the value itself).
- * Joining repeats until nothing joins. Because every member but the sink
- * has all its users inside, the group is convex: replacing it by one node
- * creates no cycle. A group of one node is left alone.
+ * Joining repeats until nothing joins, or until the group has
+ * KILN_FUSE_MAX_MEMBERS nodes: a longer chain becomes several groups, each a
+ * kernel of bounded size, so that compile time and memory stay linear in the
+ * graph (LLVM's optimizer is superlinear in the length of one kernel's
+ * expression: a 20,000-node chain in one kernel took 25-50 s and 3.3 GB; the
+ * cost at run time is one store and load of the value between kernels every
+ * KILN_FUSE_MAX_MEMBERS ops). Because every member but the sink has all its
+ * users inside, the group is convex: replacing it by one node creates no
+ * cycle. A group of one node is left alone.
  *
  * The fused node takes the group's operands from outside (in first-use
  * order), returns the sink's result under the sink's name, and holds the
@@ -25,8 +31,9 @@
  * after the anchor (or the sink), with loc(fused[...]) listing the nodes it
  * replaced. What the group computes is unchanged, op for op.
  *
- * Requires: inferred types. Runs on the top graph. Complexity: near linear
- * (each round of a group's growth looks at its members' operands).
+ * Requires: inferred types. Runs on the top graph. Complexity: linear in the
+ * graph for groups of bounded size (each round of a group's growth looks at
+ * its members' operands; building a group touches only its members' values).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -72,10 +79,16 @@ same_dims(const struct kiln_type *a, const struct kiln_type *b)
     return true;
 }
 
+/* The most nodes one fused group takes (see above); a fused body of this
+ * many elementwise ops compiles in about a tenth of a second. */
+#define KILN_FUSE_MAX_MEMBERS 256
+
 struct grouping {
     struct kiln_graph *g;
     int32_t *group_of; /* node id -> group id, -1 */
     const bool *captured;
+    int32_t *inner; /* value id -> the body's value id while a group is built, else -1 */
+    int32_t *ext;   /* the group's operands from outside */
 };
 
 static bool
@@ -98,13 +111,13 @@ grow(struct grouping *gr, struct kiln_node *sink, int32_t gid, struct kiln_node 
     members[n++] = sink;
     gr->group_of[sink->id] = gid;
     bool has_anchor = false, changed = true;
-    while (changed) {
+    while (changed && n < KILN_FUSE_MAX_MEMBERS) {
         changed = false;
-        for (int32_t m = 0; m < n; m++) {
+        for (int32_t m = 0; m < n && n < KILN_FUSE_MAX_MEMBERS; m++) {
             const struct kiln_node *mem = members[m];
             if (is_anchor(g, mem))
                 continue; /* the source: its operands stay outside */
-            for (int32_t k = 0; k < mem->n_in; k++) {
+            for (int32_t k = 0; k < mem->n_in && n < KILN_FUSE_MAX_MEMBERS; k++) {
                 int32_t v = mem->in[k];
                 struct kiln_node *p = v >= 0 ? kiln_rewrite_producer(g, v) : NULL;
                 if (!p || gr->group_of[p->id] >= 0)
@@ -137,39 +150,26 @@ by_id(const void *a, const void *b)
     return (x->id > y->id) - (x->id < y->id);
 }
 
-/* Index of value v in list[n], or -1. */
-static int32_t
-find(const int32_t *list, int32_t n, int32_t v)
-{
-    for (int32_t i = 0; i < n; i++)
-        if (list[i] == v)
-            return i;
-    return -1;
-}
-
-/* Replace the group members[n] (sorted, anchor first) by one kiln.Fused node (returned). */
+/* Replace the group gid, members[n] (sorted, anchor first), by one kiln.Fused
+ * node (returned). Touches only the members and their values. */
 static struct kiln_node *
-build(struct kiln_pass_ctx *pc, struct kiln_graph *g, struct kiln_node **members, int32_t n,
+build(struct grouping *gr, int32_t gid, struct kiln_node **members, int32_t n,
       struct kiln_node *sink)
 {
-    /* operands from outside, in first-use order */
-    int32_t *ext = kiln_arena_array(pc->scratch, (size_t)g->n_values + 1, sizeof *ext);
-    int32_t *inner = kiln_arena_array(pc->scratch, (size_t)g->n_values + 1, sizeof *inner);
-    KILN_ASSERT(ext && inner);
+    struct kiln_graph *g = gr->g;
+    int32_t *ext = gr->ext, *inner = gr->inner;
+    /* operands from outside, in first-use order; inner[] marks those seen (-2) */
     int32_t n_ext = 0;
-    for (int32_t i = 0; i < g->n_values; i++)
-        inner[i] = -1;
     for (int32_t m = 0; m < n; m++) {
         for (int32_t k = 0; k < members[m]->n_in; k++) {
             int32_t v = members[m]->in[k];
-            if (v < 0 || find(ext, n_ext, v) >= 0)
+            if (v < 0 || inner[v] != -1)
                 continue;
             struct kiln_node *p = kiln_rewrite_producer(g, v);
-            bool produced_inside = false;
-            for (int32_t j = 0; p && j < n && !produced_inside; j++)
-                produced_inside = members[j] == p;
-            if (!produced_inside)
-                ext[n_ext++] = v;
+            if (p && gr->group_of[p->id] == gid)
+                continue;
+            inner[v] = -2;
+            ext[n_ext++] = v;
         }
     }
     const struct kiln_node *head = members[0];
@@ -191,6 +191,13 @@ build(struct kiln_pass_ctx *pc, struct kiln_graph *g, struct kiln_node **members
     }
     int32_t result = sink->out[0];
     kiln_graph_add_output(body, inner[result]);
+    /* reset what this group set, for the next one */
+    for (int32_t i = 0; i < n_ext; i++)
+        inner[ext[i]] = -1;
+    for (int32_t m = 0; m < n; m++)
+        for (int32_t k = 0; k < members[m]->n_out; k++)
+            if (members[m]->out[k] >= 0)
+                inner[members[m]->out[k]] = -1;
     /* the fused node, under a temporary name that then swaps with the sink's */
     char tmp[300];
     const char *outs[1] = {
@@ -225,7 +232,13 @@ kiln_pass_fuse(struct kiln_pass_ctx *pc, struct kiln_graph *g)
         kiln_arena_array(pc->scratch, (size_t)n_nodes + 1, sizeof *members);
     int32_t *sink_at = kiln_arena_array(pc->scratch, (size_t)n_nodes + 1, sizeof *sink_at);
     struct kiln_node **fused = kiln_arena_array(pc->scratch, (size_t)n_nodes + 1, sizeof *fused);
-    KILN_ASSERT(gr.group_of && members && sink_at && fused);
+    /* each group adds one value too (its result): room for those */
+    int32_t vcap = g->n_values + n_nodes + 1;
+    gr.inner = kiln_arena_array(pc->scratch, (size_t)vcap, sizeof *gr.inner);
+    gr.ext = kiln_arena_array(pc->scratch, (size_t)vcap, sizeof *gr.ext);
+    KILN_ASSERT(gr.group_of && members && sink_at && fused && gr.inner && gr.ext);
+    for (int32_t i = 0; i < vcap; i++)
+        gr.inner[i] = -1;
     for (int32_t i = 0; i < cap; i++)
         gr.group_of[i] = i < n_nodes ? -1 : -3; /* fused nodes are never members */
     int32_t groups = 0;
@@ -254,7 +267,7 @@ kiln_pass_fuse(struct kiln_pass_ctx *pc, struct kiln_graph *g)
         kiln_pass_count(pc, anchored ? "epilogue-fused" : "elementwise-fused", 1);
         kiln_pass_count(pc, "nodes-fused", n);
         sink_at[groups - 1] = i;
-        fused[groups - 1] = build(pc, g, members, n, sink);
+        fused[groups - 1] = build(&gr, groups - 1, members, n, sink);
     }
     free(captured);
     if (groups == 0)
