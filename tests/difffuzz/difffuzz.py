@@ -256,13 +256,17 @@ def minimize(kiln, model, mode, feeds_list, wants_list, status, budget=60):
         s, _ = check_model(kiln, m, mode, fl, wl, tag)
         return s == status
 
-    # the first failing output alone
+    def one_output(cur, fl, wl):
+        """CUR cut to the first output that fails alone, if any."""
+        outs = [x.name for x in cur.graph.output]
+        for o in outs if len(outs) > 1 else []:
+            m = prune(cur, [o])
+            if fails(m, fl, [{o: w[o]} for w in wl], "min"):
+                return m, [{o: w[o]} for w in wl]
+        return cur, wl
+
     cur, fl, wl = model, feeds_list, wants_list
-    for o in [x.name for x in model.graph.output]:
-        m = prune(model, [o])
-        if fails(m, fl, [{o: w[o]} for w in wl], "min"):
-            cur, wl = m, [{o: w[o]} for w in wl]
-            break
+    cur, wl = one_output(cur, fl, wl)
     # the intermediates ORT computes, at every binding
     tops = [n.output[0] for n in cur.graph.node if len(n.output) == 1]
     probe = onnx.ModelProto()
@@ -277,7 +281,8 @@ def minimize(kiln, model, mode, feeds_list, wants_list, status, budget=60):
     changed, steps = True, 0
     while changed and steps < budget:
         changed = False
-        for t in [n.output[0] for n in cur.graph.node if len(n.output) == 1]:
+        # nearest the output first: one success there drops everything upstream
+        for t in reversed([n.output[0] for n in cur.graph.node if len(n.output) == 1]):
             if steps >= budget:
                 break
             if t in [o.name for o in cur.graph.output]:
@@ -295,6 +300,7 @@ def minimize(kiln, model, mode, feeds_list, wants_list, status, budget=60):
             steps += 1
             if fails(m, nfl, nwl, "min"):
                 cur, fl, wl, changed = m, nfl, nwl, True
+                cur, wl = one_output(cur, fl, wl)
                 break
     return cur, fl, wl
 
@@ -349,8 +355,9 @@ def run_seed(args, seed):
                           if args.minimize else (model, feeds_list, wants_list))
             onnx.save(mm, os.path.join(found, "min.onnx"))
             lines = ["#!/bin/sh", "# seed %d: %s %s" % (seed, res["status"], res["detail"]),
-                     "# the minimized model, %d nodes; expected outputs (ONNX Runtime) in want-*.npy" %
-                     len(mm.graph.node)]
+                     "# the minimized model, %d nodes; expected outputs (ONNX Runtime) in want*.npy" %
+                     len(mm.graph.node), "set -e", "kiln=${KILN:-kiln}",
+                     "$kiln compile min.onnx -o min %s" % " ".join(MODES[res["mode"]])]
             for k, (f, w) in enumerate(zip(fl, wl)):
                 ins = []
                 for name, a in f.items():
@@ -359,8 +366,7 @@ def run_seed(args, seed):
                     ins.append("--in %s=%s" % (name, p))
                 for name, a in w.items():
                     np.save(os.path.join(found, "want%d-%s.npy" % (k, name)), a)
-                lines.append("kiln compile min.onnx -o min %s && ./min %s --out-dir got%d" % (
-                    " ".join(MODES[res["mode"]]), " ".join(ins), k))
+                lines.append("./min %s --out-dir got%d" % (" ".join(ins), k))
             with open(os.path.join(found, "repro.sh"), "w") as fh:
                 fh.write("\n".join(lines) + "\n")
             res["min_nodes"] = len(mm.graph.node)

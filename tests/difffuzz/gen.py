@@ -1295,7 +1295,7 @@ def generate(seed, n_ops=None):
     """A Graph with its nodes, and the list of output Values."""
     g = Graph(seed)
     initial_inputs(g)
-    n_ops = n_ops or g.rng.randint(2, 14)
+    n_ops = n_ops or (g.rng.randint(2, 14) if g.rng.random() < 0.8 else g.rng.randint(15, 32))
     gens, weights = zip(*OPS)
     tries = 0
     while len([o for o in g.ops]) < n_ops and tries < n_ops * 20:
