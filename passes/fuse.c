@@ -91,12 +91,17 @@ struct grouping {
     int32_t *ext;   /* the group's operands from outside */
 };
 
+/* Whether every user of v is in the group, and none is its anchor: an anchor's
+ * operands come from outside (the body computes the anchor first; a member
+ * computing its operand, as in Add(MatMul(Relu(x), w), Relu(x)), would be
+ * read before it is computed). */
 static bool
 all_users_in(const struct grouping *gr, int32_t v, int32_t group)
 {
     const struct kiln_value *val = gr->g->values[v];
     for (int32_t i = 0; i < val->n_uses; i++)
-        if (gr->group_of[val->uses[i].node] != group)
+        if (gr->group_of[val->uses[i].node] != group ||
+            is_anchor(gr->g, gr->g->nodes[val->uses[i].node]))
             return false;
     return val->n_uses > 0;
 }
