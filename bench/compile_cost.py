@@ -13,7 +13,7 @@ Models (built here, seeded):
             ReduceMean/Sub, Concat+Split, Transpose pairs
 
 For each: `kiln compile MODEL -o EXE` (the default -O2) timed, its peak RSS
-from wait4; the executable run once and its output compared with ONNX
+from GNU time (/usr/bin/time); the executable run once and its output compared with ONNX
 Runtime's (max abs error); ORT's InferenceSession creation (all graph
 optimizations) timed in a child process, whose peak RSS includes Python and
 ORT themselves (about 70 MB before any model). Each is run --reps times,
@@ -113,26 +113,23 @@ def helper_const_axes(inits):
     return name
 
 
-def run_wait4(cmd, timeout):
-    """(seconds, peak RSS MB, returncode, stdout, stderr) using os.wait4 for the child's own rusage."""
+def run_timed(cmd, timeout):
+    """(seconds, peak RSS MB, returncode, stdout, stderr) of CMD run under GNU
+    time, whose own small process is what forks it: the peak RSS of a child
+    forked from this Python process would start at this process's size (the
+    models here take hundreds of MB) and keep it across exec."""
     t0 = time.perf_counter()
-    with tempfile.TemporaryFile() as fo, tempfile.TemporaryFile() as fe:
-        p = subprocess.Popen(cmd, stdout=fo, stderr=fe)
-        deadline = t0 + timeout
-        while True:
-            pid, status, ru = os.wait4(p.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.perf_counter() > deadline:
-                p.kill()
-                os.wait4(p.pid, 0)
-                return None, None, None, "", "timed out"
-            time.sleep(0.005)
-        dt = time.perf_counter() - t0
-        p.returncode = os.waitstatus_to_exitcode(status)
-        fo.seek(0)
-        fe.seek(0)
-        return dt, ru.ru_maxrss / 1024.0, p.returncode, fo.read().decode(), fe.read().decode()
+    try:
+        p = subprocess.run(["/usr/bin/time", "-f", "KILN_PEAK_KB %M"] + cmd, capture_output=True, text=True,
+                           timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return None, None, None, "", "timed out"
+    dt = time.perf_counter() - t0
+    err, kb = p.stderr, None
+    if "KILN_PEAK_KB " in err:
+        err, tail = err.rsplit("KILN_PEAK_KB ", 1)
+        kb = float(tail.split()[0])
+    return dt, kb / 1024.0 if kb else None, p.returncode, p.stdout, err
 
 
 ORT_CHILD = r"""
@@ -181,14 +178,14 @@ def main():
         kt, km, ot, om = [], [], [], []
         err = None
         for r in range(a.reps):
-            dt, mb, rc, _, e = run_wait4([kiln, "compile", path, "-o", exe], a.timeout)
+            dt, mb, rc, _, e = run_timed([kiln, "compile", path, "-o", exe], a.timeout)
             if rc != 0:
                 err = "kiln: " + (e.strip().splitlines() or ["exit %s" % rc])[-1]
                 break
             kt.append(dt)
             km.append(mb)
             extra = [xp, os.path.join(work, "ort.npz")] if r == 0 else []
-            dt, mb, rc, out, e = run_wait4([sys.executable, "-c", ORT_CHILD, path] + extra, a.timeout)
+            dt, mb, rc, out, e = run_timed([sys.executable, "-c", ORT_CHILD, path] + extra, a.timeout)
             if rc == 0:
                 ot.append(float(out.split("session_s ")[1].split()[0]))
                 om.append(mb)

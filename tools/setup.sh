@@ -10,10 +10,11 @@ cd "$(dirname "$0")/.."
 
 # (qemu-user and the aarch64 cross compiler and libc: the NEON test builds
 # aarch64 executables and runs them under qemu-aarch64; clang-19 and its
-# runtime libraries build the libFuzzer targets of tests/fuzz/)
+# runtime libraries build the libFuzzer targets of tests/fuzz/; GNU time gives
+# bench/compile_cost.py the peak memory of a compile)
 APT_PACKAGES="build-essential cmake pkg-config git llvm-19-dev llvm-19-tools clang-format-19 libonnx-dev
   libprotobuf-c-dev protobuf-c-compiler qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross
-  clang-19 libclang-rt-19-dev"
+  clang-19 libclang-rt-19-dev time"
 # Python: the tests' packages live in the project's own virtual environment
 # (.venv/, or $KILN_VENV), made with the python3 on PATH and its venv module.
 # (Debian's python3 has a venv module that fails without python3-venv's
