@@ -225,6 +225,28 @@ class Graph:
                 res.append(v)
         return res[:6]
 
+    def precision(self, name):
+        """The float dtype whose rounding bounds the error of value NAME: the
+        coarsest of the inexact float values it is computed from (an f32 result
+        cast to f64 still carries f32 rounding), or None when no inexact float
+        value is on its way."""
+        if not hasattr(self, "_producer"):
+            self._producer = {o: n for n in self.nodes for o in n.output}
+            self._prec = {}
+        order = {"float64": 0, "float32": 1, "float16": 2}
+        if name in self._prec:
+            return self._prec[name]
+        self._prec[name] = None  # cycles cannot happen; this guards recursion on re-entry
+        v = self.values.get(name)
+        best = v.dtype if v is not None and v.dtype in order and not v.exact else None
+        n = self._producer.get(name)
+        for i in (list(n.input) if n is not None else []):
+            p = self.precision(i) if i else None
+            if p and (best is None or order[p] > order[best]):
+                best = p
+        self._prec[name] = best
+        return best
+
     def model(self, outs):
         ins = [helper.make_tensor_value_info(v.name, ONNX_TYPE[v.dtype], [onnx_dim(d) for d in v.shape])
                for v, _ in self.inputs]
