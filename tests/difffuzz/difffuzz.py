@@ -31,8 +31,11 @@ Each graph ends in one of:
 A MISMATCH or CRASH is minimized (only the failing output kept; then, again and
 again, a node's result made a graph input fed with the value ORT computed,
 while the failure persists) and written with its inputs to
-WORK/found/seed-N/ (model.onnx, min.onnx, *.npy, repro.sh). Exit status 1 when
-any graph ended MISMATCH or CRASH.
+WORK/found/seed-N/ (model.onnx, min.onnx, *.npy, repro.sh). A MISMATCH is then
+blamed on the first node of the minimized graph whose result differs when it
+runs alone on ORT's operands; when the reference evaluator agrees with kiln on
+that node, the graph is ort-wrong instead (moved to WORK/ort-wrong/). Exit
+status 1 when any graph ended MISMATCH or CRASH.
 
   python3 tests/difffuzz/difffuzz.py --kiln build/kiln --seeds 0:200       # CI's range
   python3 tests/difffuzz/difffuzz.py --kiln build/kiln --seeds 0:20000 --jobs 2   # a campaign
@@ -101,7 +104,48 @@ def first_error(err):
     return err.strip().splitlines()[0][:300] if err.strip() else "(no message)"
 
 
+class ChildDied(Exception):
+    """The forked child running ONNX Runtime or the reference evaluator died."""
+
+
+def in_child(fn, *args):
+    """fn(*args) in a forked child (ORT and the reference evaluator run in this
+    process's address space: a crash of theirs must not take the fuzzer down).
+    An exception of fn is raised again here; a child killed by a signal raises
+    ChildDied."""
+    import pickle
+
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns
+        os.close(r)
+        try:
+            try:
+                data = pickle.dumps((True, fn(*args)))
+            except Exception as e:  # noqa: BLE001 - sent back to the parent
+                data = pickle.dumps((False, RuntimeError("%s: %s" % (type(e).__name__, e))))
+            with os.fdopen(w, "wb") as f:
+                f.write(data)
+        finally:
+            os._exit(0)
+    os.close(w)
+    with os.fdopen(r, "rb") as f:
+        data = f.read()
+    _, status = os.waitpid(pid, 0)
+    if not data:
+        sig = os.WTERMSIG(status) if os.WIFSIGNALED(status) else None
+        raise ChildDied("killed by signal %s" % sig if sig else "exit %d" % os.WEXITSTATUS(status))
+    ok, val = pickle.loads(data)
+    if not ok:
+        raise val
+    return val
+
+
 def ort_run(model_bytes, feeds, outs):
+    return in_child(ort_run_here, model_bytes, feeds, outs)
+
+
+def ort_run_here(model_bytes, feeds, outs):
     import onnxruntime as ort
 
     so = ort.SessionOptions()
@@ -109,13 +153,19 @@ def ort_run(model_bytes, feeds, outs):
     so.inter_op_num_threads = 1
     so.log_severity_level = 4
     sess = ort.InferenceSession(model_bytes, so, providers=["CPUExecutionProvider"])
-    return dict(zip(outs, sess.run(outs, feeds)))
+    names = {i.name for i in sess.get_inputs()}  # a pruned model may need fewer
+    return dict(zip(outs, sess.run(outs, {k: v for k, v in feeds.items() if k in names})))
 
 
 def ref_run(model, feeds, outs):
+    return in_child(ref_run_here, model, feeds, outs)
+
+
+def ref_run_here(model, feeds, outs):
     from onnx.reference import ReferenceEvaluator
 
-    return dict(zip(outs, ReferenceEvaluator(model).run(outs, feeds)))
+    names = {i.name for i in model.graph.input}
+    return dict(zip(outs, ReferenceEvaluator(model).run(outs, {k: v for k, v in feeds.items() if k in names})))
 
 
 def bindings(g, seed):
@@ -313,6 +363,60 @@ def minimize(kiln, model, mode, feeds_list, wants_list, status, budget=60):
     return cur, fl, wl
 
 
+def blame(kiln, model, mode, fl):
+    """The first node of MODEL whose result kiln computes otherwise than ORT,
+    judged alone (its operands fed with ORT's values) by the reference
+    evaluator: (op, "ort-wrong" when the reference agrees with kiln, else
+    "MISMATCH"), or None when no single node shows it or the reference cannot
+    run that node."""
+    import onnx
+    from onnx import helper
+
+    tops = [o for n in model.graph.node for o in n.output if o]
+    probe = onnx.ModelProto()
+    probe.CopyFrom(model)
+    del probe.graph.output[:]
+    probe.graph.output.extend(helper.ValueInfoProto(name=t) for t in tops)
+    try:
+        inter = ort_run(probe.SerializeToString(), fl[0], tops)
+    except Exception:
+        return None
+    for n in model.graph.node:
+        if len(n.output) != 1:
+            continue
+        t = n.output[0]
+        one = onnx.ModelProto()
+        one.CopyFrom(model)
+        g = one.graph
+        del g.node[:]
+        g.node.extend([n])
+        del g.output[:]
+        g.output.extend([helper.make_tensor_value_info(t, helper.np_dtype_to_tensor_dtype(inter[t].dtype),
+                                                        [None] * inter[t].ndim)])
+        feeds = {}
+        for i in n.input:
+            if not i or any(x.name == i for x in g.initializer):
+                continue
+            a = fl[0][i] if i in fl[0] else inter.get(i)
+            if a is None:
+                return None
+            feeds[i] = a
+        del g.input[:]
+        g.input.extend(helper.make_tensor_value_info(i, helper.np_dtype_to_tensor_dtype(a.dtype), list(a.shape))
+                       for i, a in feeds.items())
+        one = prune(one, [t])
+        st, _ = check_model(kiln, one, mode, [feeds], [{t: inter[t]}], "blame")
+        if st != "MISMATCH":
+            continue
+        try:
+            ref = ref_run(one, feeds, [t])
+        except Exception:
+            return None
+        rs, _ = check_model(kiln, one, mode, [feeds], [ref], "blame-ref")
+        return n.op_type, "ort-wrong" if rs == "ok" else "MISMATCH"
+    return None
+
+
 def run_seed(args, seed):
     import onnx
 
@@ -333,6 +437,9 @@ def run_seed(args, seed):
     mb = model.SerializeToString()
     try:
         wants_list = [ort_run(mb, f, out_names) for f in feeds_list]
+    except ChildDied as e:
+        res.update(status="ort-rejected", detail="ONNX Runtime crashed (%s)" % e)
+        return res
     except Exception as e:
         res.update(status="ort-rejected", detail=str(e).strip().splitlines()[0][:300])
         return res
@@ -363,6 +470,18 @@ def run_seed(args, seed):
             mm, fl, wl = (minimize(kiln, model, res["mode"], feeds_list, wants_list, res["status"])
                           if args.minimize else (model, feeds_list, wants_list))
             onnx.save(mm, os.path.join(found, "min.onnx"))
+            who = blame(kiln, mm, res["mode"], fl) if res["status"] == "MISMATCH" else None
+            if who:
+                res["culprit"] = who[0]
+                res["detail"] += "; first differing node: %s%s" % (
+                    who[0], " (the reference evaluator agrees with kiln there)" if who[1] == "ort-wrong" else "")
+                if who[1] == "ort-wrong":  # ORT's error, not kiln's: kept apart
+                    res["status"] = "ort-wrong"
+                    apart = os.path.join(args.work, "ort-wrong", "seed-%d" % seed)
+                    shutil.rmtree(apart, ignore_errors=True)
+                    os.makedirs(os.path.dirname(apart), exist_ok=True)
+                    os.rename(found, apart)
+                    found = apart
             lines = ["#!/bin/sh", "# seed %d: %s %s" % (seed, res["status"], res["detail"]),
                      "# the minimized model, %d nodes; expected outputs (ONNX Runtime) in want*.npy" %
                      len(mm.graph.node), "set -e", "kiln=${KILN:-kiln}",
@@ -424,7 +543,10 @@ def main():
                 ops_ok.update(r["ops"])
             elif r["status"] == "refused":
                 refusals[r["detail"].split(": ", 1)[-1][:120]] += 1
-            elif r["status"] in ("ort-rejected", "ort-wrong"):
+            elif r["status"] == "ort-wrong":
+                ort_msgs["miscomputes %s (kiln agrees with the reference evaluator)" %
+                         r.get("culprit", "the graph")] += 1
+            elif r["status"] == "ort-rejected":
                 ort_msgs[r["detail"][:120]] += 1
             elif r["status"] in ("MISMATCH", "CRASH", "gen-error"):
                 bad.append(r)

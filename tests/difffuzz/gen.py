@@ -300,8 +300,10 @@ UNARY = {
     "Cos": (lambda v: v.mag <= 100, lambda m: 1, False),
     "Tan": (lambda v: v.mag <= 1, lambda m: 1.6, False),
     "Atan": (lambda v: True, lambda m: 1.6, False),
-    "Asin": (lambda v: v.mag <= 1, lambda m: 1.6, False),
-    "Acos": (lambda v: v.mag <= 1, lambda m: 3.2, False),
+    # steep near +-1: a 1-ulp difference upstream (tanh(9) is 1 - 3e-8: 1.0 or
+    # the float below) moves acos by 3e-4; exact inputs are safe anywhere
+    "Asin": (lambda v: v.mag <= 0.9 or v.exact and v.mag <= 1, lambda m: 1.6, False),
+    "Acos": (lambda v: v.mag <= 0.9 or v.exact and v.mag <= 1, lambda m: 3.2, False),
     "Atanh": (lambda v: v.mag <= 0.6, lambda m: 0.7, False),
     "Asinh": (lambda v: True, lambda m: math.log(2 * m + 1) + 1, False),
     "Sinh": (lambda v: v.mag <= 8, lambda m: math.exp(m), False),
@@ -624,13 +626,13 @@ def op_reduce(g):
     elif name == "ReduceLogSumExp":
         if v.mag > 20:
             return False
-        mag = v.mag + math.log(cnt) + 1
+        mag = v.mag + math.log(max(1, cnt)) + 1
     else:
         mag = v.mag * (math.sqrt(cnt) if name == "ReduceL2" else 1)
     src = v
     if name == "ReduceLogSum":
         src = g.positive(v)
-        mag = math.log(src.mag * cnt) + 1
+        mag = math.log(src.mag * max(1, cnt)) + 1
     ins = [src] + ([g.const(np.array(axes, dtype=np.int64))] if axes else [])
     exact = name in ("ReduceMax", "ReduceMin") and v.exact or (v.dtype in INTS)
     g.add(name, ins, v.dtype, shape, mag, exact, keepdims=int(keep))
@@ -657,7 +659,7 @@ def op_softmax(g):
     if v is None:
         return False
     axis = g.rng.randrange(-v.rank, v.rank)
-    mag = 1.0 if name != "LogSoftmax" else 2 * v.mag + math.log(numel_max(v.shape)) + 1
+    mag = 1.0 if name != "LogSoftmax" else 2 * v.mag + math.log(max(1, numel_max(v.shape))) + 1
     g.add(name, [v], v.dtype, v.shape, mag, name == "Hardmax", axis=axis)
     return True
 
@@ -706,15 +708,18 @@ def op_norm_nchw(g):
         g.add(name, ins, v.dtype, v.shape, math.sqrt(numel_max(v.shape[2:])) + 2, False, epsilon=1e-3)
     elif name == "MeanVarianceNormalization":
         # over at least 4 elements: the spec's function computes E[x^2] - E[x]^2,
-        # which rounds to a tiny negative number (sqrt: NaN) for a constant
-        # group, where kiln's E[(x - mean)^2] gives 0 (both are right)
+        # which for a constant group is rounding noise (NaN, 0 or +-1 out,
+        # by the order of the sums: all right)
         axes = [0] + list(range(2, v.rank))
         cnt = 1
         for a in axes:
             cnt *= v.shape[a][0]  # symbolic dims count at their least, 1 (the coefficient)
         if cnt < 4:
             return False
-        g.add(name, [v], v.dtype, v.shape, math.sqrt(numel_max(v.shape)) + 1, False, axes=axes)
+        # and never of a constant group (Min/Clip/Relu can make one), where the
+        # variance is rounding noise of either sign: the input plus fresh noise
+        noisy = g.add("Add", [v, g.new_input("float32", v.shape)], v.dtype, v.shape, v.mag + 1, False, pool=False)
+        g.add(name, [noisy], v.dtype, v.shape, math.sqrt(numel_max(v.shape)) + 1, False, axes=axes)
     else:
         w = g.positive(v)  # no all-zero row
         g.add(name, [w], v.dtype, v.shape, 1.0, False, axis=g.rng.randrange(-v.rank, v.rank),
@@ -1295,6 +1300,265 @@ def op_loop(g):
     return True
 
 
+
+def op_resize(g):
+    v = g.pick(lambda v: v.dtype == "float32" and v.rank == 4 and all(not d[1] and d[0] >= 1 for d in v.shape[2:]))
+    if v is None:
+        return False
+    mode = g.rng.choice(["nearest", "linear", "cubic"])
+    h, w = v.shape[2][0], v.shape[3][0]
+    sc = [g.rng.choice([0.5, 1.0, 2.0, 3.0]) for _ in range(2)]
+    oh, ow = int(math.floor(h * sc[0])), int(math.floor(w * sc[1]))
+    if oh < 1 or ow < 1 or numel_max(v.shape) * sc[0] * sc[1] > 8192:
+        return False
+    attrs = {"mode": mode}
+    ctm = g.rng.choice(["half_pixel", "asymmetric", "align_corners", "pytorch_half_pixel"])
+    attrs["coordinate_transformation_mode"] = ctm
+    if mode == "nearest":
+        attrs["nearest_mode"] = g.rng.choice(["round_prefer_floor", "floor", "ceil"])
+        if not v.exact:
+            return False  # a rounded coordinate on a tie picks another pixel
+    if mode == "cubic":
+        attrs["cubic_coeff_a"] = -0.75
+    use_sizes = g.rng.random() < 0.5
+    if use_sizes:
+        ins = [v, "", "", g.const(np.array([oh, ow], dtype=np.int64))]
+        attrs["axes"] = [2, 3]
+    else:
+        ins = [v, "", g.const(np.array([1, 1] + sc, dtype=np.float32))]
+    g.add("Resize", ins, v.dtype, list(v.shape[:2]) + [st(oh), st(ow)], v.mag * 1.5,
+          mode == "nearest" and v.exact, **attrs)
+    return True
+
+
+def op_topk(g):
+    v = g.pick(lambda v: v.dtype in ("float32", "int32", "int64") and v.rank >= 1 and v.exact
+               and not v.shape[-1][1] and v.shape[-1][0] >= 1)
+    if v is None:
+        return False
+    axis = g.rng.choice([-1, v.rank - 1])
+    n = v.shape[-1][0]
+    k = g.rng.randint(1, n)
+    vals = Value(g.fresh(), v.dtype, list(v.shape[:-1]) + [st(k)], v.mag, True)
+    idx = Value(g.fresh(), "int64", list(v.shape[:-1]) + [st(k)], n, True)
+    g.node("TopK", [v, g.const(np.array([k], dtype=np.int64))], [vals, idx], axis=axis,
+           largest=g.rng.randint(0, 1), sorted=1)
+    g.pool.extend([vals, idx])
+    return True
+
+
+def op_scatter(g):
+    name = g.rng.choice(["ScatterElements", "ScatterND", "GatherND"])
+    v = g.pick(lambda v: v.rank >= 1 and v.static() and all(d[0] >= 1 for d in v.shape) and numel_max(v.shape) <= 512)
+    if v is None:
+        return False
+    dims = [d[0] for d in v.shape]
+    if name == "ScatterElements":
+        axis = g.rng.randrange(v.rank)
+        ishape = [g.rng.randint(1, d) for d in dims]
+        # distinct positions along axis per line, so no two updates collide
+        idx = np.zeros(ishape, dtype=np.int64)
+        for pos in np.ndindex(*[s for i, s in enumerate(ishape) if i != axis]):
+            perm = g.rng.sample(range(dims[axis]), ishape[axis])
+            for j, p in enumerate(perm):
+                full = list(pos)
+                full.insert(axis, j)
+                idx[tuple(full)] = p - (dims[axis] if g.rng.random() < 0.3 else 0)
+        upd = g.operand(v.dtype, [st(x) for x in ishape])
+        red = g.rng.choice(["none", "none", "add", "max"]) if v.dtype != "bool" else "none"
+        g.add(name, [v, g.const(idx), upd], v.dtype, v.shape, v.mag + upd.mag if red == "add" else max(v.mag, upd.mag),
+              v.exact and upd.exact and red != "add", axis=axis, reduction=red)
+        return True
+    k = g.rng.randint(1, v.rank)
+    m = g.rng.randint(1, 3)
+    if name == "GatherND":
+        idx = np.array([[g.rng.randrange(dims[j]) for j in range(k)] for _ in range(m)], dtype=np.int64)
+        shape = [st(m)] + list(v.shape[k:])
+        g.add(name, [v, g.const(idx)], v.dtype, shape, v.mag, v.exact)
+        return True
+    cells = list(np.ndindex(*dims[:k]))
+    if len(cells) < m:
+        return False
+    idx = np.array(g.rng.sample(cells, m), dtype=np.int64).reshape(m, k)
+    upd = g.operand(v.dtype, [st(m)] + list(v.shape[k:]))
+    g.add(name, [v, g.const(idx), upd], v.dtype, v.shape, max(v.mag, upd.mag), v.exact and upd.exact)
+    return True
+
+
+def op_onehot(g):
+    v = g.pick(lambda v: v.dtype in ("int32", "int64") and v.rank <= 3 and numel_max(v.shape) <= 512)
+    if v is None:
+        return False
+    depth = g.rng.randint(2, 9)
+    axis = g.rng.randint(-1, v.rank)
+    vals = g.const(np.array([g.rng.choice([0.0, -1.0]), g.rng.choice([1.0, 3.0])], dtype=np.float32))
+    shape = list(v.shape)
+    shape.insert(axis if axis >= 0 else v.rank + 1 + axis, st(depth))
+    g.add("OneHot", [v, g.const(np.array(depth, dtype=np.int64)), vals], "float32", shape, 3, True, axis=axis)
+    return True
+
+
+def op_range_fill(g):
+    name = g.rng.choice(["Range", "ConstantOfShape", "EyeLike"])
+    if name == "Range":
+        dt = g.rng.choice(["float32", "int64", "int32"])
+        start, delta = g.rng.randint(-4, 4), g.rng.choice([1, 2, -1, 3])
+        n = g.rng.randint(1, 12)
+        limit = start + delta * n - (0 if dt != "float32" else 0)
+        ins = [g.scalar(start, dt), g.scalar(limit, dt), g.scalar(delta, dt)]
+        g.add("Range", ins, dt, [st(n)], abs(start) + abs(delta) * n, True)
+        return True
+    if name == "EyeLike":
+        v = g.pick(lambda v: v.rank == 2 and v.static())
+        if v is None:
+            return False
+        g.add("EyeLike", [v], v.dtype, v.shape, 1, True, k=g.rng.randint(-1, 1))
+        return True
+    v = g.pick(lambda v: v.rank >= 1 and numel_max(v.shape) <= 1024)
+    if v is None:
+        return False
+    sh = g.add("Shape", [v], "int64", [st(v.rank)], max(dmax(d) for d in v.shape), True)
+    val = helper.make_tensor("value", TensorProto.FLOAT, [1], [g.rng.choice([0.5, -2.0, 1.0])])
+    g.add("ConstantOfShape", [sh], "float32", v.shape, 2.0, True, value=val)
+    return True
+
+
+def op_expand_shape(g):
+    """Expand to a shape computed from another value's Shape (symbolic dims at run time)."""
+    v = g.pick(lambda v: v.rank >= 1 and any(d[1] for d in v.shape) and numel_max(v.shape) <= 2048)
+    if v is None:
+        return False
+    src = g.pick(lambda w: w is not v and w.dtype in FLOATS and w.rank <= v.rank and
+                 bcast(w.shape, v.shape) == v.shape) or g.operand("float32", broadcast_shape_for(g, v.shape))
+    if bcast(src.shape, v.shape) != v.shape:
+        return False
+    sh = g.add("Shape", [v], "int64", [st(v.rank)], max(dmax(d) for d in v.shape), True, pool=False)
+    g.add("Expand", [src, sh], src.dtype, v.shape, src.mag, src.exact)
+    return True
+
+
+def op_groupnorm(g):
+    v = g.pick(lambda v: v.dtype == "float32" and v.rank >= 3 and not v.shape[1][1] and v.shape[1][0] >= 2
+               and small(v, 100) and numel_max(v.shape[2:]) >= 2)
+    if v is None:
+        return False
+    c = v.shape[1][0]
+    gs = [x for x in range(1, c + 1) if c % x == 0]
+    ng = g.rng.choice(gs)
+    if c // ng * numel_max(v.shape[2:]) < 4:
+        return False
+    ins = [v, g.weight("float32", [st(c)]), g.weight("float32", [st(c)])]
+    g.add("GroupNormalization", ins, v.dtype, v.shape, math.sqrt(numel_max(v.shape[1:])) + 2, False,
+          num_groups=ng, epsilon=1e-3)
+    return True
+
+
+def op_misc(g):
+    name = g.rng.choice(["Identity", "Dropout", "Shrink", "Mod", "ReverseSequence", "LRN", "GlobalLpPool",
+                         "Compress"])
+    if name in ("Identity", "Dropout"):
+        v = g.pick(lambda v: True)
+        if v is None:
+            return False
+        g.add(name, [v], v.dtype, v.shape, v.mag, v.exact)
+        return True
+    if name == "Shrink":
+        v = g.pick(lambda v: is_float(v) and v.exact)
+        if v is None:
+            return False
+        g.add(name, [v], v.dtype, v.shape, v.mag + 1, True, lambd=g.rng.choice([0.5, 0.25]),
+              bias=g.rng.choice([0.0, 0.5]))
+        return True
+    if name == "Mod":
+        v = g.pick(lambda v: v.dtype in ("float32", "float64") and v.exact)
+        if v is None:
+            return False
+        w = g.positive(partner(g, v))
+        out = bcast(v.shape, w.shape)
+        if out is None or not w.exact:
+            return False
+        g.add("Mod", [v, w], v.dtype, out, w.mag, False, fmod=1)
+        return True
+    if name == "ReverseSequence":
+        v = g.pick(lambda v: v.rank >= 2 and not v.shape[0][1] and not v.shape[1][1] and v.shape[1][0] >= 1)
+        if v is None:
+            return False
+        ba = g.rng.randint(0, 1)
+        ta = 1 - ba
+        b, t = v.shape[ba][0], v.shape[ta][0]
+        lens = g.const(np.array([g.rng.randint(1, t) for _ in range(b)], dtype=np.int64))
+        g.add(name, [v, lens], v.dtype, v.shape, v.mag, v.exact, batch_axis=ba, time_axis=ta)
+        return True
+    if name == "LRN":
+        v = g.pick(lambda v: v.dtype == "float32" and v.rank == 4 and not v.shape[1][1] and small(v, 10))
+        if v is None:
+            return False
+        g.add(name, [v], v.dtype, v.shape, v.mag, False, size=g.rng.choice([1, 3, 5]), alpha=1e-2, beta=0.75, bias=1.0)
+        return True
+    if name == "GlobalLpPool":
+        v = spatial_input(g)
+        g.add(name, [v], "float32", list(v.shape[:2]) + [ONE] * (v.rank - 2), v.mag * numel_max(v.shape[2:]), False,
+              p=g.rng.choice([1, 2]))
+        return True
+    v = g.pick(lambda v: v.rank >= 1 and any(not d[1] and d[0] >= 1 for d in v.shape))
+    if v is None:
+        return False
+    axes = [i for i, d in enumerate(v.shape) if not d[1] and d[0] >= 1]
+    axis = g.rng.choice(axes)
+    n = v.shape[axis][0]
+    cond = np.array([g.rng.random() < 0.6 for _ in range(n)])
+    if not cond.any():
+        cond[0] = True
+    shape = list(v.shape)
+    shape[axis] = st(int(cond.sum()))
+    g.add("Compress", [v, g.const(cond)], v.dtype, shape, v.mag, v.exact, axis=axis)
+    return True
+
+
+def op_rnn(g):
+    name = g.rng.choice(["LSTM", "GRU", "RNN"])
+    v = g.pick(lambda v: v.dtype == "float32" and v.rank == 3 and not v.shape[2][1] and not v.shape[0][1]
+               and small(v, 10) and v.shape[0][0] >= 1)
+    if v is None:
+        v = g.new_input("float32", [st(g.rng.randint(1, 5)), g.rng.choice([st(1), st(2), sym("N")]),
+                                    st(g.rng.randint(1, 6))])
+    seq, batch, inp = v.shape
+    hid = g.rng.randint(1, 6)
+    gates = {"LSTM": 4, "GRU": 3, "RNN": 1}[name]
+    dirs = g.rng.choice(["forward", "reverse", "bidirectional"])
+    nd = 2 if dirs == "bidirectional" else 1
+    w = g.weight("float32", [st(nd), st(gates * hid), inp], 0.5)
+    r = g.weight("float32", [st(nd), st(gates * hid), st(hid)], 0.5)
+    ins = [v, w, r]
+    if g.rng.random() < 0.6:
+        ins.append(g.weight("float32", [st(nd), st(2 * gates * hid)], 0.5))
+    attrs = dict(hidden_size=hid, direction=dirs)
+    if name == "GRU":
+        attrs["linear_before_reset"] = g.rng.randint(0, 1)
+    y = Value(g.fresh(), "float32", [seq, st(nd), batch, st(hid)], 2, False)
+    yh = Value(g.fresh(), "float32", [st(nd), batch, st(hid)], 2, False)
+    outs = [y, yh]
+    if name == "LSTM" and g.rng.random() < 0.5:
+        outs.append(Value(g.fresh(), "float32", [st(nd), batch, st(hid)], 20, False))
+    g.node(name, ins, outs, **attrs)
+    g.pool.extend(outs)
+    return True
+
+
+def op_gridsample(g):
+    v = g.pick(lambda v: v.dtype == "float32" and v.rank == 4 and v.static() and small(v, 100))
+    if v is None:
+        return False
+    n = v.shape[0][0]
+    oh, ow = g.rng.randint(1, 4), g.rng.randint(1, 4)
+    grid = g.weight("float32", [st(n), st(oh), st(ow), st(2)], 1.1)
+    mode = g.rng.choice(["linear", "nearest", "cubic"])
+    g.add("GridSample", [v, grid], "float32", [v.shape[0], v.shape[1], st(oh), st(ow)], v.mag * 2, False,
+          mode=mode, padding_mode=g.rng.choice(["zeros", "border", "reflection"]),
+          align_corners=g.rng.randint(0, 1))
+    return True
+
+
 # (generator, weight)
 OPS = [
     (op_unary, 14), (op_unary_int, 2), (op_discont, 3), (op_domain, 3), (op_binary, 14),
@@ -1304,7 +1568,9 @@ OPS = [
     (op_squeeze, 2), (op_concat, 3), (op_split, 2), (op_slice, 4), (op_expand, 2), (op_tile, 2),
     (op_pad, 2), (op_gather, 3), (op_shape, 1), (op_matmul, 5), (op_gemm, 2), (op_conv, 4),
     (op_convt, 1), (op_pool, 3), (op_depth_space, 1), (op_trilu, 1), (op_einsum, 1),
-    (op_if, 1), (op_loop, 1),
+    (op_if, 1), (op_loop, 1), (op_resize, 1), (op_topk, 1), (op_scatter, 2), (op_onehot, 1),
+    (op_range_fill, 1), (op_expand_shape, 2), (op_groupnorm, 1), (op_misc, 3), (op_rnn, 1),
+    (op_gridsample, 1),
 ]
 
 
