@@ -112,7 +112,7 @@ reshape_chain(struct kiln_rewriter *rw, struct kiln_node *n)
     kiln_node_set_input(g, n, 0, in->in[0]);
     kiln_rewrite_push(rw, n);
     kiln_rewrite_push(rw, in);
-    if (g->values[in->out[0]]->n_uses == 0 && !g->values[in->out[0]]->is_output)
+    if (kiln_rewrite_unused(rw, in->out[0]))
         kiln_rewrite_erase(rw, in);
     return true;
 }
@@ -164,7 +164,7 @@ transpose_pair(struct kiln_rewriter *rw, struct kiln_node *n)
         ident &= c[i] == i;
     }
     if (ident && forward(rw, n, 0, in->in[0])) {
-        if (g->values[in->out[0]]->n_uses == 0 && !g->values[in->out[0]]->is_output)
+        if (kiln_rewrite_unused(rw, in->out[0]))
             kiln_rewrite_erase(rw, in);
         return true;
     }
@@ -179,7 +179,7 @@ transpose_pair(struct kiln_rewriter *rw, struct kiln_node *n)
     kiln_node_set_input(g, n, 0, in->in[0]);
     kiln_rewrite_push(rw, n);
     kiln_rewrite_push(rw, in);
-    if (g->values[in->out[0]]->n_uses == 0 && !g->values[in->out[0]]->is_output)
+    if (kiln_rewrite_unused(rw, in->out[0]))
         kiln_rewrite_erase(rw, in);
     return true;
 }

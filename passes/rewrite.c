@@ -114,13 +114,21 @@ kiln_rewrite_replace(struct kiln_rewriter *rw, int32_t from, int32_t to)
     kiln_rewrite_push(rw, kiln_rewrite_producer(g, to));
 }
 
+bool
+kiln_rewrite_unused(struct kiln_rewriter *rw, int32_t v)
+{
+    const struct kiln_value *val = rw->g->values[v];
+    /* values made during the pass (ids past n_captured) no sub-graph captures */
+    bool captured = v < rw->n_captured && rw->captured[v];
+    return val->n_uses == 0 && !val->is_output && !captured;
+}
+
 void
 kiln_rewrite_erase(struct kiln_rewriter *rw, struct kiln_node *n)
 {
-    struct kiln_graph *g = rw->g;
     for (int32_t i = 0; i < n->n_out; i++)
-        KILN_ASSERT(n->out[i] < 0 ||
-                    (g->values[n->out[i]]->n_uses == 0 && !g->values[n->out[i]]->is_output));
+        KILN_ASSERT(n->out[i] < 0 || kiln_rewrite_unused(rw, n->out[i]));
+    struct kiln_graph *g = rw->g;
     for (int32_t i = 0; i < n->n_in; i++)
         kiln_rewrite_push(rw, kiln_rewrite_producer(g, n->in[i]));
     kiln_graph_erase_node(g, n);

@@ -38,6 +38,10 @@ bool kiln_rewrite_replaceable(struct kiln_rewriter *rw, int32_t v);
 /* Every use of value `from` (and its graph-output slots) now reads `to`; users are queued.
  * `from` must be replaceable. */
 void kiln_rewrite_replace(struct kiln_rewriter *rw, int32_t from, int32_t to);
+/* Whether v has no user left: no node reads it, it is not a graph output and
+ * no sub-graph captures it (captures have no use entries: a node whose result
+ * one captures must stay). */
+bool kiln_rewrite_unused(struct kiln_rewriter *rw, int32_t v);
 /* Erase n (its outputs must be unused); the producers of its operands are queued. */
 void kiln_rewrite_erase(struct kiln_rewriter *rw, struct kiln_node *n);
 /* Queue a node for another look. */
