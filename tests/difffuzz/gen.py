@@ -207,6 +207,16 @@ class Graph:
         k = min(int(self.rng.expovariate(0.7)), len(cands) - 1)
         return cands[len(cands) - 1 - k]
 
+    def noisy(self, v):
+        """v plus fresh noise of its shape: the input of a normalization, whose
+        output is rounding noise blown up by 1/sqrt(epsilon) when v is (nearly)
+        constant (Max, Clip, Relu and Min make such values; two LayerNorms in a
+        row then differ by 1e-2 between correct implementations)."""
+        if any(d[1] and onnx_dim(d) is None for d in v.shape):
+            return v  # no input can have this shape; v is what it is
+        n = self.new_input(v.dtype, v.shape)
+        return self.add("Add", [v, n], v.dtype, v.shape, v.mag + 1, False, pool=False)
+
     def positive(self, v, off=0.5):
         """|v| + off, bounded away from zero (denominators, Log, Sqrt)."""
         a = self.add("Abs", [v], v.dtype, v.shape, v.mag, v.exact, pool=False)
@@ -682,7 +692,7 @@ def op_layernorm(g):
     axis = g.rng.randrange(v.rank)
     ns = v.shape[axis:]
     scale = g.operand("float32", ns)
-    ins = [v, scale]
+    ins = [g.noisy(v), scale]
     if g.rng.random() < 0.6:
         ins.append(g.operand("float32", ns))
     g.add("LayerNormalization", ins, v.dtype, v.shape, 2 * math.sqrt(numel_max(ns)) + 2, False,
@@ -697,6 +707,8 @@ def op_norm_nchw(g):
     if v is None:
         return False
     c = v.shape[1][0]
+    if name in ("InstanceNormalization", "MeanVarianceNormalization"):
+        v = g.noisy(v)
     if name == "BatchNormalization":
         mean, var = g.weight("float32", [st(c)]), g.weight("float32", [st(c)], 1.0)
         var = g.positive(var)
@@ -716,10 +728,7 @@ def op_norm_nchw(g):
             cnt *= v.shape[a][0]  # symbolic dims count at their least, 1 (the coefficient)
         if cnt < 4:
             return False
-        # and never of a constant group (Min/Clip/Relu can make one), where the
-        # variance is rounding noise of either sign: the input plus fresh noise
-        noisy = g.add("Add", [v, g.new_input("float32", v.shape)], v.dtype, v.shape, v.mag + 1, False, pool=False)
-        g.add(name, [noisy], v.dtype, v.shape, math.sqrt(numel_max(v.shape)) + 1, False, axes=axes)
+        g.add(name, [v], v.dtype, v.shape, math.sqrt(numel_max(v.shape)) + 1, False, axes=axes)
     else:
         w = g.positive(v)  # no all-zero row
         g.add(name, [w], v.dtype, v.shape, 1.0, False, axis=g.rng.randrange(-v.rank, v.rank),
@@ -1453,7 +1462,7 @@ def op_groupnorm(g):
     ng = g.rng.choice(gs)
     if c // ng * numel_max(v.shape[2:]) < 4:
         return False
-    ins = [v, g.weight("float32", [st(c)]), g.weight("float32", [st(c)])]
+    ins = [g.noisy(v), g.weight("float32", [st(c)]), g.weight("float32", [st(c)])]
     g.add("GroupNormalization", ins, v.dtype, v.shape, math.sqrt(numel_max(v.shape[1:])) + 2, False,
           num_groups=ng, epsilon=1e-3)
     return True
