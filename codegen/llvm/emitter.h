@@ -78,11 +78,13 @@ struct entry_fns {
 /* The type of a dtype in memory (bool is a byte). */
 LLVMTypeRef kiln_llvm_mem_type(struct emitter *e, enum kiln_dtype t);
 /* A call of the overloaded intrinsic NAME on TYPES with ARGS. */
-LLVMValueRef kiln_llvm_intrinsic(struct emitter *e, const char *name, LLVMTypeRef *types, unsigned n_types, LLVMValueRef *args, unsigned n_args);
+LLVMValueRef kiln_llvm_intrinsic(struct emitter *e, const char *name, LLVMTypeRef *types,
+                                 unsigned n_types, LLVMValueRef *args, unsigned n_args);
 /* Forget the expressions of the statement before (a new statement or block). */
 void kiln_llvm_cache_reset(struct emitter *e);
 /* V converted from dtype FROM to TO, with the IR's semantics (lower.h). */
-LLVMValueRef kiln_llvm_emit_cast(struct emitter *e, LLVMValueRef v, enum kiln_dtype from, enum kiln_dtype to);
+LLVMValueRef kiln_llvm_emit_cast(struct emitter *e, LLVMValueRef v, enum kiln_dtype from,
+                                 enum kiln_dtype to);
 /* Expression X in the current block, shared sub-expressions from the cache. */
 LLVMValueRef kiln_llvm_emit_lx(struct emitter *e, const struct kiln_lx *x);
 /* e->dims[] loaded from the i64 array DIMS_PTR (the runtime dims). */
@@ -100,7 +102,8 @@ LLVMValueRef kiln_llvm_emit_shape(struct emitter *e);
 /* NAME_run: the steps of the module, each kernel called on its buffers. */
 LLVMValueRef kiln_llvm_emit_run(struct emitter *e, LLVMValueRef *kernels, LLVMValueRef check_fn);
 /* The model descriptor (kiln_rt_model) pointing at the entry functions. */
-void kiln_llvm_emit_descriptor(struct emitter *e, const struct entry_fns *fns, LLVMValueRef profile, bool exe_entry, const char *weights_name);
+void kiln_llvm_emit_descriptor(struct emitter *e, const struct entry_fns *fns, LLVMValueRef profile,
+                               bool exe_entry, const char *weights_name);
 /* --profile: the layer table and the per-layer times global. */
 LLVMValueRef kiln_llvm_emit_profile(struct emitter *e, LLVMTargetMachineRef tm);
 

@@ -335,7 +335,8 @@ kiln_llvm_emit_check_sizes(struct emitter *e)
             kiln_llvm_cache_reset(e);
             LLVMValueRef r = buf_bytes(e, b);
             LLVMValueRef args[2] = {total, r};
-            LLVMValueRef s = kiln_llvm_intrinsic(e, "llvm.uadd.with.overflow", &e->t_i64, 1, args, 2);
+            LLVMValueRef s =
+                kiln_llvm_intrinsic(e, "llvm.uadd.with.overflow", &e->t_i64, 1, args, 2);
             tbad = LLVMBuildOr(e->b, tbad, LLVMBuildExtractValue(e->b, s, 1, ""), "");
             total = LLVMBuildExtractValue(e->b, s, 0, "");
             tf = LLVMBuildFAdd(e->b, tf, LLVMBuildUIToFP(e->b, r, dt, ""), "");
@@ -803,10 +804,9 @@ tensor_descs(struct emitter *e, bool outputs, int32_t count)
     return g;
 }
 
-
 void
 kiln_llvm_emit_descriptor(struct emitter *e, const struct entry_fns *fns, LLVMValueRef profile,
-                bool exe_entry, const char *weights_name)
+                          bool exe_entry, const char *weights_name)
 {
     const struct kiln_lmodule *m = e->m;
     const struct kiln_graph *g = m->g;
