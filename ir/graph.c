@@ -166,31 +166,32 @@ kiln_graph_find_value(const struct kiln_graph *g, const char *name)
 
 /* ---------------------------------------------------------------- values */
 
+/* The index slot that holds value id, probed from its name's hash (every value
+ * is in the index: kiln_graph_add_value inserts it). */
+static int32_t *
+name_slot(struct kiln_graph *g, int32_t id)
+{
+    uint32_t mask = g->name_cap - 1;
+    uint32_t h = name_hash(g->values[id]->name) & mask;
+    while (g->name_index[h] != id) {
+        KILN_ASSERT(g->name_index[h] >= 0);
+        h = (h + 1) & mask;
+    }
+    return &g->name_index[h];
+}
+
 void
 kiln_graph_swap_names(struct kiln_graph *g, int32_t a, int32_t b)
 {
     KILN_ASSERT(a >= 0 && a < g->n_values && b >= 0 && b < g->n_values);
     /* the same names in the same slots, under each other's ids: swap the ids of
      * the two slots (constant time; a rebuild here made fusion quadratic) */
-    int32_t *slot[2] = {NULL, NULL};
-    int32_t ids[2] = {a, b};
-    for (int k = 0; k < 2 && g->name_cap; k++) {
-        uint32_t mask = g->name_cap - 1;
-        uint32_t h = name_hash(g->values[ids[k]]->name) & mask;
-        while (g->name_index[h] >= 0 && g->name_index[h] != ids[k])
-            h = (h + 1) & mask;
-        if (g->name_index[h] == ids[k])
-            slot[k] = &g->name_index[h];
-    }
+    int32_t *sa = name_slot(g, a), *sb = name_slot(g, b);
     const char *t = g->values[a]->name;
     g->values[a]->name = g->values[b]->name;
     g->values[b]->name = t;
-    if (slot[0] && slot[1]) {
-        *slot[0] = b;
-        *slot[1] = a;
-    } else {
-        name_index_rehash(g, g->name_cap);
-    }
+    *sa = b;
+    *sb = a;
 }
 
 int32_t

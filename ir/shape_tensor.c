@@ -833,9 +833,8 @@ kiln_shape_split(struct kiln_infer_ctx *ic)
     } else if (kiln_dim_is_sym(dim)) {
         /* k*F into n equal parts when n divides k (4*N in 2: 2*N each); otherwise
          * the parts depend on F's value: unknown */
-        struct kiln_dim part = kiln_dim_unknown();
-        if (!kiln_dim_div_exact(dim, kiln_dim_const(n_out), &part))
-            part = kiln_dim_unknown();
+        struct kiln_dim part = kiln_dim_unknown(); /* kept when it does not divide */
+        kiln_dim_div_exact(dim, kiln_dim_const(n_out), &part);
         for (int i = 0; i < n_out; i++)
             sizes[i] = part;
     } else if (kiln_dim_is_const(dim)) {
