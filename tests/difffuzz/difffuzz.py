@@ -183,7 +183,6 @@ class Kiln:
     def __init__(self, kiln, d, timeout):
         self.kiln, self.d, self.timeout = kiln, d, timeout
         self.precs = {}  # output name -> the float dtype its error is bounded by
-        self.inputs = set()
 
     def compile(self, path, mode, tag):
         exe = os.path.join(self.d, "%s-%s" % (tag, mode))
@@ -200,8 +199,6 @@ class Kiln:
         shutil.rmtree(od, ignore_errors=True)
         args = [exe, "--out-dir", od]
         for k, (name, a) in enumerate(feeds.items()):
-            if name not in self.inputs:
-                continue
             p = os.path.join(self.d, "%s-in%d.npy" % (tag, k))
             np.save(p, a)
             args += ["--in", "%s=%s" % (name, p)]
@@ -224,11 +221,12 @@ def check_model(kiln, model, mode, feeds_list, wants_list, tag):
     path = os.path.join(kiln.d, tag + ".onnx")
     onnx.save(model, path)
     outs = [o.name for o in model.graph.output]
-    kiln.inputs = {i.name for i in model.graph.input}
+    ins = {i.name for i in model.graph.input}  # a pruned model needs fewer than it is given
     exe, why = kiln.compile(path, mode, tag)
     if why:
         return why
     for k, (feeds, wants) in enumerate(zip(feeds_list, wants_list)):
+        feeds = {n: a for n, a in feeds.items() if n in ins}
         got, err = kiln.execute(exe, feeds, outs, "%s-%d" % (tag, k))
         if err:
             return "CRASH", "%s at binding %d: %s" % (mode, k, err)
@@ -247,9 +245,7 @@ def prune(model, keep_outputs):
     m.CopyFrom(model)
     g = m.graph
     need = set(keep_outputs)
-    for n in g.node:  # names read by sub-graphs count as read by their node
-        pass
-    nodes = []
+    nodes = []  # names a sub-graph reads count as read by its node
     for n in reversed(list(g.node)):
         if any(o in need for o in n.output):
             nodes.append(n)
@@ -305,10 +301,21 @@ def promote(model, name, arr):
     return prune(m, [o.name for o in g.output])
 
 
-def minimize(kiln, model, mode, feeds_list, wants_list, status, budget=60):
-    """A smaller model that fails the same way, with its feeds and wants."""
+def intermediates(model, feeds):
+    """Every node result of MODEL as ORT computes it on FEEDS, by name."""
     import onnx
     from onnx import helper
+
+    names = [o for n in model.graph.node for o in n.output if o]
+    probe = onnx.ModelProto()
+    probe.CopyFrom(model)
+    del probe.graph.output[:]
+    probe.graph.output.extend(helper.ValueInfoProto(name=t) for t in names)
+    return ort_run(probe.SerializeToString(), feeds, names)
+
+
+def minimize(kiln, model, mode, feeds_list, wants_list, status, budget=60):
+    """A smaller model that fails the same way, with its feeds and wants."""
 
     def fails(m, fl, wl, tag):
         s, _ = check_model(kiln, m, mode, fl, wl, tag)
@@ -326,14 +333,8 @@ def minimize(kiln, model, mode, feeds_list, wants_list, status, budget=60):
     cur, fl, wl = model, feeds_list, wants_list
     cur, wl = one_output(cur, fl, wl)
     # the intermediates ORT computes, at every binding
-    tops = [n.output[0] for n in cur.graph.node if len(n.output) == 1]
-    probe = onnx.ModelProto()
-    probe.CopyFrom(cur)
-    for t in tops:
-        if t not in [o.name for o in probe.graph.output]:
-            probe.graph.output.append(helper.ValueInfoProto(name=t))
     try:
-        inter = [ort_run(probe.SerializeToString(), f, [o.name for o in probe.graph.output]) for f in fl]
+        inter = [intermediates(cur, f) for f in fl]
     except Exception:
         return cur, fl, wl
     changed, steps = True, 0
@@ -372,13 +373,8 @@ def blame(kiln, model, mode, fl):
     import onnx
     from onnx import helper
 
-    tops = [o for n in model.graph.node for o in n.output if o]
-    probe = onnx.ModelProto()
-    probe.CopyFrom(model)
-    del probe.graph.output[:]
-    probe.graph.output.extend(helper.ValueInfoProto(name=t) for t in tops)
     try:
-        inter = ort_run(probe.SerializeToString(), fl[0], tops)
+        inter = intermediates(model, fl[0])
     except Exception:
         return None
     for n in model.graph.node:
@@ -447,7 +443,7 @@ def run_seed(args, seed):
     shutil.rmtree(d, ignore_errors=True)
     os.makedirs(d)
     kiln = Kiln(args.kiln, d, args.timeout)
-    kiln.precs = {o: g.precision(o) for o in out_names}
+    kiln.precs = g.precisions(out_names)
     try:
         for mode in args.modes:
             status, detail = check_model(kiln, model, mode, feeds_list, wants_list, "g")

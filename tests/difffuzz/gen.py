@@ -235,27 +235,28 @@ class Graph:
                 res.append(v)
         return res[:6]
 
-    def precision(self, name):
-        """The float dtype whose rounding bounds the error of value NAME: the
-        coarsest of the inexact float values it is computed from (an f32 result
-        cast to f64 still carries f32 rounding), or None when no inexact float
-        value is on its way."""
-        if not hasattr(self, "_producer"):
-            self._producer = {o: n for n in self.nodes for o in n.output}
-            self._prec = {}
+    def precisions(self, names):
+        """For each value of NAMES, the float dtype whose rounding bounds its
+        error: the coarsest of the inexact float values it is computed from (an
+        f32 result cast to f64 still carries f32 rounding), or None when no
+        inexact float value is on its way."""
         order = {"float64": 0, "float32": 1, "float16": 2}
-        if name in self._prec:
-            return self._prec[name]
-        self._prec[name] = None  # cycles cannot happen; this guards recursion on re-entry
-        v = self.values.get(name)
-        best = v.dtype if v is not None and v.dtype in order and not v.exact else None
-        n = self._producer.get(name)
-        for i in (list(n.input) if n is not None else []):
-            p = self.precision(i) if i else None
-            if p and (best is None or order[p] > order[best]):
-                best = p
-        self._prec[name] = best
-        return best
+        producer = {o: n for n in self.nodes for o in n.output}
+        memo = {}
+
+        def prec(name):
+            if name not in memo:
+                v = self.values.get(name)
+                best = v.dtype if v is not None and v.dtype in order and not v.exact else None
+                n = producer.get(name)
+                for i in (n.input if n is not None else []):
+                    p = prec(i) if i else None
+                    if p and (best is None or order[p] > order[best]):
+                        best = p
+                memo[name] = best
+            return memo[name]
+
+        return {name: prec(name) for name in names}
 
     def model(self, outs):
         ins = [helper.make_tensor_value_info(v.name, ONNX_TYPE[v.dtype], [onnx_dim(d) for d in v.shape])
@@ -1419,7 +1420,7 @@ def op_range_fill(g):
         dt = g.rng.choice(["float32", "int64", "int32"])
         start, delta = g.rng.randint(-4, 4), g.rng.choice([1, 2, -1, 3])
         n = g.rng.randint(1, 12)
-        limit = start + delta * n - (0 if dt != "float32" else 0)
+        limit = start + delta * n
         ins = [g.scalar(start, dt), g.scalar(limit, dt), g.scalar(delta, dt)]
         g.add("Range", ins, dt, [st(n)], abs(start) + abs(delta) * n, True)
         return True
