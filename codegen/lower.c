@@ -744,6 +744,9 @@ kiln_lx_equal(const struct kiln_lx *x, const struct kiln_lx *y)
         return x->dim == y->dim;
     case KILN_LX_BINARY:
         return x->op == y->op && kiln_lx_equal(x->a, y->a) && kiln_lx_equal(x->b, y->b);
+    case KILN_LX_SELECT: /* the floor divisions of dim expressions */
+        return x->lanes == y->lanes && kiln_lx_equal(x->a, y->a) && kiln_lx_equal(x->b, y->b) &&
+               kiln_lx_equal(x->c, y->c);
     default:
         return false;
     }
@@ -887,32 +890,70 @@ dim_index(const struct kiln_lmodule *m, const char *s, size_t len)
     return -1;
 }
 
-/* A symbolic dim as an expression: coefficient times the runtime dims of its
- * factors (the factor string separates base symbols with '\x1f'). NULL if a
- * factor is not a runtime dim. */
+/* A dim tree (kiln_dim_tree) as an i64 expression over the runtime dims. NULL
+ * if a symbol is not a runtime dim. Floor division rounds toward minus
+ * infinity: q = a / k, minus 1 where the remainder is negative. */
+static struct kiln_lx *
+dim_tree_expr(struct kiln_lmodule *m, const struct kiln_dim_tree *t)
+{
+    struct kiln_arena *a = m->arena;
+    struct kiln_lx *e = NULL, *x;
+    switch (t->op) {
+    case KILN_DIM_TREE_INT:
+        return lx_imm_i(a, KILN_DT_I64, t->k);
+    case KILN_DIM_TREE_SYM: {
+        int32_t k = dim_index(m, t->sym, t->len);
+        if (k < 0)
+            return NULL;
+        x = lx_new(a, KILN_LX_DIM, KILN_DT_I64);
+        x->dim = k;
+        return x;
+    }
+    case KILN_DIM_TREE_ADD:
+    case KILN_DIM_TREE_MUL:
+    case KILN_DIM_TREE_MIN:
+    case KILN_DIM_TREE_MAX: {
+        enum kiln_lx_op op = t->op == KILN_DIM_TREE_ADD   ? KILN_LX_ADD
+                             : t->op == KILN_DIM_TREE_MUL ? KILN_LX_MUL
+                             : t->op == KILN_DIM_TREE_MIN ? KILN_LX_MIN
+                                                          : KILN_LX_MAX;
+        for (int i = 0; i < t->n; i++) {
+            if (!(x = dim_tree_expr(m, t->args[i])))
+                return NULL;
+            e = e ? idx_bin(a, op, e, x) : x;
+        }
+        return e;
+    }
+    case KILN_DIM_TREE_FLOOR_DIV: {
+        if (!(x = dim_tree_expr(m, t->args[0])))
+            return NULL;
+        struct kiln_lx *k = lx_imm_i(a, KILN_DT_I64, t->k);
+        struct kiln_lx *q = idx_bin(a, KILN_LX_DIV, x, k);
+        struct kiln_lx *neg = lx_new(a, KILN_LX_BINARY, KILN_DT_BOOL);
+        neg->op = KILN_LX_LT;
+        neg->a = idx_bin(a, KILN_LX_REM, x, k);
+        neg->b = lx_imm_i(a, KILN_DT_I64, 0);
+        struct kiln_lx *sel = lx_new(a, KILN_LX_SELECT, KILN_DT_I64);
+        sel->a = neg;
+        sel->b = idx_bin(a, KILN_LX_SUB, q, lx_imm_i(a, KILN_DT_I64, 1));
+        sel->c = q;
+        return sel;
+    }
+    }
+    return NULL;
+}
+
+/* A dim as an i64 expression: a constant, or its tree over the runtime dims.
+ * NULL if it is unknown or a symbol is not a runtime dim. */
 static struct kiln_lx *
 dim_expr(struct kiln_lmodule *m, struct kiln_dim d)
 {
-    struct kiln_arena *a = m->arena;
     if (kiln_dim_is_const(d))
-        return lx_imm_i(a, KILN_DT_I64, d.n);
+        return lx_imm_i(m->arena, KILN_DT_I64, d.n);
     if (!d.sym)
         return NULL;
-    struct kiln_lx *e = lx_imm_i(a, KILN_DT_I64, d.n > 1 ? d.n : 1);
-    for (const char *p = d.sym;;) {
-        const char *q = strchr(p, '\x1f');
-        size_t len = q ? (size_t)(q - p) : strlen(p);
-        int32_t k = dim_index(m, p, len);
-        if (k < 0)
-            return NULL;
-        struct kiln_lx *x = lx_new(a, KILN_LX_DIM, KILN_DT_I64);
-        x->dim = k;
-        e = idx_bin(a, KILN_LX_MUL, e, x);
-        if (!q)
-            break;
-        p = q + 1;
-    }
-    return e;
+    const struct kiln_dim_tree *t = kiln_dim_tree(d, m->arena);
+    return t ? dim_tree_expr(m, t) : NULL;
 }
 
 static void
@@ -922,7 +963,7 @@ register_input_dims(struct kiln_lmodule *m, const struct kiln_graph *g)
         const struct kiln_type *t = &g->values[g->inputs[i]]->type;
         for (int ax = 0; ax < t->rank; ax++) {
             struct kiln_dim d = t->dims[ax];
-            if (!d.sym || (d.n > 1) || strchr(d.sym, '\x1f') ||
+            if (!d.sym || (d.n > 1) || kiln_dim_is_expr(d) || strchr(d.sym, '\x1f') ||
                 dim_index(m, d.sym, strlen(d.sym)) >= 0)
                 continue;
             m->dims = grow(m->arena, m->dims, m->n_dims, &m->cap_dims, sizeof *m->dims);
@@ -979,9 +1020,9 @@ add_buf(struct kiln_lmodule *m, const struct kiln_graph *g, int32_t value, enum 
             else
                 kiln_diag_error(d,
                                 "value '%s': dim %d is not known at compile time: it depends "
-                                "on the values of the data, or on shape arithmetic that is not "
-                                "a product of the inputs' dims; kiln compiles static and "
-                                "symbolic (monomial) shapes only",
+                                "on the values of the data, or on shape arithmetic kiln cannot "
+                                "follow; kiln compiles shapes that are expressions of the graph "
+                                "inputs' dims",
                                 v->name, i);
             return -1;
         }

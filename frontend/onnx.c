@@ -557,7 +557,7 @@ onnx_tensor_convert(struct onnx_loader *l, const struct onnx_site *s, const char
  */
 static enum kiln_status
 onnx_type_convert(struct onnx_loader *l, struct kiln_graph *g, const char *what,
-                  const Onnx__TypeProto *tp, struct kiln_type *t)
+                  const Onnx__TypeProto *tp, struct kiln_type *t, const char *input)
 {
     t->dtype = KILN_DT_INVALID;
     t->rank = -1;
@@ -609,14 +609,26 @@ onnx_type_convert(struct onnx_loader *l, struct kiln_graph *g, const char *what,
         return onnx_nomem(l);
     for (size_t i = 0; i < sh->n_dim; i++) {
         const Onnx__TensorShapeProto__Dimension *dim = sh->dim[i];
-        if (dim->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE) {
-            if (dim->dim_value < 0)
-                return onnx_fail(l, NULL, KILN_ERR_INVALID,
-                                 "%s has a negative dim (%lld at axis %zu)", what,
-                                 (long long)dim->dim_value, i);
+        bool has_value = dim->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
+        bool named = dim->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM &&
+                     dim->dim_param && dim->dim_param[0] && strcmp(dim->dim_param, "?") != 0;
+        if (has_value && dim->dim_value >= 0) {
             dims[i] = kiln_dim_const(dim->dim_value);
-        } else if (dim->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM &&
-                   dim->dim_param && dim->dim_param[0]) {
+        } else if (!named && input) {
+            /* -1, '?', an empty or absent dim of a model input: a size chosen
+             * at run time, as ONNX Runtime reads it, named INPUT:AXIS so that
+             * --dim can bind it */
+            char nm[512];
+            snprintf(nm, sizeof nm, "%.400s:%zu", input, i);
+            if (strchr(nm, KILN_DIM_SEP))
+                return onnx_fail(l, NULL, KILN_ERR_UNSUPPORTED,
+                                 "%s has a name that contains the byte 0x1f, which kiln "
+                                 "reserves to join the factors of symbolic dims",
+                                 what);
+            dims[i] = kiln_dim_sym(kiln_graph_intern(g, nm));
+        } else if (has_value) {
+            dims[i] = kiln_dim_unknown(); /* a declared -1 says "not known" */
+        } else if (named) {
             /* the separator of a monomial's factors cannot be part of a base symbol */
             if (strchr(dim->dim_param, KILN_DIM_SEP))
                 return onnx_fail(l, NULL, KILN_ERR_UNSUPPORTED,
@@ -1247,7 +1259,8 @@ onnx_graph_inputs(struct onnx_loader *l, struct kiln_graph *g, const Onnx__Graph
                              "graph '%s': input '%s' is defined more than once", g->name, name);
         char what[512];
         snprintf(what, sizeof what, "graph input '%.400s'", name);
-        enum kiln_status st = onnx_type_convert(l, g, what, vi->type, &g->values[id]->type);
+        enum kiln_status st = onnx_type_convert(l, g, what, vi->type, &g->values[id]->type,
+                                                g == l->root ? name : NULL);
         if (onnx_fatal(st))
             return st;
     }
@@ -1313,7 +1326,7 @@ onnx_graph_declared(struct onnx_loader *l, struct kiln_graph *g, const Onnx__Gra
             continue;
         char what[512];
         snprintf(what, sizeof what, "value '%.400s'", v->name);
-        enum kiln_status st = onnx_type_convert(l, g, what, vi->type, &v->type);
+        enum kiln_status st = onnx_type_convert(l, g, what, vi->type, &v->type, NULL);
         if (onnx_fatal(st))
             return st;
     }
@@ -1332,7 +1345,7 @@ onnx_graph_declared(struct onnx_loader *l, struct kiln_graph *g, const Onnx__Gra
         char what[512];
         snprintf(what, sizeof what, "graph output '%.400s'", name);
         struct kiln_type decl;
-        enum kiln_status st = onnx_type_convert(l, g, what, vi->type, &decl);
+        enum kiln_status st = onnx_type_convert(l, g, what, vi->type, &decl, NULL);
         if (onnx_fatal(st))
             return st;
         struct kiln_value *v = g->values[id];
@@ -1509,6 +1522,8 @@ kiln_onnx_load_buffer(const void *buf, size_t len, const char *dir,
     static const struct kiln_onnx_opts no_opts;
     struct onnx_loader l = {.d = d, .opts = opts ? opts : &no_opts, .dir = dir};
     l.root = kiln_graph_new(m->graph->name);
+    if (l.root)
+        l.root->strict_shapes = l.opts->strict_shapes;
     st = l.root ? onnx_model_build(&l, m) : onnx_nomem(&l);
     onnx__model_proto__free_unpacked(m, NULL);
     while (l.files) {

@@ -30,6 +30,8 @@ struct kiln_onnx_opts {
     bool allow_newer_opset; /* an ai.onnx / ai.onnx.ml import newer than kiln's
                                newest (KILN_OPSET_*_MAX) is a warning, not an
                                error; its ops are read as the newest version's */
+    bool strict_shapes;     /* a value_info or output shape that inference
+                               contradicts is an error, not a warning */
 };
 
 enum kiln_status kiln_onnx_load_file(const char *path, const struct kiln_onnx_opts *opts,

@@ -293,7 +293,30 @@ kiln_infer_same_dtype(struct kiln_infer_ctx *ic, int i, int j)
 
 /* ---------------------------------------------------------------- the driver */
 
-/* Merge a declared type into the inferred one (in place). */
+/* A declared type that inference contradicts: an error under strict_shapes
+ * (of the top graph), else a warning naming both, and the inferred type stays. */
+static enum kiln_status
+declared_conflict(struct kiln_infer_ctx *ic, const struct kiln_value *v,
+                  const struct kiln_type *decl)
+{
+    char a[256], b[256];
+    kiln_type_format(decl, a, sizeof a);
+    kiln_type_format(&v->type, b, sizeof b);
+    const struct kiln_graph *top = ic->g;
+    while (top->parent)
+        top = top->parent;
+    if (top->strict_shapes)
+        return kiln_infer_fail(ic, "value '%s' is declared %s but its producer yields %s", v->name,
+                               a, b);
+    kiln_diag_warning(ic->d,
+                      "node '%s' (%s): value '%s' is declared %s but its producer yields %s; "
+                      "using the inferred type (--strict-shapes makes this an error)",
+                      ic->n->name ? ic->n->name : "", kiln_op_name(ic->n->op), v->name, a, b);
+    return KILN_OK;
+}
+
+/* Merge a declared type into the inferred one (in place): declared dims fill
+ * what inference leaves unknown; a contradiction goes to declared_conflict. */
 static enum kiln_status
 infer_merge_declared(struct kiln_infer_ctx *ic, struct kiln_value *v, const struct kiln_type *decl)
 {
@@ -304,8 +327,8 @@ infer_merge_declared(struct kiln_infer_ctx *ic, struct kiln_value *v, const stru
         *t = *decl;
         return KILN_OK;
     }
-    char a[256], b[256];
     if (t->dtype != decl->dtype) {
+        char a[256], b[256];
         kiln_type_format(decl, a, sizeof a);
         kiln_type_format(t, b, sizeof b);
         return kiln_infer_fail(ic, "value '%s' is declared %s but its producer yields %s", v->name,
@@ -317,23 +340,16 @@ infer_merge_declared(struct kiln_infer_ctx *ic, struct kiln_value *v, const stru
         *t = *decl;
         return KILN_OK;
     }
-    if (t->rank != decl->rank) {
-        kiln_type_format(decl, a, sizeof a);
-        kiln_type_format(t, b, sizeof b);
-        return kiln_infer_fail(ic, "value '%s' is declared %s but its producer yields %s", v->name,
-                               a, b);
-    }
+    if (t->rank != decl->rank)
+        return declared_conflict(ic, v, decl);
     for (int i = 0; i < t->rank; i++) {
         struct kiln_dim x = t->dims[i], y = decl->dims[i];
-        if (kiln_dim_is_const(x) && kiln_dim_is_const(y) && x.n != y.n) {
-            kiln_type_format(decl, a, sizeof a);
-            kiln_type_format(t, b, sizeof b);
-            return kiln_infer_fail(ic, "value '%s' is declared %s but its producer yields %s",
-                                   v->name, a, b);
-        }
-        if (kiln_dim_is_unknown(x) || (x.sym && kiln_dim_is_const(y)))
-            t->dims[i] = y;
+        if (kiln_dim_is_const(x) && kiln_dim_is_const(y) && x.n != y.n)
+            return declared_conflict(ic, v, decl);
     }
+    for (int i = 0; i < t->rank; i++)
+        if (kiln_dim_is_unknown(t->dims[i]))
+            t->dims[i] = decl->dims[i];
     return KILN_OK;
 }
 

@@ -62,8 +62,16 @@ bool kiln_dtype_storage_bytes(enum kiln_dtype dt, int64_t n, uint64_t *bytes);
 
 /*
  * One dimension: a constant (sym == NULL, n >= 0), a symbolic monomial
- * (sym != NULL, n >= 1), or unknown (sym == NULL, n == KILN_DIM_UNKNOWN), printed
- * `?`, for sizes known only at run time that have no name (NonZero's output).
+ * (sym != NULL, n >= 1), an expression (sym starts with KILN_DIM_EXPR, n == 1),
+ * or unknown (sym == NULL, n == KILN_DIM_UNKNOWN), printed `?`, for sizes known
+ * only at run time that have no name (NonZero's output).
+ *
+ * An expression is an integer polynomial over base symbols and the atoms
+ * floor(P/k) (k >= 2), min(P, Q) and max(P, Q): what convolution, pooling,
+ * Pad, Slice, Resize and Range make of symbolic sizes (`floor((W + 1)/2)`,
+ * `H + 6`, `min(S, 16)`). Its string is a canonical encoding (dim.c), so equal
+ * expressions are byte-equal strings as monomials are; it is printed and parsed
+ * in the readable form kiln_dim_format writes.
  *
  * A monomial denotes n * f1 * f2 * ... where the factors f are base symbols
  * (ONNX dim_param names such as "N"): `sym` holds the factors sorted in strcmp
@@ -84,6 +92,9 @@ struct kiln_dim {
 /* Separator of the factors in kiln_dim.sym (ASCII unit separator); the ONNX
  * frontend and the .kir parser refuse base symbols that contain it. */
 #define KILN_DIM_SEP '\x1f'
+/* First byte of an expression dim's sym (ASCII record separator); base symbols
+ * never start with it. */
+#define KILN_DIM_EXPR '\x1e'
 /* Caps that keep monomials small: a product with more factors, or a longer
  * factor string, is unknown. */
 #define KILN_DIM_MAX_FACTORS 32
@@ -177,9 +188,50 @@ struct kiln_dim kiln_dim_mul(struct kiln_dim a, struct kiln_dim b);
  * symbols give unknown. False when both are constants that differ. */
 bool kiln_dim_merge(struct kiln_dim a, struct kiln_dim b, struct kiln_dim *out);
 /* a + b: integers add (overflow or a negative sum: unknown); x + 0 is x; like
- * terms add their coefficients (N + 2*N is 3*N). Anything else is unknown:
- * a sum of unlike terms is not a monomial. */
+ * terms add their coefficients (N + 2*N is 3*N); unlike terms give an
+ * expression (N + S, W + 6). Unknown when an operand is. */
 struct kiln_dim kiln_dim_add(struct kiln_dim a, struct kiln_dim b);
+/* a - b, exact: an integer (which may be negative: known contents), a monomial
+ * or an expression (W - 1). Unknown when an operand is, or on overflow. */
+struct kiln_dim kiln_dim_sub(struct kiln_dim a, struct kiln_dim b);
+/* a + c for an integer c of either sign. */
+struct kiln_dim kiln_dim_add_int(struct kiln_dim a, int64_t c);
+/* floor(a / k) and ceil(a / k) for k >= 1, exact (simplified: floor((2*W + 3)/2)
+ * is W + 1); unknown for k < 1 or an unknown a. */
+struct kiln_dim kiln_dim_floordiv(struct kiln_dim a, int64_t k);
+struct kiln_dim kiln_dim_ceildiv(struct kiln_dim a, int64_t k);
+/* min(a, b), max(a, b): decided when a - b is a constant or provably of one
+ * sign (every symbol >= 0), an expression otherwise. */
+struct kiln_dim kiln_dim_min(struct kiln_dim a, struct kiln_dim b);
+struct kiln_dim kiln_dim_max(struct kiln_dim a, struct kiln_dim b);
+/* Whether d >= 0 whatever its symbols' values (each >= 0). */
+bool kiln_dim_nonneg(struct kiln_dim d);
+bool kiln_dim_is_expr(struct kiln_dim d);
+/*
+ * A dim as a tree, for code generators that evaluate it at run time: INT
+ * (value k), SYM (base symbol sym, len bytes, pointing into d's string), ADD
+ * and MUL of n >= 2 args, FLOOR_DIV of args[0] by k >= 2 (rounding toward
+ * minus infinity), MIN and MAX of 2 args. Allocated in a; NULL for an unknown
+ * dim or out of memory.
+ */
+enum kiln_dim_tree_op {
+    KILN_DIM_TREE_INT,
+    KILN_DIM_TREE_SYM,
+    KILN_DIM_TREE_ADD,
+    KILN_DIM_TREE_MUL,
+    KILN_DIM_TREE_FLOOR_DIV,
+    KILN_DIM_TREE_MIN,
+    KILN_DIM_TREE_MAX,
+};
+struct kiln_dim_tree {
+    enum kiln_dim_tree_op op;
+    int64_t k;
+    const char *sym;
+    size_t len;
+    int n;
+    const struct kiln_dim_tree **args;
+};
+const struct kiln_dim_tree *kiln_dim_tree(struct kiln_dim d, struct kiln_arena *a);
 /* Exact quotient a / b of dims: true with *out = q when a == q * b for a dim q,
  * that is, b's coefficient divides a's and b's factors are a sub-multiset of
  * a's (16*N*S / 4*S is 4*N; N / N is 1; 0 / b is 0 for any b != 0). False (and
@@ -461,6 +513,9 @@ struct kiln_graph {
     int64_t opset_ml; /* ai.onnx.ml version, 0 if not imported */
     int64_t ir_version;
     const char *producer; /* producer_name + " " + producer_version, or "" */
+    /* a declared type (value_info, graph outputs) that inference contradicts is
+     * an error; otherwise a warning, and the inferred type wins */
+    bool strict_shapes;
     /* name -> value id index (open addressing), private to graph.c */
     int32_t *name_index;
     uint32_t name_cap;

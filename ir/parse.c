@@ -547,36 +547,149 @@ parse_dtype(struct parser *ps, enum kiln_dtype *dt, bool allow_untyped)
 }
 
 /*
- * The factors of a symbolic dim after its coefficient: SYMBOL ("*" SYMBOL)*.
- * Only an unquoted '*' separates factors: "2*N" (quoted) is one base symbol.
- * A base symbol cannot be empty nor contain KILN_DIM_SEP, which joins factors.
+ * A dim: a sum of terms, each a product of factors, as kiln_dim_format writes
+ * it (`16*N*"seq len"`, `floor((W + 1)/2) + 1`, `min(S, 16)`):
+ *   sum    := ['-'] term (('+' | '-') term)*
+ *   term   := factor ('*' factor)*
+ *   factor := INTEGER | SYMBOL | '(' sum ')' | 'floor' '(' sum '/' INTEGER ')'
+ *           | 'min' '(' sum ',' sum ')' | 'max' '(' sum ',' sum ')'
+ * Only an unquoted '*' separates factors: "2*N" (quoted) is one base symbol,
+ * and floor/min/max are functions only when '(' follows. A base symbol cannot
+ * be empty nor contain KILN_DIM_SEP. A term of integers and symbols only is a
+ * monomial built in the graph's arena, as symbols always were; the rest goes
+ * through the dim algebra (dim.c).
  */
+static enum kiln_status parse_dim_sum(struct parser *ps, int depth, struct kiln_dim *out);
+
+/* Whether the identifier word, then '(', is next. */
+static bool
+peek_call(struct parser *ps, const char *word)
+{
+    if (!peek_word(ps, word))
+        return false;
+    const char *save = ps->p;
+    size_t len;
+    lex_ident(ps, &len);
+    bool call = peek(ps) == '(';
+    ps->p = save;
+    return call;
+}
+
 static enum kiln_status
-parse_monomial(struct parser *ps, int64_t coef, struct kiln_dim *out)
+parse_dim_call(struct parser *ps, int depth, char fn, struct kiln_dim *out)
+{
+    size_t len;
+    const char *at = ps->p;
+    lex_ident(ps, &len);
+    TRY(expect(ps, '(', "after the function name"));
+    struct kiln_dim a, b;
+    TRY(parse_dim_sum(ps, depth + 1, &a));
+    if (fn == 'F') {
+        TRY(expect(ps, '/', "in floor(...)"));
+        int64_t k;
+        TRY(parse_i64(ps, 1, INT64_MAX, &k));
+        *out = kiln_dim_floordiv(a, k);
+    } else {
+        TRY(expect(ps, ',', "between the operands"));
+        TRY(parse_dim_sum(ps, depth + 1, &b));
+        *out = fn == 'm' ? kiln_dim_min(a, b) : kiln_dim_max(a, b);
+    }
+    TRY(expect(ps, ')', "to close the call"));
+    if (kiln_dim_is_unknown(*out))
+        return perr(ps, at, "dim expression is larger than kiln's limits");
+    return KILN_OK;
+}
+
+/* A term: its integer and symbol factors are gathered into a monomial (coef,
+ * factors) and any other factor multiplies the result. */
+static enum kiln_status
+parse_dim_term(struct parser *ps, int depth, struct kiln_dim *out)
 {
     const char *factors[KILN_DIM_MAX_FACTORS];
     const char *at = ps->p;
     int n = 0;
+    int64_t coef = 1;
+    bool have_coef = false, other = false;
+    struct kiln_dim rest = kiln_dim_const(1);
+    if (depth > 16)
+        return perr(ps, at, "dim expression nests too deeply");
     do {
         char c = peek(ps);
-        if (c != '"' && !is_ident_start((unsigned char)c))
-            return perr(ps, ps->p, "expected a dim symbol, found %s", describe_next(ps));
-        if (n == KILN_DIM_MAX_FACTORS)
-            return perr(ps, at, "a symbolic dim has more than %d factors", KILN_DIM_MAX_FACTORS);
         const char *f_at = ps->p;
-        TRY(lex_name(ps, &factors[n], "dim"));
-        if (strchr(factors[n], KILN_DIM_SEP))
-            return perr(ps, f_at, "dim symbols cannot contain the byte 0x1f");
-        n++;
+        struct kiln_dim f;
+        if (c >= '0' && c <= '9') {
+            int64_t v;
+            TRY(parse_i64(ps, 0, INT64_MAX, &v));
+            if (!kiln_mul_i64(coef, v, &coef))
+                return perr(ps, f_at, "dim coefficient overflows");
+            have_coef = true;
+            continue;
+        }
+        if (c == '(') {
+            ps->p++;
+            TRY(parse_dim_sum(ps, depth + 1, &f));
+            TRY(expect(ps, ')', "to close the parenthesis"));
+        } else if (peek_call(ps, "floor")) {
+            TRY(parse_dim_call(ps, depth, 'F', &f));
+        } else if (peek_call(ps, "min")) {
+            TRY(parse_dim_call(ps, depth, 'm', &f));
+        } else if (peek_call(ps, "max")) {
+            TRY(parse_dim_call(ps, depth, 'M', &f));
+        } else if (c == '"' || is_ident_start((unsigned char)c)) {
+            if (n == KILN_DIM_MAX_FACTORS)
+                return perr(ps, at, "a symbolic dim has more than %d factors",
+                            KILN_DIM_MAX_FACTORS);
+            TRY(lex_name(ps, &factors[n], "dim"));
+            if (strchr(factors[n], KILN_DIM_SEP))
+                return perr(ps, f_at, "dim symbols cannot contain the byte 0x1f");
+            n++;
+            continue;
+        } else {
+            return perr(ps, ps->p, "expected a dim (integer, '?' or symbol), found %s",
+                        describe_next(ps));
+        }
+        rest = kiln_dim_mul(rest, f);
+        other = true;
     } while (accept(ps, '*'));
-    *out = kiln_dim_monomial(coef, factors, n, ps->a);
-    if (kiln_dim_is_unknown(*out))
+    if (n && have_coef && coef < 1 && !other)
+        return perr(ps, at, "the coefficient of a symbolic dim must be >= 1");
+    if (!n && !other && coef == INT64_MAX) /* a coefficient may be INT64_MAX, a dim not */
+        return perr(ps, at, "integer %lld is out of range [0, %lld]", (long long)coef,
+                    (long long)(INT64_MAX - 1));
+    *out = n ? kiln_dim_monomial(coef, factors, n, ps->a) : kiln_dim_const(coef);
+    if (n && kiln_dim_is_unknown(*out))
         return perr(ps, at, "symbolic dim is longer than %d bytes", KILN_DIM_MAX_SYM);
+    if (other)
+        *out = kiln_dim_mul(*out, rest);
+    if (kiln_dim_is_unknown(*out))
+        return perr(ps, at, "dim expression is larger than kiln's limits");
     return KILN_OK;
 }
 
-/* A value type: DTYPE[dims] or DTYPE[*]; a dim is an integer, '?', or a
- * monomial `16*N*"seq len"` (coefficient >= 1, then factors). */
+static enum kiln_status
+parse_dim_sum(struct parser *ps, int depth, struct kiln_dim *out)
+{
+    const char *at = ps->p;
+    bool neg = accept(ps, '-');
+    TRY(parse_dim_term(ps, depth, out));
+    if (neg)
+        *out = kiln_dim_sub(kiln_dim_const(0), *out);
+    for (;;) {
+        char c = peek(ps);
+        if (c != '+' && c != '-')
+            break;
+        ps->p++;
+        struct kiln_dim t;
+        TRY(parse_dim_term(ps, depth, &t));
+        *out = c == '+' ? kiln_dim_add(*out, t) : kiln_dim_sub(*out, t);
+        if (kiln_dim_is_unknown(*out))
+            return perr(ps, at, "dim expression is larger than kiln's limits");
+    }
+    return KILN_OK;
+}
+
+/* A value type: DTYPE[dims] or DTYPE[*]; a dim is '?' or a dim expression
+ * (parse_dim_sum) that is not a negative integer. */
 static enum kiln_status
 parse_type(struct parser *ps, struct kiln_type *t)
 {
@@ -594,25 +707,17 @@ parse_type(struct parser *ps, struct kiln_type *t)
             if (rank == KILN_MAX_RANK)
                 return perr(ps, ps->p, "rank exceeds %d", KILN_MAX_RANK);
             char c = peek(ps);
+            const char *at = ps->p;
             if (c == '?') {
                 ps->p++;
                 dims[rank++] = kiln_dim_unknown();
-            } else if (c >= '0' && c <= '9') {
-                const char *at = ps->p;
-                int64_t n;
-                TRY(parse_i64(ps, 0, INT64_MAX, &n));
-                if (accept(ps, '*')) {
-                    if (n < 1)
-                        return perr(ps, at, "the coefficient of a symbolic dim must be >= 1");
-                    TRY(parse_monomial(ps, n, &dims[rank++]));
-                } else if (n == INT64_MAX) { /* a coefficient may be INT64_MAX, a dim not */
-                    return perr(ps, at, "integer %lld is out of range [0, %lld]", (long long)n,
-                                (long long)(INT64_MAX - 1));
-                } else {
-                    dims[rank++] = kiln_dim_const(n);
-                }
-            } else if (c == '"' || is_ident_start((unsigned char)c)) {
-                TRY(parse_monomial(ps, 1, &dims[rank++]));
+            } else if ((c >= '0' && c <= '9') || c == '"' || c == '(' || c == '-' ||
+                       is_ident_start((unsigned char)c)) {
+                TRY(parse_dim_sum(ps, 0, &dims[rank]));
+                if (kiln_dim_is_int(dims[rank]) && dims[rank].n < 0)
+                    return perr(ps, at, "a dim cannot be negative (%lld)",
+                                (long long)dims[rank].n);
+                rank++;
             } else {
                 return perr(ps, ps->p, "expected a dim (integer, '?' or symbol), found %s",
                             describe_next(ps));

@@ -215,7 +215,11 @@ put_type(struct printer *pr, const struct kiln_type *t)
         if (i)
             put(pr, ",");
         struct kiln_dim dm = t->dims[i];
-        if (dm.sym)
+        if (kiln_dim_is_expr(dm)) {
+            char buf[KILN_DIM_MAX_SYM * 2];
+            kiln_dim_format(dm, buf, sizeof buf);
+            put(pr, buf);
+        } else if (dm.sym)
             put_monomial(pr, dm);
         else if (dm.n >= 0)
             putf(pr, "%" PRId64, dm.n);

@@ -588,7 +588,7 @@ window_out(struct kiln_infer_ctx *ic, const struct window *w, int i, struct kiln
         if (kiln_dim_is_const(in))
             *out = kiln_dim_const(ceil_div(in.n, s));
         else
-            *out = s == 1 ? in : kiln_dim_unknown();
+            *out = kiln_dim_ceildiv(in, s);
         return KILN_OK;
     }
     if (!w->kernel_known[i]) {
@@ -602,8 +602,20 @@ window_out(struct kiln_infer_ctx *ic, const struct window *w, int i, struct kiln
     if (!kiln_add_i64(w->pad_begin[i], w->pad_end[i], &pads))
         return kiln_infer_fail(ic, "pads of spatial axis %d overflow", i);
     if (!kiln_dim_is_const(in)) {
-        /* stride 1 and pads that exactly make up for the kernel keep the dim */
-        *out = s == 1 && pads == ek - 1 ? in : kiln_dim_unknown();
+        /* floor((in + pads - ek) / s) + 1, or in ceil mode ceil(...) + 1 less a
+         * last window that would start in the end padding: at most
+         * ceil((in + pad_begin) / s) windows start before the input's end. (A
+         * size that comes out below 1 at run time is refused there.) */
+        int64_t pe;
+        if (__builtin_sub_overflow(pads, ek, &pe))
+            return kiln_infer_fail(ic, "pads of spatial axis %d overflow", i);
+        struct kiln_dim span = kiln_dim_add_int(in, pe);
+        if (!w->ceil_mode) {
+            *out = kiln_dim_add_int(kiln_dim_floordiv(span, s), 1);
+        } else {
+            *out = kiln_dim_min(kiln_dim_add_int(kiln_dim_ceildiv(span, s), 1),
+                                kiln_dim_ceildiv(kiln_dim_add_int(in, w->pad_begin[i]), s));
+        }
         return KILN_OK;
     }
     int64_t total;
@@ -956,7 +968,12 @@ kiln_shape_conv_transpose(struct kiln_infer_ctx *ic)
                                    "pads overflow",
                                    i);
         if (!kiln_dim_is_const(in)) {
-            d[2 + i] = st == 1 && grow - 1 == pads ? in : kiln_dim_unknown();
+            /* st * (in - 1) + grow - pads */
+            int64_t gp;
+            if (__builtin_sub_overflow(grow, pads, &gp))
+                return kiln_infer_fail(ic, "spatial axis %d: output size overflows", i);
+            d[2 + i] =
+                kiln_dim_add_int(kiln_dim_mul(kiln_dim_add_int(in, -1), kiln_dim_const(st)), gp);
             continue;
         }
         int64_t o;

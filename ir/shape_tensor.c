@@ -913,6 +913,41 @@ slice_len(int64_t d, int64_t *s, int64_t *e, int64_t step)
     return *s > *e ? (int64_t)((uint64_t)(*s - *e - 1) / m) + 1 : 0;
 }
 
+/* A start or end of a symbolic axis d clamped to [lo_off, d + hi_off]: negative
+ * values count from the end, huge ones mean an end. */
+static struct kiln_dim
+slice_clamp(struct kiln_dim d, int64_t v, int64_t lo, int64_t hi_off)
+{
+    struct kiln_dim hi = kiln_dim_add_int(d, hi_off);
+    if (v >= SLICE_HUGE)
+        return hi;
+    if (v <= -SLICE_HUGE)
+        return kiln_dim_const(lo);
+    if (v >= 0)
+        return kiln_dim_min(kiln_dim_const(v), hi);
+    return kiln_dim_min(kiln_dim_max(kiln_dim_add_int(d, v), kiln_dim_const(lo)), hi);
+}
+
+/* slice_len for a symbolic axis d, as an expression; unknown where the algebra
+ * gives up. max(..., 0) makes a slice that takes nothing 0, min(..., d) keeps
+ * a negative-step slice of an empty axis empty. */
+static struct kiln_dim
+slice_len_sym(struct kiln_dim d, int64_t s, int64_t e, int64_t step)
+{
+    if (step == INT64_MIN)
+        return kiln_dim_unknown();
+    if (step > 0) {
+        struct kiln_dim cs = slice_clamp(d, s, 0, 0), ce = slice_clamp(d, e, 0, 0);
+        return kiln_dim_max(kiln_dim_floordiv(kiln_dim_add_int(kiln_dim_sub(ce, cs), step - 1), step),
+                            kiln_dim_const(0));
+    }
+    int64_t m = -step;
+    struct kiln_dim cs = slice_clamp(d, s, 0, -1), ce = slice_clamp(d, e, -1, -1);
+    struct kiln_dim len = kiln_dim_max(
+        kiln_dim_floordiv(kiln_dim_add_int(kiln_dim_sub(cs, ce), m - 1), m), kiln_dim_const(0));
+    return kiln_dim_min(len, d);
+}
+
 enum kiln_status
 kiln_shape_slice(struct kiln_infer_ctx *ic)
 {
@@ -986,7 +1021,7 @@ kiln_shape_slice(struct kiln_infer_ctx *ic)
                    (step == -1 && (s == -1 || s >= SLICE_HUGE) && e <= -SLICE_HUGE)) {
             out[a] = x->dims[a]; /* the whole axis, forwards or reversed */
         } else {
-            out[a] = kiln_dim_unknown();
+            out[a] = slice_len_sym(x->dims[a], s, e, step);
         }
     }
     kiln_infer_set_out(ic, 0, x->dtype, x->rank, out);
@@ -1406,8 +1441,8 @@ kiln_shape_pad(struct kiln_infer_ctx *ic)
                                        "invalid size",
                                        a, (long long)out[a].n, (long long)total);
             out[a] = kiln_dim_const(nd);
-        } else if (total != 0) {
-            out[a] = kiln_dim_unknown();
+        } else {
+            out[a] = kiln_dim_add_int(out[a], total); /* H + 6; refused at run time if < 0 */
         }
     }
     kiln_infer_set_out(ic, 0, x->dtype, r, out);
@@ -1701,11 +1736,13 @@ kiln_shape_range(struct kiln_infer_ctx *ic)
             if (diff % d != 0 && (diff > 0) == (d > 0))
                 q++;
             len = kiln_dim_const(q > 0 ? q : 0);
-        } else if (kiln_dim_is_int(v[0]) && v[0].n == 0 && kiln_dim_is_int(v[2]) && v[2].n >= 1 &&
-                   v[1].sym) {
-            /* Range(0, 4*N, 2) has 2*N elements; Range(0, N, 2) a count that is no monomial */
-            if (!kiln_dim_div_exact(v[1], v[2], &len))
-                len = kiln_dim_unknown();
+        } else if (kiln_dim_is_int(v[2]) && v[2].n != INT64_MIN &&
+                   !kiln_dim_is_unknown(v[0]) && !kiln_dim_is_unknown(v[1])) {
+            /* max(ceil((limit - start) / delta), 0): Range(0, 4*N, 2) has 2*N
+             * elements, Range(0, W, 2) floor((W + 1)/2) */
+            int64_t d = v[2].n, m = d > 0 ? d : -d;
+            struct kiln_dim diff = d > 0 ? kiln_dim_sub(v[1], v[0]) : kiln_dim_sub(v[0], v[1]);
+            len = kiln_dim_max(kiln_dim_ceildiv(diff, m), kiln_dim_const(0));
         }
     } else {
         double s, l, d;
@@ -2019,7 +2056,16 @@ static bool
 dim_times_scale(struct kiln_dim d, double s, struct kiln_dim *out)
 {
     if (!kiln_dim_is_const(d)) {
-        *out = s == 1.0 ? d : kiln_dim_unknown();
+        /* a scale that is exactly p/q for a small q: floor(p*d / q) (2.0 gives
+         * 2*H, 0.5 floor(H/2)); others have no exact expression */
+        *out = kiln_dim_unknown();
+        for (int64_t q = 1; q <= 64 && s > 0 && s < 1e6; q++) {
+            double p = s * (double)q;
+            if (p == floor(p) && p >= 1 && p / (double)q == s) {
+                *out = kiln_dim_floordiv(kiln_dim_mul(d, kiln_dim_const((int64_t)p)), q);
+                break;
+            }
+        }
         return true;
     }
     double p = floor((double)d.n * s);

@@ -221,6 +221,8 @@ parse_compile_opts(int argc, char **argv, struct compile_opts *co, int *stop)
                                         i < argc ? argv[i] : "");
         } else if (strcmp(a, "--allow-newer-opset") == 0) {
             kiln_load_newer_opset = true;
+        } else if (strcmp(a, "--strict-shapes") == 0) {
+            kiln_load_strict_shapes = true;
         } else if (a[0] == '-' && a[1]) {
             return kiln_usage_error("compile: unknown option '%s'", a);
         } else if (co->model) {

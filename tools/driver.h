@@ -19,6 +19,9 @@ bool kiln_dim_binding_add(const char *spec);
 /* --allow-newer-opset: kiln_load_input warns about, rather than refuses, an
  * ai.onnx / ai.onnx.ml import newer than kiln's newest. */
 extern bool kiln_load_newer_opset;
+/* --strict-shapes: a declared shape (value_info, graph outputs) that inference
+ * contradicts is an error; by default a warning, and inference wins. */
+extern bool kiln_load_strict_shapes;
 /* Load an .onnx or .kir file, verify a .kir, apply the --dim bindings. */
 enum kiln_status kiln_load_input(const char *path, struct kiln_graph **g, struct kiln_diag *d);
 

@@ -44,6 +44,9 @@ static const char usage_text[] =
     "\n"
     "options of inspect and opt:\n"
     "  --dim NAME=VALUE         bind a symbolic dim (e.g. the batch N) to a value\n"
+    "  --strict-shapes          a declared shape (value_info, graph output) that shape\n"
+    "                           inference contradicts is an error (default: a warning\n"
+    "                           naming both, and the inferred shape is used)\n"
     "  --allow-newer-opset      load a model importing an ai.onnx/ai.onnx.ml opset newer\n"
     "                           than kiln's newest (28/5), its ops read as the newest's\n"
     "                           (a warning instead of an error; compile takes it too)\n"
@@ -148,9 +151,32 @@ apply_dim_bindings(struct kiln_graph *g, struct kiln_diag *d)
     if (!n_dim_bindings)
         return KILN_OK;
     for (int i = 0; i < n_dim_bindings; i++) {
-        if (kiln_graph_bind_dim(g, dim_bindings[i].name, dim_bindings[i].value) == 0) {
-            kiln_diag_error(d, "--dim %s: the model has no symbolic dim named '%s'",
-                            dim_bindings[i].name, dim_bindings[i].name);
+        const char *name = dim_bindings[i].name;
+        if (kiln_graph_bind_dim(g, name, dim_bindings[i].value) != 0)
+            continue;
+        /* INPUT:AXIS names the symbol at that axis of a graph input, whatever its name */
+        const char *colon = strrchr(name, ':');
+        const char *sym = NULL;
+        if (colon && colon[1]) {
+            char *end;
+            long ax = strtol(colon + 1, &end, 10);
+            for (int32_t k = 0; !*end && ax >= 0 && k < g->n_inputs && !sym; k++) {
+                const struct kiln_value *v = g->values[g->inputs[k]];
+                if (strlen(v->name) == (size_t)(colon - name) &&
+                    memcmp(v->name, name, (size_t)(colon - name)) == 0 && ax < v->type.rank) {
+                    struct kiln_dim dm = v->type.dims[ax];
+                    if (dm.sym && dm.n == 1 && !kiln_dim_is_expr(dm) && !strchr(dm.sym, KILN_DIM_SEP))
+                        sym = dm.sym;
+                    else {
+                        kiln_diag_error(d, "--dim %s: axis %ld of input '%s' is not a symbolic dim",
+                                        name, ax, v->name);
+                        return KILN_ERR_INVALID;
+                    }
+                }
+            }
+        }
+        if (!sym || kiln_graph_bind_dim(g, sym, dim_bindings[i].value) == 0) {
+            kiln_diag_error(d, "--dim %s: the model has no symbolic dim named '%s'", name, name);
             return KILN_ERR_INVALID;
         }
     }
@@ -173,6 +199,7 @@ finish_load(enum kiln_status st, struct kiln_graph **g, struct kiln_diag *d, boo
 }
 
 bool kiln_load_newer_opset;
+bool kiln_load_strict_shapes;
 
 /* Load an .onnx or .kir file (a .kir is verified: it may be hand-written). */
 enum kiln_status
@@ -180,7 +207,8 @@ kiln_load_input(const char *path, struct kiln_graph **g, struct kiln_diag *d)
 {
     if (kiln_has_suffix(path, ".kir"))
         return finish_load(kiln_graph_parse_file(path, g, d), g, d, true);
-    struct kiln_onnx_opts oo = {.allow_newer_opset = kiln_load_newer_opset};
+    struct kiln_onnx_opts oo = {.allow_newer_opset = kiln_load_newer_opset,
+                                .strict_shapes = kiln_load_strict_shapes};
     return finish_load(kiln_onnx_load_file(path, &oo, g, d), g, d, false);
 }
 
@@ -223,6 +251,10 @@ cmd_inspect(int argc, char **argv)
         }
         if (strcmp(argv[i], "--allow-newer-opset") == 0) {
             kiln_load_newer_opset = true;
+            continue;
+        }
+        if (strcmp(argv[i], "--strict-shapes") == 0) {
+            kiln_load_strict_shapes = true;
             continue;
         }
         if (argv[i][0] == '-')
@@ -462,6 +494,8 @@ cmd_opt(int argc, char **argv)
             split = true;
         } else if (strcmp(a, "--allow-newer-opset") == 0) {
             kiln_load_newer_opset = true;
+        } else if (strcmp(a, "--strict-shapes") == 0) {
+            kiln_load_strict_shapes = true;
         } else if (strcmp(a, "--verify-each") == 0) {
             po.verify_each = true;
         } else if (strcmp(a, "--time-passes") == 0) {

@@ -283,7 +283,9 @@ test_dim_mul(void)
     CHECK(q.n == 16 && q.sym && strcmp(q.sym, "N") == 0 && !strcmp(fmt(q), "16*N"));
     CHECK(kiln_dim_eq(kiln_dim_mul(n, cst(16)), q));
     CHECK(!kiln_dim_eq(q, n) && !kiln_dim_eq(q, cst(16)));
-    CHECK(kiln_dim_is_unknown(kiln_dim_mul(cst(-1), n))); /* known contents may be negative */
+    /* known contents may be negative: -N is an expression */
+    q = kiln_dim_mul(cst(-1), n);
+    CHECK(kiln_dim_is_expr(q) && !strcmp(fmt(q), "-N") && !kiln_dim_nonneg(q));
     /* monomial * monomial merges factors, sorted: N*S == S*N */
     struct kiln_dim ns = kiln_dim_mul(n, s), sn = kiln_dim_mul(s, n);
     CHECK(ns.n == 1 && ns.sym && strcmp(ns.sym, "N\x1fS") == 0);
@@ -326,17 +328,101 @@ test_dim_mul(void)
     CHECK(strcmp(small, "12*N") == 0);
 }
 
+/* Expressions: floor/ceil division by constants, sums, min/max (dim.c). */
+static void
+test_dim_expr(void)
+{
+    struct kiln_dim w = sym("W"), h = sym("H"), e, f;
+    /* a strided convolution: floor((W + 2*1 - 3)/2) + 1 = floor((W + 1)/2) */
+    e = kiln_dim_add_int(kiln_dim_floordiv(kiln_dim_add_int(w, -1), 2), 1);
+    CHECK(kiln_dim_is_expr(e) && !strcmp(fmt(e), "floor((W + 1)/2)"));
+    CHECK(kiln_dim_eq(e, kiln_dim_ceildiv(w, 2))); /* ceil(W/2) is the same dim */
+    /* coefficients reduce modulo the divisor; exact quotients leave no floor */
+    CHECK(!strcmp(fmt(kiln_dim_floordiv(kiln_dim_add_int(kiln_dim_mul(cst(4), w), 7), 2)),
+                  "2*W + 3"));
+    CHECK(kiln_dim_eq(kiln_dim_floordiv(kiln_dim_mul(cst(6), w), 3), kiln_dim_mul(cst(2), w)));
+    CHECK(!strcmp(fmt(kiln_dim_floordiv(kiln_dim_add_int(kiln_dim_mul(cst(3), w), 5), 2)),
+                  "floor((W + 1)/2) + W + 2"));
+    /* a common factor cancels: floor((2*W + 2)/4) = floor((W + 1)/2) */
+    CHECK(kiln_dim_eq(kiln_dim_floordiv(kiln_dim_add_int(kiln_dim_mul(cst(2), w), 2), 4), e));
+    /* nested floors merge: floor(floor(W/2)/2) = floor(W/4) */
+    f = kiln_dim_floordiv(kiln_dim_floordiv(w, 2), 2);
+    CHECK(kiln_dim_eq(f, kiln_dim_floordiv(w, 4)) && !strcmp(fmt(f), "floor(W/4)"));
+    f = kiln_dim_floordiv(kiln_dim_add_int(kiln_dim_floordiv(w, 2), 1), 3); /* (W + 2)/6 */
+    CHECK(kiln_dim_eq(f, kiln_dim_floordiv(kiln_dim_add_int(w, 2), 6)));
+    /* sums and differences stay exact and cancel */
+    f = kiln_dim_sub(kiln_dim_add(w, h), h);
+    CHECK(kiln_dim_eq(f, w) && !kiln_dim_is_expr(f));
+    CHECK(kiln_dim_eq(kiln_dim_sub(e, e), cst(0)));
+    CHECK(!strcmp(fmt(kiln_dim_sub(w, cst(1))), "W - 1"));
+    CHECK(kiln_dim_eq(kiln_dim_add_int(kiln_dim_add_int(w, 6), -6), w));
+    /* products expand */
+    f = kiln_dim_mul(kiln_dim_add_int(w, 1), kiln_dim_add_int(h, 2));
+    CHECK(!strcmp(fmt(f), "H + H*W + 2*W + 2"));
+    CHECK(kiln_dim_eq(f, kiln_dim_mul(kiln_dim_add_int(h, 2), kiln_dim_add_int(w, 1))));
+    CHECK(kiln_dim_eq(kiln_dim_mul(e, cst(0)), cst(0)));
+    /* exact division of an expression by a constant */
+    struct kiln_dim q = cst(99);
+    CHECK(kiln_dim_div_exact(kiln_dim_add_int(kiln_dim_mul(cst(4), w), 8), cst(4), &q) &&
+          kiln_dim_eq(q, kiln_dim_add_int(w, 2)));
+    CHECK(!kiln_dim_div_exact(kiln_dim_add_int(w, 8), cst(4), &q));
+    CHECK(kiln_dim_div_exact(e, e, &q) && kiln_dim_eq(q, cst(1)));
+    /* min/max decide what they can: a constant difference, or one sign */
+    CHECK(kiln_dim_eq(kiln_dim_min(w, kiln_dim_add_int(w, 3)), w));
+    CHECK(kiln_dim_eq(kiln_dim_max(w, kiln_dim_add_int(w, -3)), w));
+    CHECK(kiln_dim_eq(kiln_dim_max(kiln_dim_add(w, h), h), kiln_dim_add(w, h)));
+    CHECK(kiln_dim_eq(kiln_dim_max(w, cst(0)), w));
+    f = kiln_dim_min(w, cst(16));
+    CHECK(kiln_dim_is_expr(f) && !strcmp(fmt(f), "min(W, 16)"));
+    CHECK(kiln_dim_eq(f, kiln_dim_min(cst(16), w)));
+    CHECK(!strcmp(fmt(kiln_dim_max(kiln_dim_sub(w, cst(5)), cst(0))), "max(W - 5, 0)"));
+    CHECK(kiln_dim_nonneg(e) && kiln_dim_nonneg(f) && !kiln_dim_nonneg(kiln_dim_sub(w, h)));
+    /* substitution evaluates: W = 7 gives floor(8/2) = 4 */
+    CHECK(kiln_dim_subst(e, "W", 7, NULL, &q) && kiln_dim_eq(q, cst(4)));
+    CHECK(!kiln_dim_subst(e, "H", 7, NULL, &q));
+    CHECK(kiln_dim_subst(kiln_dim_min(w, cst(16)), "W", 40, NULL, &q) && kiln_dim_eq(q, cst(16)));
+    f = kiln_dim_mul(kiln_dim_ceildiv(w, 2), h);
+    CHECK(kiln_dim_subst(f, "H", 3, NULL, &q) &&
+          kiln_dim_eq(q, kiln_dim_mul(cst(3), kiln_dim_ceildiv(w, 2))));
+    CHECK(kiln_dim_subst(q, "W", 5, NULL, &q) && kiln_dim_eq(q, cst(9)));
+    /* the tree codegen reads: floor((W + 1)/2) is FLOOR_DIV(ADD(W, 1), 2) */
+    struct kiln_arena *a = kiln_arena_new();
+    const struct kiln_dim_tree *t = kiln_dim_tree(e, a);
+    CHECK(t && t->op == KILN_DIM_TREE_FLOOR_DIV && t->k == 2 && t->n == 1);
+    CHECK(t && t->args[0]->op == KILN_DIM_TREE_ADD && t->args[0]->n == 2 &&
+          t->args[0]->args[0]->op == KILN_DIM_TREE_SYM && t->args[0]->args[0]->len == 1 &&
+          t->args[0]->args[0]->sym[0] == 'W' && t->args[0]->args[1]->op == KILN_DIM_TREE_INT &&
+          t->args[0]->args[1]->k == 1);
+    t = kiln_dim_tree(kiln_dim_mul(cst(16), w), a);
+    CHECK(t && t->op == KILN_DIM_TREE_MUL && t->n == 2 && t->args[0]->k == 16);
+    t = kiln_dim_tree(cst(5), a);
+    CHECK(t && t->op == KILN_DIM_TREE_INT && t->k == 5);
+    CHECK(!kiln_dim_tree(kiln_dim_unknown(), a));
+    kiln_arena_free(a);
+    /* unknown stays unknown; floor by < 1 is unknown */
+    CHECK(kiln_dim_is_unknown(kiln_dim_floordiv(kiln_dim_unknown(), 2)));
+    CHECK(kiln_dim_is_unknown(kiln_dim_floordiv(w, 0)));
+    CHECK(kiln_dim_floordiv(cst(-3), 2).n == -2); /* known contents: toward -inf */
+    /* a product too large for the caps is unknown, never wrong */
+    f = kiln_dim_add_int(w, 1);
+    for (int i = 0; i < 8; i++)
+        f = kiln_dim_mul(f, kiln_dim_add(f, h));
+    CHECK(kiln_dim_is_unknown(f));
+}
+
 static void
 test_dim_add_div(void)
 {
     struct kiln_dim n = sym("N"), s = sym("S"), q = cst(99);
     struct kiln_dim ns = kiln_dim_mul(n, s), n16 = kiln_dim_mul(cst(16), n);
-    /* add: constants, x + 0, like terms; anything else unknown */
+    /* add: constants, x + 0, like terms; unlike terms make an expression */
     CHECK(kiln_dim_eq(kiln_dim_add(n, cst(0)), n) && kiln_dim_eq(kiln_dim_add(cst(0), ns), ns));
     CHECK(kiln_dim_eq(kiln_dim_add(n, kiln_dim_mul(cst(2), n)), kiln_dim_mul(cst(3), n)));
-    CHECK(kiln_dim_is_unknown(kiln_dim_add(n, s)));
-    CHECK(kiln_dim_is_unknown(kiln_dim_add(n, cst(1))));
-    CHECK(kiln_dim_is_unknown(kiln_dim_add(n, ns)));
+    CHECK(kiln_dim_is_expr(kiln_dim_add(n, s)) && !strcmp(fmt(kiln_dim_add(n, s)), "N + S"));
+    CHECK(kiln_dim_eq(kiln_dim_add(n, s), kiln_dim_add(s, n)));
+    CHECK(!strcmp(fmt(kiln_dim_add(n, cst(1))), "N + 1"));
+    CHECK(!strcmp(fmt(kiln_dim_add(n, ns)), "N + N*S"));
+    CHECK(kiln_dim_is_unknown(kiln_dim_add(n, kiln_dim_unknown())));
     CHECK(kiln_dim_is_unknown(kiln_dim_add(cst(INT64_MAX), cst(1))));
     CHECK(kiln_dim_is_unknown(kiln_dim_add(kiln_dim_mul(cst(INT64_MAX), n), n)));
     /* exact division */
@@ -491,6 +577,7 @@ main(void)
     test_broadcast();
     test_dim_mul();
     test_dim_add_div();
+    test_dim_expr();
     test_dim_bind();
     test_diag_and_passes();
     test_dim_intern_cap(); /* last: it fills the intern table */

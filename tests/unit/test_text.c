@@ -438,11 +438,32 @@ test_dims(void)
     CHECK(parse_fails("kiln 1\n@g(%a: f32[0*N]) {\n  return %a\n}\n",
                       "bad.kir:2:12: error: the coefficient of a symbolic dim must be >= 1"));
     CHECK(parse_fails("kiln 1\n@g(%a: f32[2*]) {\n  return %a\n}\n",
-                      "bad.kir:2:14: error: expected a dim symbol, found ']'"));
+                      "bad.kir:2:14: error: expected a dim (integer, '?' or symbol), found ']'"));
     CHECK(parse_fails("kiln 1\n@g(%a: f32[N*?]) {\n  return %a\n}\n",
-                      "expected a dim symbol, found '?'"));
-    CHECK(parse_fails("kiln 1\n@g(%a: f32[N*4]) {\n  return %a\n}\n",
-                      "expected a dim symbol, found '4'"));
+                      "expected a dim (integer, '?' or symbol), found '?'"));
+    CHECK(parse_fails("kiln 1\n@g(%a: f32[W - 1 - W]) {\n  return %a\n}\n",
+                      "a dim cannot be negative (-1)"));
+    CHECK(parse_fails("kiln 1\n@g(%a: f32[floor(W/0)]) {\n  return %a\n}\n",
+                      "out of range"));
+    CHECK(parse_fails("kiln 1\n@g(%a: f32[min(W 2)]) {\n  return %a\n}\n",
+                      "between the operands"));
+
+    /* dim expressions: parsed in any spelling, printed canonically, read back */
+    g = parse_ok("kiln 1\n@g(%a: f32[N*4, floor((W + 2*1 - 3)/2) + 1, min(16,S), "
+                 "(H + 1)*(H - 1), max(W - 5, 0), floor(W/2) + 2*floor(W/2)]) {\n"
+                 "  return %a\n}\n");
+    CHECK(g != NULL);
+    if (g) {
+        char *txt = print_to_string(g, NULL, NULL);
+        CHECK(txt && strstr(txt, "@g(%a: f32[4*N,floor((W + 1)/2),min(S, 16),H*H - 1,"
+                                 "max(W - 5, 0),3*floor(W/2)])"));
+        g2 = txt ? reparse(txt, strlen(txt), "e2.kir") : NULL;
+        CHECK(g2 && kiln_type_eq(&g2->values[g2->inputs[0]]->type, &g->values[g->inputs[0]]->type));
+        if (g2)
+            kiln_graph_free(g2);
+        free(txt);
+        kiln_graph_free(g);
+    }
     CHECK(parse_fails("kiln 1\n@g(%a: f32[\"a\\x1fb\"]) {\n  return %a\n}\n",
                       "dim symbols cannot contain the byte 0x1f"));
     CHECK(parse_fails("kiln 1\n@g(%a: f32[N*\"\"]) {\n  return %a\n}\n",
