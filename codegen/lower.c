@@ -975,6 +975,38 @@ register_input_dims(struct kiln_lmodule *m, const struct kiln_graph *g)
     }
 }
 
+/* The dim equalities the model requires (kiln_graph.assumes) as checks over the
+ * runtime dims. One whose sides are different constants (after --dim) can
+ * never hold: an error. One over a symbol that is not a runtime dim cannot be
+ * checked, and the values that have it fail to lower anyway. */
+static enum kiln_status
+register_assumes(struct kiln_lmodule *m, const struct kiln_graph *g, struct kiln_diag *d)
+{
+    m->assumes = kiln_arena_array(m->arena, (size_t)g->n_assumes + 1, sizeof *m->assumes);
+    KILN_ASSERT(m->assumes);
+    for (int32_t i = 0; i < g->n_assumes; i++) {
+        struct kiln_dim x = g->assumes[i].a, y = g->assumes[i].b;
+        char sa[512], sb[512];
+        kiln_dim_format(x, sa, sizeof sa);
+        kiln_dim_format(y, sb, sizeof sb);
+        if (kiln_dim_is_const(x) && kiln_dim_is_const(y)) {
+            if (x.n == y.n)
+                continue;
+            kiln_diag_error(d, "the model requires dims %s and %s to be equal", sa, sb);
+            return KILN_ERR_INVALID;
+        }
+        struct kiln_lx *ea = dim_expr(m, x), *eb = dim_expr(m, y);
+        if (!ea || !eb)
+            continue;
+        size_t n = strlen(sa) + strlen(sb) + 8;
+        char *text = kiln_arena_alloc(m->arena, n);
+        KILN_ASSERT(text);
+        snprintf(text, n, "%s == %s", sa, sb);
+        m->assumes[m->n_assumes++] = (struct kiln_lassume){ea, eb, text};
+    }
+    return KILN_OK;
+}
+
 /* The type a storage-only type crosses the model's interface as; others unchanged. */
 static enum kiln_dtype
 interface_type(enum kiln_dtype t)
@@ -1624,7 +1656,7 @@ kiln_lower_graph_for(const struct kiln_graph *g, const struct kiln_lower_target 
         m->value_buf[i] = -1;
     register_input_dims(m, g);
 
-    enum kiln_status st = KILN_OK;
+    enum kiln_status st = register_assumes(m, g, d);
     int32_t *storage_in = kiln_arena_array(a, (size_t)g->n_inputs + 1, sizeof *storage_in);
     KILN_ASSERT(storage_in);
     for (int32_t i = 0; i < g->n_inputs; i++) {

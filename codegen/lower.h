@@ -274,6 +274,13 @@ struct kiln_lower_target {
                         and --no-winograd */
 };
 
+/* Two runtime-dim expressions the model requires equal (kiln_graph.assumes),
+ * checked before a run; text says which, as the user reads it. */
+struct kiln_lassume {
+    struct kiln_lx *a, *b;
+    const char *text;
+};
+
 struct kiln_lmodule {
     struct kiln_arena *arena;
     struct kiln_lower_target target;
@@ -287,6 +294,8 @@ struct kiln_lmodule {
     struct kiln_lgraph_map *sub_maps; /* the same for sub-graphs (lower.c) */
     struct kiln_lkernel **kernels;
     int32_t n_kernels, cap_kernels;
+    struct kiln_lassume *assumes;
+    int32_t n_assumes;
 };
 
 /*

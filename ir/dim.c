@@ -382,8 +382,8 @@ factor_format(const struct dim_factor *f, char *buf, size_t len, size_t k)
 struct dx_poly;
 
 struct dx_atom {
-    char kind; /* 'S', 'F', 'm', 'M' */
-    int64_t k; /* F: the divisor, >= 2 */
+    char kind;        /* 'S', 'F', 'm', 'M' */
+    int64_t k;        /* F: the divisor, >= 2 */
     const char *name; /* S: the symbol, len bytes */
     size_t len;
     const struct dx_poly *p, *q; /* F: p; m, M: p and q */
@@ -977,7 +977,7 @@ kiln_dim_sub(struct kiln_dim a, struct kiln_dim b)
     if (kiln_dim_is_int(a) && kiln_dim_is_int(b)) {
         int64_t r;
         return __builtin_sub_overflow(a.n, b.n, &r) || r == KILN_DIM_UNKNOWN ? kiln_dim_unknown()
-                                                                              : kiln_dim_const(r);
+                                                                             : kiln_dim_const(r);
     }
     if (kiln_dim_is_int(b) && b.n == 0)
         return a;
@@ -1116,8 +1116,7 @@ static const struct kiln_dim_tree *
 tree_new(struct kiln_arena *a, enum kiln_dim_tree_op op, int64_t k, int n)
 {
     struct kiln_dim_tree *t = kiln_arena_alloc(a, sizeof *t);
-    const struct kiln_dim_tree **args =
-        n ? kiln_arena_array(a, (size_t)n, sizeof *args) : NULL;
+    const struct kiln_dim_tree **args = n ? kiln_arena_array(a, (size_t)n, sizeof *args) : NULL;
     if (!t || (n && !args))
         return NULL;
     t->op = op;

@@ -680,6 +680,10 @@ kiln_graph_bind_dim(struct kiln_graph *g, const char *sym, int64_t value)
                 bound++;
         }
     }
+    for (int32_t i = 0; i < g->n_assumes; i++) {
+        kiln_dim_subst(g->assumes[i].a, sym, value, g->arena, &g->assumes[i].a);
+        kiln_dim_subst(g->assumes[i].b, sym, value, g->arena, &g->assumes[i].b);
+    }
     for (int32_t i = 0; i < g->n_nodes; i++) {
         struct kiln_node *n = g->nodes[i];
         for (int32_t k = 0; k < n->n_attrs; k++) {

@@ -215,6 +215,8 @@ kiln_infer_set_like(struct kiln_infer_ctx *ic, int out, const struct kiln_type *
 
 /* ---------------------------------------------------------------- shared helpers */
 
+static struct kiln_dim simpler_dim(struct kiln_dim a, struct kiln_dim b);
+
 enum kiln_status
 kiln_infer_broadcast(struct kiln_infer_ctx *ic, const struct kiln_type *a,
                      const struct kiln_type *b, struct kiln_type *out)
@@ -251,11 +253,66 @@ kiln_infer_broadcast(struct kiln_infer_ctx *ic, const struct kiln_type *a,
             o = x; /* the other side must be x or 1: either way x */
         else if (kiln_dim_is_const(y))
             o = y;
-        else
+        else if (kiln_dim_is_unknown(x) || kiln_dim_is_unknown(y))
             o = kiln_dim_unknown();
+        else {
+            /* two different symbolic sizes: equal at run time (checked there;
+             * one of them being 1 is refused rather than broadcast) */
+            o = simpler_dim(x, y);
+            kiln_infer_assume_eq(ic, x, y);
+        }
         out->dims[i] = o;
     }
     return KILN_OK;
+}
+
+void
+kiln_infer_assume_eq(struct kiln_infer_ctx *ic, struct kiln_dim a, struct kiln_dim b)
+{
+    if (kiln_dim_is_unknown(a) || kiln_dim_is_unknown(b) || kiln_dim_eq(a, b))
+        return;
+    struct kiln_graph *top = ic->g;
+    while (top->parent)
+        top = top->parent;
+    for (int32_t i = 0; i < top->n_assumes; i++) {
+        const struct kiln_dim_assume *x = &top->assumes[i];
+        if ((kiln_dim_eq(x->a, a) && kiln_dim_eq(x->b, b)) ||
+            (kiln_dim_eq(x->a, b) && kiln_dim_eq(x->b, a)))
+            return;
+    }
+    if (top->n_assumes == top->cap_assumes) {
+        int32_t cap = top->cap_assumes ? top->cap_assumes * 2 : 8;
+        struct kiln_dim_assume *p = kiln_arena_grow(top->arena, top->assumes,
+                                                    (size_t)top->n_assumes, (size_t)cap, sizeof *p);
+        KILN_ASSERT(p);
+        top->assumes = p;
+        top->cap_assumes = cap;
+    }
+    top->assumes[top->n_assumes++] = (struct kiln_dim_assume){a, b};
+}
+
+/* The simpler of two dims: a constant, a monomial, then the shorter expression. */
+static struct kiln_dim
+simpler_dim(struct kiln_dim a, struct kiln_dim b)
+{
+    if (kiln_dim_is_const(a) || kiln_dim_is_const(b))
+        return kiln_dim_is_const(a) ? a : b;
+    if (kiln_dim_is_expr(a) != kiln_dim_is_expr(b))
+        return kiln_dim_is_expr(a) ? b : a;
+    size_t la = strlen(a.sym), lb = strlen(b.sym);
+    return la < lb || (la == lb && strcmp(a.sym, b.sym) <= 0) ? a : b;
+}
+
+bool
+kiln_infer_merge(struct kiln_infer_ctx *ic, struct kiln_dim a, struct kiln_dim b,
+                 struct kiln_dim *out)
+{
+    if (kiln_dim_is_unknown(a) || kiln_dim_is_unknown(b) || kiln_dim_eq(a, b) ||
+        (kiln_dim_is_const(a) && kiln_dim_is_const(b)))
+        return kiln_dim_merge(a, b, out);
+    *out = simpler_dim(a, b);
+    kiln_infer_assume_eq(ic, a, b);
+    return true;
 }
 
 enum kiln_status

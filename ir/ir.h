@@ -516,11 +516,20 @@ struct kiln_graph {
     /* a declared type (value_info, graph outputs) that inference contradicts is
      * an error; otherwise a warning, and the inferred type wins */
     bool strict_shapes;
+    /* dims the model requires equal that inference could not prove equal
+     * (Concat's other axes, broadcast operands, ...): the types use one side,
+     * and the generated code checks a == b at run time (top graph only) */
+    struct kiln_dim_assume *assumes;
+    int32_t n_assumes, cap_assumes;
     /* name -> value id index (open addressing), private to graph.c */
     int32_t *name_index;
     uint32_t name_cap;
     /* file mappings (external weights) released by kiln_graph_free */
     struct kiln_mapping *mappings;
+};
+
+struct kiln_dim_assume {
+    struct kiln_dim a, b;
 };
 
 /* A new empty top-level graph with its own arena; NULL on out of memory. */
@@ -673,6 +682,18 @@ enum kiln_status kiln_infer_axis(struct kiln_infer_ctx *ic, int64_t axis, int ra
 enum kiln_status kiln_infer_require(struct kiln_infer_ctx *ic, int i, uint64_t dtype_mask);
 /* Require inputs i and j to have the same dtype. */
 enum kiln_status kiln_infer_same_dtype(struct kiln_infer_ctx *ic, int i, int j);
+/*
+ * Merge two dims the op requires equal, as kiln_dim_merge, except that two
+ * known dims that differ in form (a symbol and a constant, two expressions)
+ * give one of them (the constant, else the shorter) and record a == b on the
+ * top graph (kiln_graph.assumes), for the generated code to check. False only
+ * for two different constants.
+ */
+bool kiln_infer_merge(struct kiln_infer_ctx *ic, struct kiln_dim a, struct kiln_dim b,
+                      struct kiln_dim *out);
+/* Record a == b on the top graph (deduplicated; trivial ones dropped). */
+void kiln_infer_assume_eq(struct kiln_infer_ctx *ic, struct kiln_dim a, struct kiln_dim b);
+
 /* Scratch array of n dims in the graph arena (for building output shapes). */
 struct kiln_dim *kiln_infer_dims(struct kiln_infer_ctx *ic, int n);
 

@@ -715,8 +715,7 @@ parse_type(struct parser *ps, struct kiln_type *t)
                        is_ident_start((unsigned char)c)) {
                 TRY(parse_dim_sum(ps, 0, &dims[rank]));
                 if (kiln_dim_is_int(dims[rank]) && dims[rank].n < 0)
-                    return perr(ps, at, "a dim cannot be negative (%lld)",
-                                (long long)dims[rank].n);
+                    return perr(ps, at, "a dim cannot be negative (%lld)", (long long)dims[rank].n);
                 rank++;
             } else {
                 return perr(ps, ps->p, "expected a dim (integer, '?' or symbol), found %s",

@@ -764,7 +764,7 @@ kiln_shape_swiglu(struct kiln_infer_ctx *ic)
     if (!d)
         return KILN_ERR_NOMEM;
     for (int i = 0; i < a->rank; i++)
-        if (!kiln_dim_merge(a->dims[i], b->dims[i], &d[i]))
+        if (!kiln_infer_merge(ic, a->dims[i], b->dims[i], &d[i]))
             return kiln_infer_fail(ic, "A and B differ in dim %d (%lld vs %lld)", i,
                                    (long long)a->dims[i].n, (long long)b->dims[i].n);
     kiln_infer_set_out(ic, 0, a->dtype, a->rank, d);
@@ -1259,7 +1259,7 @@ kiln_shape_batch_norm(struct kiln_infer_ctx *ic)
                                    "rank %d",
                                    i, names[i], in[i]->rank);
         struct kiln_dim m;
-        if (!kiln_dim_merge(c, in[i]->dims[0], &m))
+        if (!kiln_infer_merge(ic, c, in[i]->dims[0], &m))
             return kiln_infer_fail(ic,
                                    "input %d (%s) has %lld values but there are %lld "
                                    "channels",

@@ -59,7 +59,7 @@ static enum kiln_status
 unify(struct kiln_infer_ctx *ic, struct kiln_dim *acc, struct kiln_dim d, const char *what)
 {
     struct kiln_dim m;
-    if (!kiln_dim_merge(*acc, d, &m))
+    if (!kiln_infer_merge(ic, *acc, d, &m))
         return kiln_infer_fail(ic, "%s: %lld vs %lld", what, (long long)acc->n, (long long)d.n);
     *acc = m;
     return KILN_OK;
@@ -400,7 +400,7 @@ kiln_shape_einsum(struct kiln_infer_ctx *ic)
                 /* a 1 broadcasts against the label's other occurrences */
             } else if (kiln_dim_is_const(label_dim[l]) && label_dim[l].n == 1) {
                 label_dim[l] = d;
-            } else if (!kiln_dim_merge(label_dim[l], d, &label_dim[l])) {
+            } else if (!kiln_infer_merge(ic, label_dim[l], d, &label_dim[l])) {
                 return kiln_infer_fail(ic,
                                        "label '%c' has size %lld in one place and %lld in "
                                        "input %d",

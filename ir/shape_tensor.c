@@ -739,7 +739,7 @@ kiln_shape_concat(struct kiln_infer_ctx *ic)
         for (int d = 0; d < rank; d++) {
             if (d == a)
                 continue;
-            if (!kiln_dim_merge(out[d], t->dims[d], &out[d]))
+            if (!kiln_infer_merge(ic, out[d], t->dims[d], &out[d]))
                 return kiln_infer_fail(ic,
                                        "input %d has size %lld on axis %d but an earlier "
                                        "input has %lld",
@@ -938,8 +938,9 @@ slice_len_sym(struct kiln_dim d, int64_t s, int64_t e, int64_t step)
         return kiln_dim_unknown();
     if (step > 0) {
         struct kiln_dim cs = slice_clamp(d, s, 0, 0), ce = slice_clamp(d, e, 0, 0);
-        return kiln_dim_max(kiln_dim_floordiv(kiln_dim_add_int(kiln_dim_sub(ce, cs), step - 1), step),
-                            kiln_dim_const(0));
+        return kiln_dim_max(
+            kiln_dim_floordiv(kiln_dim_add_int(kiln_dim_sub(ce, cs), step - 1), step),
+            kiln_dim_const(0));
     }
     int64_t m = -step;
     struct kiln_dim cs = slice_clamp(d, s, 0, -1), ce = slice_clamp(d, e, -1, -1);
@@ -1160,7 +1161,7 @@ kiln_shape_gather_nd(struct kiln_infer_ctx *ic)
     int o = 0;
     for (int i = 0; i < idx->rank - 1; i++) {
         out[o] = idx->dims[i];
-        if (i < b && !kiln_dim_merge(x->dims[i], idx->dims[i], &out[o]))
+        if (i < b && !kiln_infer_merge(ic, x->dims[i], idx->dims[i], &out[o]))
             return kiln_infer_fail(ic, "batch dim %d differs: data has %lld, indices %lld", i,
                                    (long long)x->dims[i].n, (long long)idx->dims[i].n);
         o++;
@@ -1736,8 +1737,8 @@ kiln_shape_range(struct kiln_infer_ctx *ic)
             if (diff % d != 0 && (diff > 0) == (d > 0))
                 q++;
             len = kiln_dim_const(q > 0 ? q : 0);
-        } else if (kiln_dim_is_int(v[2]) && v[2].n != INT64_MIN &&
-                   !kiln_dim_is_unknown(v[0]) && !kiln_dim_is_unknown(v[1])) {
+        } else if (kiln_dim_is_int(v[2]) && v[2].n != INT64_MIN && !kiln_dim_is_unknown(v[0]) &&
+                   !kiln_dim_is_unknown(v[1])) {
             /* max(ceil((limit - start) / delta), 0): Range(0, 4*N, 2) has 2*N
              * elements, Range(0, W, 2) floor((W + 1)/2) */
             int64_t d = v[2].n, m = d > 0 ? d : -d;
@@ -2537,7 +2538,7 @@ kiln_shape_scan(struct kiln_infer_ctx *ic)
                                        "input %d has rank %d; Scan-8 inputs lead with the "
                                        "batch axis (and scan inputs the sequence axis)",
                                        i, t->rank);
-            if (!kiln_dim_merge(batch, t->dims[0], &batch))
+            if (!kiln_infer_merge(ic, batch, t->dims[0], &batch))
                 return kiln_infer_fail(ic, "inputs disagree on the batch size: %lld vs %lld",
                                        (long long)batch.n, (long long)t->dims[0].n);
         }
@@ -2551,7 +2552,7 @@ kiln_shape_scan(struct kiln_infer_ctx *ic)
             if ((st = kiln_infer_axis(ic, ax, t->rank, &a)) != KILN_OK)
                 return st;
         }
-        if (!kiln_dim_merge(seq, t->dims[a], &seq))
+        if (!kiln_infer_merge(ic, seq, t->dims[a], &seq))
             return kiln_infer_fail(ic,
                                    "scan inputs disagree on the sequence length: %lld vs "
                                    "%lld",

@@ -161,7 +161,9 @@ struct kiln_rt_model {
     /*
      * Every size the model computes at these runtime dims (inputs, outputs,
      * temporaries, the workspace), checked as shape() checks: 0, or
-     * KILN_RT_ERR_ARG (a negative dim) or KILN_RT_ERR_SIZE with *value (may be
+     * KILN_RT_ERR_ARG (a negative dim, or dims the model requires equal that
+     * differ: then *value, if not NULL, says which, "floor((H + 1)/2)*2 == H")
+     * or KILN_RT_ERR_SIZE with *value (may be
      * NULL) the name of the first value too large ("the workspace" for the
      * sum) and *bytes (may be NULL) its size in bytes, approximately. run()
      * checks the same first and returns the same status; workspace_size()

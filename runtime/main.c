@@ -631,6 +631,10 @@ check_sizes(const struct driver *dr)
                 bytes > 0 ? log2(bytes) : 0.0);
         print_dims(stderr, dr);
         fprintf(stderr, ": too large (the limit is 2^48 bytes)\n");
+    } else if (rc == KILN_RT_ERR_ARG && value) {
+        fprintf(stderr, "%s: error: the model requires %s, which does not hold at", prog, value);
+        print_dims(stderr, dr);
+        fprintf(stderr, "\n");
     } else {
         fail("the runtime dims: %s", kiln_rt_status_name(rc));
     }

@@ -165,7 +165,8 @@ apply_dim_bindings(struct kiln_graph *g, struct kiln_diag *d)
                 if (strlen(v->name) == (size_t)(colon - name) &&
                     memcmp(v->name, name, (size_t)(colon - name)) == 0 && ax < v->type.rank) {
                     struct kiln_dim dm = v->type.dims[ax];
-                    if (dm.sym && dm.n == 1 && !kiln_dim_is_expr(dm) && !strchr(dm.sym, KILN_DIM_SEP))
+                    if (dm.sym && dm.n == 1 && !kiln_dim_is_expr(dm) &&
+                        !strchr(dm.sym, KILN_DIM_SEP))
                         sym = dm.sym;
                     else {
                         kiln_diag_error(d, "--dim %s: axis %ld of input '%s' is not a symbolic dim",

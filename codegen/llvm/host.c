@@ -303,6 +303,21 @@ kiln_llvm_emit_check_sizes(struct emitter *e)
         kiln_llvm_load_dims(e, LLVMGetParam(fn, 0));
         refuse_negative_dims(e, fn);
     }
+    /* dims the model requires equal (Concat's other axes, broadcast operands):
+     * KILN_RT_ERR_ARG, *value saying which */
+    for (int32_t i = 0; i < m->n_assumes; i++) {
+        const struct kiln_lassume *as = &m->assumes[i];
+        LLVMValueRef x = emit_dims_expr(e, as->a), y = emit_dims_expr(e, as->b);
+        LLVMBasicBlockRef fail = LLVMAppendBasicBlockInContext(e->ctx, fn, "assume.bad");
+        LLVMBasicBlockRef ok = LLVMAppendBasicBlockInContext(e->ctx, fn, "assume.ok");
+        LLVMBuildCondBr(e->b, LLVMBuildICmp(e->b, LLVMIntNE, x, y, ""), fail, ok);
+        LLVMPositionBuilderAtEnd(e->b, fail);
+        char gname[48];
+        snprintf(gname, sizeof gname, "assume.text%d", (int)i);
+        store_if(e, fn, const_string(e, as->text, gname), LLVMGetParam(fn, 1));
+        LLVMBuildRet(e->b, LLVMConstInt(e->t_i32, 1, 0));
+        LLVMPositionBuilderAtEnd(e->b, ok);
+    }
     LLVMTypeRef dt = LLVMDoubleTypeInContext(e->ctx);
     LLVMValueRef total = LLVMConstInt(e->t_i64, 0, 0), tbad = LLVMConstInt(e->t_i1, 0, 0);
     LLVMValueRef tf = LLVMConstReal(dt, 0);
