@@ -989,10 +989,12 @@ register_assumes(struct kiln_lmodule *m, const struct kiln_graph *g, struct kiln
         char sa[512], sb[512];
         kiln_dim_format(x, sa, sizeof sa);
         kiln_dim_format(y, sb, sizeof sb);
-        if (kiln_dim_is_const(x) && kiln_dim_is_const(y)) {
-            if (x.n == y.n)
+        bool ge = g->assumes[i].ge;
+        if (kiln_dim_is_int(x) && kiln_dim_is_int(y)) {
+            if (ge ? x.n >= y.n : x.n == y.n)
                 continue;
-            kiln_diag_error(d, "the model requires dims %s and %s to be equal", sa, sb);
+            kiln_diag_error(d, "the model requires dims %s and %s to be %s", sa, sb,
+                            ge ? "in that order (the first at least the second)" : "equal");
             return KILN_ERR_INVALID;
         }
         struct kiln_lx *ea = dim_expr(m, x), *eb = dim_expr(m, y);
@@ -1001,8 +1003,8 @@ register_assumes(struct kiln_lmodule *m, const struct kiln_graph *g, struct kiln
         size_t n = strlen(sa) + strlen(sb) + 8;
         char *text = kiln_arena_alloc(m->arena, n);
         KILN_ASSERT(text);
-        snprintf(text, n, "%s == %s", sa, sb);
-        m->assumes[m->n_assumes++] = (struct kiln_lassume){ea, eb, text};
+        snprintf(text, n, "%s %s %s", sa, ge ? ">=" : "==", sb);
+        m->assumes[m->n_assumes++] = (struct kiln_lassume){ea, eb, text, ge};
     }
     return KILN_OK;
 }

@@ -279,6 +279,7 @@ struct kiln_lower_target {
 struct kiln_lassume {
     struct kiln_lx *a, *b;
     const char *text;
+    bool ge; /* a >= b, else a == b */
 };
 
 struct kiln_lmodule {

@@ -266,18 +266,16 @@ kiln_infer_broadcast(struct kiln_infer_ctx *ic, const struct kiln_type *a,
     return KILN_OK;
 }
 
-void
-kiln_infer_assume_eq(struct kiln_infer_ctx *ic, struct kiln_dim a, struct kiln_dim b)
+static void
+assume(struct kiln_infer_ctx *ic, struct kiln_dim a, struct kiln_dim b, bool ge)
 {
-    if (kiln_dim_is_unknown(a) || kiln_dim_is_unknown(b) || kiln_dim_eq(a, b))
-        return;
     struct kiln_graph *top = ic->g;
     while (top->parent)
         top = top->parent;
     for (int32_t i = 0; i < top->n_assumes; i++) {
         const struct kiln_dim_assume *x = &top->assumes[i];
-        if ((kiln_dim_eq(x->a, a) && kiln_dim_eq(x->b, b)) ||
-            (kiln_dim_eq(x->a, b) && kiln_dim_eq(x->b, a)))
+        if (x->ge == ge && ((kiln_dim_eq(x->a, a) && kiln_dim_eq(x->b, b)) ||
+                            (!ge && kiln_dim_eq(x->a, b) && kiln_dim_eq(x->b, a))))
             return;
     }
     if (top->n_assumes == top->cap_assumes) {
@@ -288,7 +286,23 @@ kiln_infer_assume_eq(struct kiln_infer_ctx *ic, struct kiln_dim a, struct kiln_d
         top->assumes = p;
         top->cap_assumes = cap;
     }
-    top->assumes[top->n_assumes++] = (struct kiln_dim_assume){a, b};
+    top->assumes[top->n_assumes++] = (struct kiln_dim_assume){a, b, ge};
+}
+
+void
+kiln_infer_assume_eq(struct kiln_infer_ctx *ic, struct kiln_dim a, struct kiln_dim b)
+{
+    if (kiln_dim_is_unknown(a) || kiln_dim_is_unknown(b) || kiln_dim_eq(a, b))
+        return;
+    assume(ic, a, b, false);
+}
+
+void
+kiln_infer_assume_ge(struct kiln_infer_ctx *ic, struct kiln_dim a, struct kiln_dim b)
+{
+    if (kiln_dim_is_unknown(a) || kiln_dim_is_unknown(b) || kiln_dim_nonneg(kiln_dim_sub(a, b)))
+        return;
+    assume(ic, a, b, true);
 }
 
 /* The simpler of two dims: a constant, a monomial, then the shorter expression. */

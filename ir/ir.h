@@ -530,6 +530,7 @@ struct kiln_graph {
 
 struct kiln_dim_assume {
     struct kiln_dim a, b;
+    bool ge; /* a >= b rather than a == b */
 };
 
 /* A new empty top-level graph with its own arena; NULL on out of memory. */
@@ -693,6 +694,9 @@ bool kiln_infer_merge(struct kiln_infer_ctx *ic, struct kiln_dim a, struct kiln_
                       struct kiln_dim *out);
 /* Record a == b on the top graph (deduplicated; trivial ones dropped). */
 void kiln_infer_assume_eq(struct kiln_infer_ctx *ic, struct kiln_dim a, struct kiln_dim b);
+/* Record a >= b (a window that must fit its padded input); one that the
+ * algebra proves (a - b >= 0 for all symbols) is dropped. */
+void kiln_infer_assume_ge(struct kiln_infer_ctx *ic, struct kiln_dim a, struct kiln_dim b);
 
 /* Scratch array of n dims in the graph arena (for building output shapes). */
 struct kiln_dim *kiln_infer_dims(struct kiln_infer_ctx *ic, int n);

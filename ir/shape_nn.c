@@ -610,6 +610,7 @@ window_out(struct kiln_infer_ctx *ic, const struct window *w, int i, struct kiln
         if (__builtin_sub_overflow(pads, ek, &pe))
             return kiln_infer_fail(ic, "pads of spatial axis %d overflow", i);
         struct kiln_dim span = kiln_dim_add_int(in, pe);
+        kiln_infer_assume_ge(ic, kiln_dim_add_int(in, pads), kiln_dim_const(ek));
         if (!w->ceil_mode) {
             *out = kiln_dim_add_int(kiln_dim_floordiv(span, s), 1);
         } else {

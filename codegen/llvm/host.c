@@ -310,7 +310,8 @@ kiln_llvm_emit_check_sizes(struct emitter *e)
         LLVMValueRef x = emit_dims_expr(e, as->a), y = emit_dims_expr(e, as->b);
         LLVMBasicBlockRef fail = LLVMAppendBasicBlockInContext(e->ctx, fn, "assume.bad");
         LLVMBasicBlockRef ok = LLVMAppendBasicBlockInContext(e->ctx, fn, "assume.ok");
-        LLVMBuildCondBr(e->b, LLVMBuildICmp(e->b, LLVMIntNE, x, y, ""), fail, ok);
+        LLVMBuildCondBr(e->b, LLVMBuildICmp(e->b, as->ge ? LLVMIntSLT : LLVMIntNE, x, y, ""), fail,
+                        ok);
         LLVMPositionBuilderAtEnd(e->b, fail);
         char gname[48];
         snprintf(gname, sizeof gname, "assume.text%d", (int)i);

@@ -235,8 +235,13 @@ test_broadcast(void)
     struct kiln_type tm3 = {KILN_DT_F32, 1, m3};
     CHECK(kiln_infer_broadcast(&ic, &tm1, &tm2, &out) == KILN_OK &&
           kiln_dim_eq(out.dims[0], m1[0]));
+    /* two different symbolic sizes: the simpler one, and their equality is
+     * recorded for the artifact to check */
     CHECK(kiln_infer_broadcast(&ic, &tm1, &tm3, &out) == KILN_OK &&
-          kiln_dim_is_unknown(out.dims[0]));
+          kiln_dim_eq(out.dims[0], m1[0]));
+    CHECK(g->n_assumes == 1 && kiln_dim_eq(g->assumes[0].a, m1[0]) &&
+          kiln_dim_eq(g->assumes[0].b, m3[0]));
+    CHECK(kiln_infer_broadcast(&ic, &tm3, &tm1, &out) == KILN_OK && g->n_assumes == 1);
     CHECK(kiln_dim_is_int(kiln_dim_const(-1)) && !kiln_dim_is_unknown(kiln_dim_const(-1)));
     (void)dims_buf;
     kiln_diag_fini(&d);
