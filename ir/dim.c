@@ -19,7 +19,7 @@
 
 /* The expression engine (below) for what monomials cannot hold. */
 static struct kiln_dim dx_binary(char op, struct kiln_dim a, struct kiln_dim b);
-static bool dx_div_int(struct kiln_dim a, int64_t k, struct kiln_dim *out);
+static bool dx_div_dim(struct kiln_dim a, struct kiln_dim b, struct kiln_dim *out);
 static bool dx_subst_dim(struct kiln_dim d, const char *sym, int64_t value, struct kiln_arena *a,
                          struct kiln_dim *out);
 
@@ -230,7 +230,7 @@ kiln_dim_div_exact(struct kiln_dim a, struct kiln_dim b, struct kiln_dim *out)
             *out = kiln_dim_const(1);
             return true;
         }
-        return !b.sym && dx_div_int(a, b.n, out);
+        return dx_div_dim(a, b, out);
     }
     if (!a.sym && a.n == 0) {
         *out = kiln_dim_const(0);
@@ -1076,21 +1076,55 @@ dx_subst(struct dx *x, const struct dx_poly *p, const char *sym, size_t len, int
     return r;
 }
 
+/*
+ * a / b exactly, where b is one term k * B (a constant, a monomial or a
+ * one-term expression such as 82*N*floor(W/8)): every term of a has a
+ * coefficient k divides and holds the atoms of B, and a has no constant
+ * term unless B is a constant.
+ */
 static bool
-dx_div_int(struct kiln_dim a, int64_t k, struct kiln_dim *out)
+dx_div_dim(struct kiln_dim a, struct kiln_dim b, struct kiln_dim *out)
 {
     struct dx x;
-    if (k < 1 || !dx_begin(&x))
+    if (!dx_begin(&x))
         return false;
-    const struct dx_poly *p = dx_of_dim(&x, a);
-    bool ok = p && p->c % k == 0;
-    for (int i = 0; ok && i < p->n; i++)
-        ok = p->t[i].coef % k == 0;
-    struct kiln_dim q = ok ? dx_to_dim(&x, dx_floor(&x, p, k, 0), NULL) : kiln_dim_unknown();
+    const struct dx_poly *p = dx_of_dim(&x, a), *q = dx_of_dim(&x, b);
+    bool ok = p && q && ((q->n == 0 && q->c >= 1) || (q->n == 1 && q->c == 0 && q->t[0].coef >= 1));
+    int64_t k = ok ? (q->n ? q->t[0].coef : q->c) : 1;
+    struct dx_poly *r = ok ? dx_new(&x, p->n) : NULL;
+    ok = ok && r && p->c % k == 0 && (q->n == 0 || p->c == 0);
+    if (ok)
+        r->c = p->c / k;
+    for (int i = 0; ok && i < p->n; i++) {
+        struct dx_term t = p->t[i];
+        ok = t.coef % k == 0;
+        t.coef /= k;
+        /* remove B's atoms from t (both sorted by key) */
+        int keep = 0, j = 0, nb = q->n ? q->t[0].n : 0;
+        for (int m = 0; ok && m < p->t[i].n; m++) {
+            int c = j < nb ? dx_atom_cmp(&p->t[i].a[m], &q->t[0].a[j]) : -1;
+            if (c > 0)
+                ok = false;
+            else if (c == 0)
+                j++;
+            else
+                t.a[keep++] = p->t[i].a[m];
+        }
+        ok = ok && j == nb;
+        t.n = keep;
+        if (ok && t.n == 0) { /* a constant term of the quotient */
+            ok = kiln_add_i64(r->c, t.coef, &r->c);
+            continue;
+        }
+        if (ok)
+            r->t[r->n++] = t;
+    }
+    struct kiln_dim d = ok ? dx_to_dim(&x, dx_add(&x, dx_const(&x, 0), dx_finish(&x, r), 1), NULL)
+                           : kiln_dim_unknown();
     kiln_arena_free(x.a);
-    if (kiln_dim_is_unknown(q))
+    if (kiln_dim_is_unknown(d))
         return false;
-    *out = q;
+    *out = d;
     return true;
 }
 

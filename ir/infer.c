@@ -73,6 +73,17 @@ kiln_infer_in_const(const struct kiln_infer_ctx *ic, int i)
 }
 
 bool
+kiln_infer_value_known(const struct kiln_infer_ctx *ic, int32_t id, const struct kiln_dim **vals,
+                       int64_t *n)
+{
+    if (id < 0 || !ic->known || id >= ic->n_known || !ic->known[id].set)
+        return false;
+    *vals = ic->known[id].vals;
+    *n = ic->known[id].n;
+    return true;
+}
+
+bool
 kiln_infer_in_known(const struct kiln_infer_ctx *ic, int i, const struct kiln_dim **vals,
                     int64_t *n)
 {

@@ -650,6 +650,10 @@ const struct kiln_tensor *kiln_infer_in_const(const struct kiln_infer_ctx *ic, i
 /* Known integer contents of input i (flattened), or false. *vals lives until the
  * inference run ends. Works for constants of any integer dtype and for values
  * whose contents inference derived. */
+/* Known contents of value id of the graph being inferred (not only of the
+ * node's inputs): for looking through a producer, such as the Cast of a dim. */
+bool kiln_infer_value_known(const struct kiln_infer_ctx *ic, int32_t id,
+                            const struct kiln_dim **vals, int64_t *n);
 bool kiln_infer_in_known(const struct kiln_infer_ctx *ic, int i, const struct kiln_dim **vals,
                          int64_t *n);
 /* Input i, which the op requires: NULL after recording "input i (what) is required". */

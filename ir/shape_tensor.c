@@ -1711,6 +1711,25 @@ scalar_f64(const struct kiln_infer_ctx *ic, int i, double *out)
     return true;
 }
 
+/* Whether input i is a float Cast of a known integer scalar (a dim): *d. */
+static bool
+cast_of_dim(const struct kiln_infer_ctx *ic, int i, struct kiln_dim *d)
+{
+    if (i >= ic->n->n_in || ic->n->in[i] < 0)
+        return false;
+    const struct kiln_value *v = ic->g->values[ic->n->in[i]];
+    if (v->kind != KILN_VALUE_NODE || v->producer < 0)
+        return false;
+    const struct kiln_node *c = ic->g->nodes[v->producer];
+    const struct kiln_dim *kv;
+    int64_t kn;
+    if (c->op != KILN_OP_CAST || c->n_in < 1 || !kiln_infer_value_known(ic, c->in[0], &kv, &kn) ||
+        kn != 1 || kiln_dim_is_unknown(kv[0]))
+        return false;
+    *d = kv[0];
+    return true;
+}
+
 enum kiln_status
 kiln_shape_range(struct kiln_infer_ctx *ic)
 {
@@ -1747,7 +1766,17 @@ kiln_shape_range(struct kiln_infer_ctx *ic)
         }
     } else {
         double s, l, d;
-        if (scalar_f64(ic, 0, &s) && scalar_f64(ic, 1, &l) && scalar_f64(ic, 2, &d)) {
+        struct kiln_dim ld;
+        if (scalar_f64(ic, 0, &s) && scalar_f64(ic, 2, &d) && s == floor(s) && d == floor(d) &&
+            fabs(s) < 1e9 && d != 0 && fabs(d) < 1e9 && cast_of_dim(ic, 1, &ld)) {
+            /* Range(0.0, float(W'), 1.0), the anchor grid of a detector: an
+             * integral start and step over a dim cast to float count as
+             * integers (exact below 2^24) */
+            int64_t si = (int64_t)s, di = (int64_t)d, m = di > 0 ? di : -di;
+            struct kiln_dim diff = di > 0 ? kiln_dim_sub(ld, kiln_dim_const(si))
+                                          : kiln_dim_sub(kiln_dim_const(si), ld);
+            len = kiln_dim_max(kiln_dim_ceildiv(diff, m), kiln_dim_const(0));
+        } else if (scalar_f64(ic, 0, &s) && scalar_f64(ic, 1, &l) && scalar_f64(ic, 2, &d)) {
             if (d == 0)
                 return kiln_infer_fail(ic, "delta is 0");
             double q = ceil((l - s) / d);

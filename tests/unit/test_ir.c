@@ -372,6 +372,14 @@ test_dim_expr(void)
           kiln_dim_eq(q, kiln_dim_add_int(w, 2)));
     CHECK(!kiln_dim_div_exact(kiln_dim_add_int(w, 8), cst(4), &q));
     CHECK(kiln_dim_div_exact(e, e, &q) && kiln_dim_eq(q, cst(1)));
+    /* by a term: (82*N*floor(H/8)*floor(W/8)) / (82*N), Reshape's -1 of a detector head */
+    struct kiln_dim hw = kiln_dim_mul(kiln_dim_floordiv(h, 8), kiln_dim_floordiv(w, 8));
+    struct kiln_dim n82 = kiln_dim_mul(cst(82), sym("N"));
+    CHECK(kiln_dim_div_exact(kiln_dim_mul(n82, hw), n82, &q) && kiln_dim_eq(q, hw));
+    CHECK(kiln_dim_div_exact(kiln_dim_mul(n82, hw), kiln_dim_floordiv(w, 8), &q) &&
+          kiln_dim_eq(q, kiln_dim_mul(n82, kiln_dim_floordiv(h, 8))));
+    CHECK(!kiln_dim_div_exact(kiln_dim_mul(n82, hw), kiln_dim_mul(cst(3), sym("N")), &q));
+    CHECK(!kiln_dim_div_exact(kiln_dim_add(hw, cst(1)), kiln_dim_floordiv(w, 8), &q));
     /* min/max decide what they can: a constant difference, or one sign */
     CHECK(kiln_dim_eq(kiln_dim_min(w, kiln_dim_add_int(w, 3)), w));
     CHECK(kiln_dim_eq(kiln_dim_max(w, kiln_dim_add_int(w, -3)), w));
