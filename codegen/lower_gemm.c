@@ -1146,8 +1146,10 @@ wino_conv(struct kiln_lower_ctx *lc, const struct wino_shape *s, int32_t x,
 bool
 kiln_lower_conv2d_packed_fits(const struct kiln_tensor *w, int64_t groups, int64_t ow)
 {
+    /* ow < 0: a width known at run time only (a row narrower than a tile is
+     * then computed pixel by pixel) */
     return w && w->rank == 4 && groups == 1 && kiln_dtype_is_float(w->dtype) && w->dims[0] > 0 &&
-           w->dims[1] > 0 && w->dims[2] > 0 && w->dims[3] > 0 && ow >= 3;
+           w->dims[1] > 0 && w->dims[2] > 0 && w->dims[3] > 0 && (ow >= 3 || ow == -1);
 }
 
 enum kiln_status
@@ -1194,7 +1196,7 @@ kiln_lower_conv2d_packed(struct kiln_lower_ctx *lc, int32_t x, const struct kiln
      * whole row when it is narrower */
     bool pointwise = KH == 1 && KW == 1 && !padded && stride[0] == 1 && stride[1] == 1 &&
                      P->kind == KILN_LX_IMM && P->i >= nrmax;
-    const int nr = pointwise || OW->i >= nrmax ? nrmax : (int)OW->i;
+    const int nr = pointwise || OW->kind != KILN_LX_IMM || OW->i >= nrmax ? nrmax : (int)OW->i;
 
     /* the input as read: in place, or the copy of input_copy */
     int32_t xs = x;
@@ -1281,6 +1283,17 @@ kiln_lower_conv2d_packed(struct kiln_lower_ctx *lc, int32_t x, const struct kiln
         kiln_lb_set(lc, &last->orelse, b2, t0);
         conv_tile(&g, &last->body, (int)rem, b1, t0);
         conv_tile(&g, &last->orelse, nr, b2, t0);
+    } else if (span->kind != KILN_LX_IMM) {
+        /* a span known at run time: tiles of nr where it holds one, else one
+         * pixel at a time (a row narrower than a tile) */
+        struct kiln_ls *wide = kiln_lb_if(lc, body, bin(lc, KILN_LX_GE, span, IX(lc, nr)));
+        int32_t base = tile_start(lc, &wide->body, t0, sub_i(lc, span, IX(lc, nr)), "base");
+        conv_tile(&g, &wide->body, nr, base, t0);
+        int32_t j;
+        struct kiln_ls *px = kiln_lb_for(lc, &wide->orelse, "j", IX(lc, 0), span, &j);
+        int32_t b1 = kiln_lk_var(lc, KILN_DT_I64, "base");
+        kiln_lb_set(lc, &px->body, b1, V(lc, j));
+        conv_tile(&g, &px->body, 1, b1, V(lc, j));
     } else {
         int32_t base = tile_start(lc, body, t0, sub_i(lc, span, IX(lc, nr)), "base");
         conv_tile(&g, body, nr, base, t0);

@@ -13,7 +13,8 @@ ONNX Runtime (CPU, all graph optimizations on, as a user runs it) on every
 output:
   cosine   of the flattened outputs, at least --cosine (0.9999)
   task     the task-level check of the manifest, identical: the argmax along
-           an axis (top-1 per row or per time step) or a threshold decision
+           an axis (top-1 per row or per time step) or a threshold decision,
+           wherever ORT's own values decide it beyond rounding (task_same)
 A model marked xfail is run and reported as XFAIL (with the manifest's reason);
 if it passes it is an XPASS, which fails the run until the mark is removed.
 Prints one line per model and output and closes with the counts; exit 1 on any
@@ -28,6 +29,7 @@ import subprocess
 import sys
 import time
 import zipfile
+import zlib
 
 import numpy as np
 import onnxruntime as ort
@@ -118,6 +120,7 @@ def normalize(img, mean, std):
 
 def ort_run(path, feeds, threads=0):
     so = ort.SessionOptions()
+    so.log_severity_level = 3  # not the warnings about stale declared shapes
     if threads:
         so.intra_op_num_threads = threads
         so.inter_op_num_threads = 1
@@ -189,13 +192,27 @@ def oww_features(models, rng):
     return features
 
 
-def task_value(out, task):
+def task_same(got, want, task):
+    """Whether the task-level decisions agree: the argmax along an axis (top-1
+    per row or time step) or a threshold decision, per element. A decision that
+    ONNX Runtime's own values leave within rounding (the top two within 1e-5 of
+    the output's largest magnitude, or a value that close to the threshold) is
+    not counted: two correct implementations that sum in another order may
+    break such a tie either way. Returns (same, decisions compared)."""
     k = task["kind"]
+    if k == "none" or want.size == 0:
+        return True, 0
+    tol = 1e-5 * float(np.abs(want).max() or 1)
     if k == "argmax":
-        return np.argmax(out, axis=task["axis"]) if out.ndim > 0 else out
-    if k == "threshold":
-        return out > task["value"]
-    return None
+        ax = task["axis"] % want.ndim
+        top2 = -np.sort(-np.moveaxis(want, ax, -1), axis=-1)[..., :2]
+        decided = (top2[..., 0] - top2[..., 1] > tol) if top2.shape[-1] > 1 else \
+            np.ones(top2.shape[:-1], bool)
+        same = np.argmax(got, axis=ax) == np.argmax(want, axis=ax)
+    else:
+        decided = np.abs(want - task["value"]) > tol
+        same = (got > task["value"]) == (want > task["value"])
+    return bool(np.all(same | ~decided)), int(decided.sum())
 
 
 def main():
@@ -226,7 +243,7 @@ def main():
         d = os.path.join(args.work, name)
         os.makedirs(os.path.join(d, "in"), exist_ok=True)
         exe = os.path.join(d, "model")
-        rng = np.random.default_rng(abs(hash(name)) % (1 << 32))
+        rng = np.random.default_rng(zlib.crc32(name.encode()))
         feeds = {k: make_input(v, rng, ctx) for k, v in m["inputs"].items()}
         t0 = time.time()
         p = subprocess.run([args.kiln, "compile", path, "-o", exe], capture_output=True, text=True)
@@ -260,8 +277,7 @@ def main():
                         if g64.size and (np.any(g64) or np.any(w64)) else 1.0
                     if not np.any(w64) and not np.any(g64):
                         cos = 1.0
-                    tg, tw = task_value(g, m["task"]), task_value(w, m["task"])
-                    task_ok = tg is None or np.array_equal(tg, tw)
+                    task_ok, _ = task_same(g, w, m["task"])
                     good = cos >= args.cosine and task_ok
                     rows.append((o.name, list(g.shape), cos, task_ok,
                                  float(np.abs(g64 - w64).max()) if g64.size else 0.0))
@@ -281,6 +297,7 @@ def main():
         if ok and args.time:
             kt = time_kiln(exe, d, feeds, args.time)
             so = ort.SessionOptions()
+            so.log_severity_level = 3
             so.intra_op_num_threads = 1
             so.inter_op_num_threads = 1
             s = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
