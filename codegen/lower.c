@@ -636,6 +636,24 @@ kiln_lower_scratch(struct kiln_lower_ctx *lc, enum kiln_dtype t, struct kiln_lx 
 }
 
 int32_t
+kiln_lower_scratch_nd(struct kiln_lower_ctx *lc, enum kiln_dtype t, int rank,
+                      struct kiln_lx *const *dims)
+{
+    KILN_ASSERT(rank >= 1 && rank <= KILN_MAX_RANK);
+    struct kiln_lx *numel = dims[0];
+    for (int i = 1; i < rank; i++)
+        numel = idx_bin(lc->m->arena, KILN_LX_MUL, numel, dims[i]);
+    int32_t id = new_node_buf(lc, KILN_LBUF_TEMP, t, numel, "scratch");
+    struct kiln_lbuf *b = &lc->m->bufs[id];
+    b->rank = rank;
+    b->dims = kiln_arena_array(lc->m->arena, (size_t)rank, sizeof *b->dims);
+    KILN_ASSERT(b->dims);
+    for (int i = 0; i < rank; i++)
+        b->dims[i] = dims[i];
+    return id;
+}
+
+int32_t
 kiln_lower_local(struct kiln_lower_ctx *lc, enum kiln_dtype t, int64_t numel)
 {
     KILN_ASSERT(numel > 0);

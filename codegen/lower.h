@@ -395,6 +395,9 @@ void kiln_lower_check(struct kiln_lower_ctx *lc, struct kiln_lx *ok);
 /* A scratch buffer of numel elements of type t in the workspace, private to the node
  * (kernels of one node pass partial results through it); returns its module buffer id. */
 int32_t kiln_lower_scratch(struct kiln_lower_ctx *lc, enum kiln_dtype t, struct kiln_lx *numel);
+/* The same with a shape (rank dims), for kernels that read a temporary's dims. */
+int32_t kiln_lower_scratch_nd(struct kiln_lower_ctx *lc, enum kiln_dtype t, int rank,
+                              struct kiln_lx *const *dims);
 /* A buffer of numel elements of type t private to each call of the current
  * kernel's body (KILN_LBUF_LOCAL: on the stack, so keep it to tens of KB);
  * a task that fills it before reading it needs no workspace, and the data

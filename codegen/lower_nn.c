@@ -1107,6 +1107,95 @@ kiln_lower_conv(struct kiln_lower_ctx *lc)
 /* ---------------------------------------------------------------- ConvTranspose */
 
 /*
+ * A 2-D transposed convolution with constant weights w [C, M, KH, KW] as a
+ * GEMM and a gather: first T [N, M*KH*KW, H, W] = w' x x, a 1x1 convolution
+ * by the packed kernel with w' [(m*KH + a)*KW + b][c] = w[c][m][a][b] (all
+ * the multiply-adds), then y[n][m][oy][ox] = bias[m] + the sum of T over the
+ * taps (a, b) that land on (oy, ox): iy = (oy + pad - a*dil) / stride where
+ * that divides and is in range (col2im, as a gather: no two taps write one
+ * element, so the kernel is parallel and exact in any order the taps come).
+ */
+static enum kiln_status
+conv_transpose_gemm(struct kiln_lower_ctx *lc, int32_t x, const struct kiln_tensor *wt,
+                    int32_t bias, int32_t y, const int64_t *stride, const int64_t *pad,
+                    const int64_t *dil, enum kiln_dtype ct)
+{
+    struct kiln_lmodule *m = lc->m;
+    const int64_t C = wt->dims[0], Mo = wt->dims[1], KH = wt->dims[2], KW = wt->dims[3];
+    const int64_t MK = Mo * KH * KW;
+    /* w' as a [MK, C, 1, 1] f32 tensor */
+    struct kiln_tensor *w2 = kiln_arena_alloc(m->arena, sizeof *w2);
+    int64_t *d2 = kiln_arena_array(m->arena, 4, sizeof *d2);
+    float *v2 = kiln_arena_array(m->arena, (size_t)(MK * C), sizeof *v2);
+    KILN_ASSERT(w2 && d2 && v2);
+    for (int64_t c = 0; c < C; c++)
+        for (int64_t k = 0; k < MK; k++) {
+            double v = 0;
+            kiln_tensor_get_f64(wt, c * MK + k, &v); /* w[c][m][a][b] at c*MK + k */
+            v2[k * C + c] = (float)v;
+        }
+    d2[0] = MK;
+    d2[1] = C;
+    d2[2] = d2[3] = 1;
+    *w2 = (struct kiln_tensor){
+        .dtype = KILN_DT_F32, .rank = 4, .dims = d2, .nbytes = (uint64_t)(MK * C) * 4, .data = v2};
+    struct kiln_lx *td[4] = {kiln_lower_dim(lc, x, 0), IX(lc, MK), kiln_lower_dim(lc, x, 2),
+                             kiln_lower_dim(lc, x, 3)};
+    int32_t tb = kiln_lower_scratch_nd(lc, ct, 4, td);
+    const int64_t one[2] = {1, 1}, zero[4] = {0, 0, 0, 0};
+    enum kiln_status st =
+        kiln_lower_conv2d_packed(lc, x, w2, -1, kiln_lower_slot(lc, tb), one, zero, one, ct);
+    if (st != KILN_OK)
+        return st;
+    /* the gather, in a kernel of its own: one task per output row (n, m, oy) */
+    kiln_lower_kernel(lc, "col2im");
+    int32_t t = kiln_lower_slot(lc, tb);
+    y = kiln_lower_out(lc, 0);
+    bias = kiln_lower_in(lc, 2);
+    struct kiln_lx *Nn = kiln_lower_dim(lc, y, 0), *OH = kiln_lower_dim(lc, y, 2);
+    struct kiln_lx *OW = kiln_lower_dim(lc, y, 3), *H = td[2], *W = td[3];
+    int32_t p;
+    struct kiln_lblock *body = kiln_lk_parallel(lc, mul_i(lc, mul_i(lc, Nn, IX(lc, Mo)), OH), &p);
+    kiln_lower_method(lc,
+                      "GEMM by packed weights (%lld x %lld), then a col2im gather of %lld "
+                      "taps",
+                      (long long)MK, (long long)C, (long long)(KH * KW));
+    struct kiln_lx *voy = rem_i(lc, V(lc, p), OH), *nm = div_i(lc, V(lc, p), OH);
+    struct kiln_lx *vm = rem_i(lc, nm, IX(lc, Mo)), *vn = div_i(lc, nm, IX(lc, Mo));
+    int32_t ox;
+    struct kiln_ls *fx = loop(lc, body, "ox", OW, &ox);
+    struct kiln_lblock *blk = &fx->body;
+    int32_t acc = kiln_lk_var(lc, ct, "acc");
+    kiln_lb_set(lc, blk, acc,
+                bias >= 0 ? kiln_lx_cast(lc, ct, kiln_lx_load_f(lc, bias, vm)) : fimm(lc, ct, 0));
+    for (int64_t a = 0; a < KH; a++)
+        for (int64_t b = 0; b < KW; b++) {
+            struct kiln_lx *ty = sub_i(lc, add_i(lc, voy, IX(lc, pad[0])), IX(lc, a * dil[0]));
+            struct kiln_lx *tx =
+                sub_i(lc, add_i(lc, V(lc, ox), IX(lc, pad[1])), IX(lc, b * dil[1]));
+            struct kiln_lx *ok =
+                land(lc, bin(lc, KILN_LX_GE, ty, IX(lc, 0)), bin(lc, KILN_LX_GE, tx, IX(lc, 0)));
+            if (stride[0] != 1)
+                ok = land(lc, ok, bin(lc, KILN_LX_EQ, rem_i(lc, ty, IX(lc, stride[0])), IX(lc, 0)));
+            if (stride[1] != 1)
+                ok = land(lc, ok, bin(lc, KILN_LX_EQ, rem_i(lc, tx, IX(lc, stride[1])), IX(lc, 0)));
+            struct kiln_lx *iy = div_i(lc, ty, IX(lc, stride[0]));
+            struct kiln_lx *ix = div_i(lc, tx, IX(lc, stride[1]));
+            ok = land(lc, ok, land(lc, bin(lc, KILN_LX_LT, iy, H), bin(lc, KILN_LX_LT, ix, W)));
+            struct kiln_lx *ch = add_i(lc, mul_i(lc, vm, IX(lc, KH * KW)), IX(lc, a * KW + b));
+            struct kiln_lx *at = add_i(
+                lc,
+                mul_i(lc, add_i(lc, mul_i(lc, add_i(lc, mul_i(lc, vn, IX(lc, MK)), ch), H), iy), W),
+                ix);
+            struct kiln_lblock *ab = &kiln_lb_if(lc, blk, ok)->body;
+            accum(lc, ab, acc, KILN_LX_ADD, kiln_lx_load_f(lc, t, at));
+        }
+    struct kiln_lx *yat = add_i(lc, mul_i(lc, V(lc, p), OW), V(lc, ox));
+    kiln_lb_store_f(lc, blk, y, yat, V(lc, acc));
+    return KILN_OK;
+}
+
+/*
  * Gather form of the transposed convolution: output position o receives
  * x[i] * w[k] wherever o = i * stride - pad + k * dilation. Pads come from
  * `pads`, or, with auto_pad SAME_* or an output_shape, from the total padding
@@ -1157,6 +1246,16 @@ kiln_lower_conv_transpose(struct kiln_lower_ctx *lc)
     int32_t y = kiln_lower_out(lc, 0);
     int64_t groups = kiln_node_attr_int(n, "group", 1);
     enum kiln_dtype ct = kiln_lower_compute_type(kiln_lower_buf(lc, y)->dtype);
+    const struct kiln_tensor *wt = const_input(lc, 1);
+    if (sp == 2 && groups == 1 && ct == KILN_DT_F32 && kiln_lower_buf(lc, x)->dtype == ct && wt &&
+        wt->rank == 4 && kiln_dtype_is_float(wt->dtype)) {
+        struct kiln_dim xw = xt->dims[3];
+        int64_t C = wt->dims[0], Mo = wt->dims[1], KH = wt->dims[2], KW = wt->dims[3];
+        int64_t MK = Mo * KH * KW;
+        if (C > 0 && MK > 0 && MK <= (INT64_C(1) << 24) &&
+            kiln_lower_conv2d_packed_fits(wt, 1, kiln_dim_is_const(xw) ? xw.n : -1))
+            return conv_transpose_gemm(lc, x, wt, bias, y, stride, pad, dil, ct);
+    }
     struct kiln_lx *M = kiln_lower_dim(lc, y, 1), *Mg = kiln_lower_dim(lc, w, 1);
     struct kiln_lx *Cg = div_i(lc, kiln_lower_dim(lc, x, 1), IX(lc, groups));
     int32_t p;
