@@ -258,7 +258,8 @@ pack_panels(struct kiln_lower_ctx *lc, enum kiln_dtype ct, const struct kiln_ten
             int64_t sb, int64_t nd, int64_t sd, int l)
 {
     void *data;
-    int32_t buf = kiln_lower_const(lc, ct, nb * nd, "packed", &data);
+    /* a last panel of fewer than l lanes is zero-padded to l */
+    int32_t buf = kiln_lower_const(lc, ct, (nb + l - 1) / l * l * nd, "packed", &data);
     float *pw = data;
     for (int64_t b = 0; b < nb; b++)
         for (int64_t d = 0; d < nd; d++) {
@@ -1311,98 +1312,199 @@ kiln_lower_matmul_packed_fits(const struct kiln_lower_ctx *lc, const struct kiln
 {
     int vl, l, nr;
     tile_shape(lc, &vl, &l, &nr);
-    return b && b->rank == 2 && kiln_dtype_is_float(b->dtype) && b->dims[0] > 0 && b->dims[1] > 0 &&
-           b->dims[1] % l == 0 && rows->kind == KILN_LX_IMM && rows->i > 0;
+    (void)nr;
+    /* N below a vector tile leaves most lanes idle: the row kernels do better */
+    return b && b->rank == 2 && kiln_dtype_is_float(b->dtype) && b->dims[0] > 0 &&
+           b->dims[1] >= l && b->dims[1] <= (INT64_C(1) << 30) &&
+           (rows->kind != KILN_LX_IMM || rows->i > 0);
 }
 
 /*
  * Y [R, N] = A [R, K] (rows of a, a's batch dims flattened) times B [K, N], a
- * constant packed at compile time into panels [N / L][K][L]. Tasks are
- * (column block, row tile), the row tile fastest: consecutive tasks share a
- * panel. A tile of nr rows (8, or R when fewer; the last tile starts at R - nr
- * and keeps only its own rows) accumulates over K in vector registers; each row
+ * constant packed at compile time into panels [ceil(N / L)][K][L] (the last
+ * zero-padded), plus beta * C for a bias C of N (Gemm's). Tasks are (column
+ * block, row tile), the row tile fastest: consecutive tasks share a panel. A
+ * tile of nr rows (8, or R when fewer; the last tile starts at R - nr and
+ * keeps only its own rows) accumulates over K in vector registers; each row
  * then goes through the fused epilogue on vectors (kiln_lb_store_out_lanes).
  * Failing that, the tile is stored with vector stores into the accumulator
  * (raw_accumulator) and the epilogue pass reads the rows back once and stores
  * each element through kiln_lb_store_out, a vectorizable loop over the L
- * columns.
+ * columns. The last, partial column block (N not a multiple of L) goes
+ * through a local tile and stores its own columns one by one. R known only
+ * at run time: tiles of 8 rows where there are 8, else one row at a time.
  */
+struct mm_packed {
+    struct kiln_lower_ctx *lc;
+    int32_t a, y, panel, bias;
+    float beta;
+    int64_t K, N, NB, L;
+    int vl, ry;
+    bool tail; /* N % L != 0: block NB - 1 is partial */
+    struct kiln_lx *R;
+    enum kiln_dtype ct;
+};
+
+/* The stores of one tile row's vectors (columns col0 + [0, L)) to row `row`. */
+static void
+mm_store_row(struct mm_packed *g, struct kiln_lblock *own, const struct tile *t, int r,
+             struct kiln_lx *row, struct kiln_lx *col0, bool partial, int32_t *acc, bool *in_place)
+{
+    struct kiln_lower_ctx *lc = g->lc;
+    const int vl = g->vl;
+    const int64_t N = g->N, L = g->L;
+    struct kiln_lx *ydims[KILN_MAX_RANK], *yi[KILN_MAX_RANK];
+    for (int d = 0; d < g->ry - 1; d++)
+        ydims[d] = kiln_lower_dim(lc, g->y, d);
+    struct kiln_lx *rest = row;
+    for (int d = g->ry - 2; d >= 0; d--) {
+        yi[d] = d ? rem_i(lc, rest, ydims[d]) : rest;
+        rest = d ? div_i(lc, rest, ydims[d]) : rest;
+    }
+    struct kiln_lx *rbase = add_i(lc, mul_i(lc, row, IX(lc, N)), col0);
+    if (partial) {
+        /* the block's own N - col0 columns, through a local copy of the row */
+        int32_t loc = kiln_lower_slot(lc, kiln_lower_local(lc, g->ct, L));
+        for (int v = 0; v < TILE_NV; v++)
+            kiln_lb_store(lc, own, loc, IX(lc, v * vl), V(lc, t->acc[r][v]));
+        int32_t j;
+        struct kiln_ls *fe = loop(lc, own, "j", IX(lc, N % L), &j);
+        struct kiln_lx *val = kiln_lx_load(lc, loc, V(lc, j));
+        if (g->bias >= 0)
+            val = bin(lc, KILN_LX_ADD, val,
+                      bin(lc, KILN_LX_MUL, fimm(lc, g->ct, g->beta),
+                          kiln_lx_load_f(lc, g->bias, add_i(lc, col0, V(lc, j)))));
+        yi[g->ry - 1] = add_i(lc, col0, V(lc, j));
+        kiln_lb_store_out(lc, &fe->body, g->y, add_i(lc, rbase, V(lc, j)), val, yi);
+        return;
+    }
+    int32_t lane = kiln_lk_var(lc, KILN_DT_I64, "lane");
+    int32_t vals[TILE_NV];
+    for (int v = 0; v < TILE_NV; v++) {
+        vals[v] = t->acc[r][v];
+        if (g->bias < 0)
+            continue;
+        vals[v] = kiln_lk_vvar(lc, g->ct, vl, "yb");
+        kiln_lb_set(lc, own, vals[v],
+                    bin(lc, KILN_LX_ADD, V(lc, t->acc[r][v]),
+                        bin(lc, KILN_LX_MUL, kiln_lx_splat(lc, fimm(lc, g->ct, g->beta), vl),
+                            kiln_lx_vload(lc, g->bias, add_i(lc, col0, IX(lc, v * vl)), vl))));
+    }
+    bool wide = true;
+    for (int v = 0; v < TILE_NV && wide; v++) {
+        struct kiln_lx *off = add_i(lc, IX(lc, v * vl), V(lc, lane));
+        yi[g->ry - 1] = add_i(lc, col0, off);
+        wide =
+            kiln_lb_store_out_lanes(lc, own, g->y, add_i(lc, rbase, off), V(lc, vals[v]), yi, lane);
+    }
+    if (wide)
+        return;
+    if (*acc < 0)
+        *acc = raw_accumulator(lc, g->y, g->ct, mul_i(lc, g->R, IX(lc, N)), in_place);
+    for (int v = 0; v < TILE_NV; v++)
+        kiln_lb_store(lc, own, *acc, add_i(lc, rbase, IX(lc, v * vl)), V(lc, vals[v]));
+    if (*in_place)
+        return;
+    int32_t j;
+    struct kiln_ls *fe = loop(lc, own, "j", IX(lc, L), &j);
+    fe->hints |= KILN_LS_HINT_VECTORIZE;
+    struct kiln_lx *at = add_i(lc, rbase, V(lc, j));
+    yi[g->ry - 1] = add_i(lc, col0, V(lc, j));
+    kiln_lb_store_out(lc, &fe->body, g->y, at, kiln_lx_load(lc, *acc, at), yi);
+}
+
+/* One tile of nr rows from row0 (rows before t0 belong to the tile before). */
+static void
+mm_tile(struct mm_packed *g, struct kiln_lblock *body, int nr, int32_t row0, struct kiln_lx *t0,
+        struct kiln_lx *nb, int32_t *acc, bool *in_place)
+{
+    struct kiln_lower_ctx *lc = g->lc;
+    const int64_t K = g->K, L = g->L;
+    struct tile t;
+    tile_zero(lc, body, &t, nr, g->ct);
+    int32_t k;
+    struct kiln_ls *fk = loop(lc, body, "k", IX(lc, K), &k);
+    fk->hints |= KILN_LS_HINT_NO_VECTORIZE;
+    struct kiln_lx *av[TILE_NR] = {0};
+    for (int r = 0; r < nr; r++)
+        av[r] = kiln_lx_cast(
+            lc, g->ct,
+            kiln_lx_load_f(
+                lc, g->a,
+                add_i(lc, mul_i(lc, add_i(lc, V(lc, row0), IX(lc, r)), IX(lc, K)), V(lc, k))));
+    tile_step(lc, &fk->body, &t, av, g->panel,
+              mul_i(lc, add_i(lc, mul_i(lc, nb, IX(lc, K)), V(lc, k)), IX(lc, L)), g->ct);
+    struct kiln_lx *col0 = mul_i(lc, nb, IX(lc, L));
+    for (int r = 0; r < nr; r++) {
+        struct kiln_lx *row = add_i(lc, V(lc, row0), IX(lc, r));
+        struct kiln_lblock *own = &kiln_lb_if(lc, body, bin(lc, KILN_LX_GE, row, t0))->body;
+        if (!g->tail) {
+            mm_store_row(g, own, &t, r, row, col0, false, acc, in_place);
+            continue;
+        }
+        struct kiln_ls *last = kiln_lb_if(lc, own, bin(lc, KILN_LX_EQ, nb, IX(lc, g->NB - 1)));
+        mm_store_row(g, &last->body, &t, r, row, col0, true, acc, in_place);
+        mm_store_row(g, &last->orelse, &t, r, row, col0, false, acc, in_place);
+    }
+}
+
+enum kiln_status
+kiln_lower_matmul_packed_bias(struct kiln_lower_ctx *lc, int32_t a, const struct kiln_tensor *bt,
+                              int32_t bias, float beta, int32_t y, enum kiln_dtype ct)
+{
+    int vl, TILE_L, nrmax;
+    tile_shape(lc, &vl, &TILE_L, &nrmax);
+    const int64_t K = bt->dims[0], N = bt->dims[1], NB = (N + TILE_L - 1) / TILE_L;
+    int32_t panel = kiln_lower_slot(lc, pack_panels(lc, ct, bt, N, 1, K, N, TILE_L));
+    int ra = kiln_lower_rank(lc, a);
+    struct kiln_lx *R = kiln_lower_dims_prod(lc, a, 0, ra - 1);
+    const bool fixed = R->kind == KILN_LX_IMM;
+    const int nr = fixed && R->i < nrmax ? (int)R->i : nrmax;
+    struct kiln_lx *RT = div_i(lc, add_i(lc, R, IX(lc, nr - 1)), IX(lc, nr));
+    struct mm_packed g = {.lc = lc,
+                          .a = a,
+                          .y = y,
+                          .panel = panel,
+                          .bias = bias,
+                          .beta = beta,
+                          .K = K,
+                          .N = N,
+                          .NB = NB,
+                          .L = TILE_L,
+                          .vl = vl,
+                          .ry = kiln_lower_rank(lc, y),
+                          .tail = N % TILE_L != 0,
+                          .R = R,
+                          .ct = ct};
+    int32_t p;
+    struct kiln_lblock *body = kiln_lk_parallel(lc, mul_i(lc, IX(lc, NB), RT), &p);
+    kiln_lower_method(lc, "GEMM tile %d rows x %d cols, packed weights%s", nr, TILE_L,
+                      g.tail ? ", a partial last column block" : "");
+    struct kiln_lx *nb = div_i(lc, V(lc, p), RT), *rt = rem_i(lc, V(lc, p), RT);
+    struct kiln_lx *t0 = mul_i(lc, rt, IX(lc, nr));
+    int32_t acc = -1;
+    bool in_place = false;
+    if (fixed) {
+        int32_t row0 = tile_start(lc, body, t0, IX(lc, R->i - nr), "row");
+        mm_tile(&g, body, nr, row0, t0, nb, &acc, &in_place);
+        return KILN_OK;
+    }
+    struct kiln_ls *wide = kiln_lb_if(lc, body, bin(lc, KILN_LX_GE, R, IX(lc, nr)));
+    int32_t row0 = tile_start(lc, &wide->body, t0, sub_i(lc, R, IX(lc, nr)), "row");
+    mm_tile(&g, &wide->body, nr, row0, t0, nb, &acc, &in_place);
+    int32_t r;
+    struct kiln_ls *fr = kiln_lb_for(lc, &wide->orelse, "r", IX(lc, 0), R, &r);
+    int32_t row1 = kiln_lk_var(lc, KILN_DT_I64, "row");
+    kiln_lb_set(lc, &fr->body, row1, V(lc, r));
+    mm_tile(&g, &fr->body, 1, row1, V(lc, r), nb, &acc, &in_place);
+    return KILN_OK;
+}
+
 enum kiln_status
 kiln_lower_matmul_packed(struct kiln_lower_ctx *lc, int32_t a, const struct kiln_tensor *bt,
                          int32_t y, enum kiln_dtype ct)
 {
-    int vl, TILE_L, nrmax;
-    tile_shape(lc, &vl, &TILE_L, &nrmax);
-    const int64_t K = bt->dims[0], N = bt->dims[1], NB = N / TILE_L;
-    int32_t panel = kiln_lower_slot(lc, pack_panels(lc, ct, bt, N, 1, K, N, TILE_L));
-    int ra = kiln_lower_rank(lc, a), ry = kiln_lower_rank(lc, y);
-    const int64_t R = kiln_lower_dims_prod(lc, a, 0, ra - 1)->i;
-    const int nr = R < nrmax ? (int)R : nrmax;
-    const int64_t RT = (R + nr - 1) / nr;
-
-    int32_t p, k;
-    struct kiln_lblock *body = kiln_lk_parallel(lc, IX(lc, NB * RT), &p);
-    kiln_lower_method(lc, "GEMM tile %d rows x %d cols, packed weights", nr, TILE_L);
-    struct kiln_lx *nb = div_i(lc, V(lc, p), IX(lc, RT)), *rt = rem_i(lc, V(lc, p), IX(lc, RT));
-    struct kiln_lx *t0 = mul_i(lc, rt, IX(lc, nr));
-    int32_t row0 = tile_start(lc, body, t0, IX(lc, R - nr), "row");
-    struct tile t;
-    tile_zero(lc, body, &t, nr, ct);
-    struct kiln_ls *fk = loop(lc, body, "k", IX(lc, K), &k);
-    fk->hints |= KILN_LS_HINT_NO_VECTORIZE;
-    struct kiln_lx *av[TILE_NR];
-    for (int r = 0; r < nr; r++)
-        av[r] = kiln_lx_cast(
-            lc, ct,
-            kiln_lx_load_f(
-                lc, a,
-                add_i(lc, mul_i(lc, add_i(lc, V(lc, row0), IX(lc, r)), IX(lc, K)), V(lc, k))));
-    tile_step(lc, &fk->body, &t, av, panel,
-              mul_i(lc, add_i(lc, mul_i(lc, nb, IX(lc, K)), V(lc, k)), IX(lc, TILE_L)), ct);
-
-    /* the tile's own rows through the epilogue on vectors; failing that,
-     * vector stores into the accumulator, then (unless in place) the
-     * epilogue pass */
-    struct kiln_lx *col0 = mul_i(lc, nb, IX(lc, TILE_L));
-    struct kiln_lx *ydims[KILN_MAX_RANK];
-    for (int d = 0; d < ry - 1; d++)
-        ydims[d] = kiln_lower_dim(lc, y, d);
-    int32_t lane = kiln_lk_var(lc, KILN_DT_I64, "lane"), acc = -1;
-    bool in_place = false;
-    for (int r = 0; r < nr; r++) {
-        struct kiln_lx *row = add_i(lc, V(lc, row0), IX(lc, r));
-        struct kiln_lblock *own = &kiln_lb_if(lc, body, bin(lc, KILN_LX_GE, row, t0))->body;
-        struct kiln_lx *rbase = add_i(lc, mul_i(lc, row, IX(lc, N)), col0);
-        struct kiln_lx *yi[KILN_MAX_RANK];
-        /* the row's axes from the row number, then the column */
-        struct kiln_lx *rest = row;
-        for (int d = ry - 2; d >= 0; d--) {
-            yi[d] = d ? rem_i(lc, rest, ydims[d]) : rest;
-            rest = d ? div_i(lc, rest, ydims[d]) : rest;
-        }
-        bool wide = true;
-        for (int v = 0; v < TILE_NV && wide; v++) {
-            struct kiln_lx *off = add_i(lc, IX(lc, v * vl), V(lc, lane));
-            yi[ry - 1] = add_i(lc, col0, off);
-            wide = kiln_lb_store_out_lanes(lc, own, y, add_i(lc, rbase, off), V(lc, t.acc[r][v]),
-                                           yi, lane);
-        }
-        if (wide)
-            continue;
-        if (acc < 0)
-            acc = raw_accumulator(lc, y, ct, IX(lc, R * N), &in_place);
-        for (int v = 0; v < TILE_NV; v++)
-            kiln_lb_store(lc, own, acc, add_i(lc, rbase, IX(lc, v * vl)), V(lc, t.acc[r][v]));
-        if (in_place)
-            continue;
-        int32_t j;
-        struct kiln_ls *fe = loop(lc, own, "j", IX(lc, TILE_L), &j);
-        fe->hints |= KILN_LS_HINT_VECTORIZE;
-        struct kiln_lx *at = add_i(lc, rbase, V(lc, j));
-        yi[ry - 1] = add_i(lc, col0, V(lc, j));
-        kiln_lb_store_out(lc, &fe->body, y, at, kiln_lx_load(lc, acc, at), yi);
-    }
-    return KILN_OK;
+    return kiln_lower_matmul_packed_bias(lc, a, bt, -1, 1.0f, y, ct);
 }
 
 /* ---------------------------------------------------------------- depthwise convolution */

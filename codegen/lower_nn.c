@@ -533,6 +533,19 @@ gemm_dense(struct kiln_lower_ctx *lc, enum kiln_dtype ct)
     bool tb = kiln_node_attr_int(lc->n, "transB", 0) != 0;
     float alpha = kiln_node_attr_float(lc->n, "alpha", 1.0f);
     float beta = kiln_node_attr_float(lc->n, "beta", 1.0f);
+    /* constant weights (canonicalize made them [K, N]) and no bias or a bias
+     * of N: the packed GEMM kernel, bias and epilogue on its register tile */
+    const struct kiln_tensor *wc = const_input(lc, 1);
+    const struct kiln_lx *cn =
+        c >= 0 ? kiln_lower_dims_prod(lc, c, 0, kiln_lower_rank(lc, c)) : NULL;
+    if (ct == KILN_DT_F32 && !ta && !tb && alpha == 1.0f && wc && wc->rank == 2 &&
+        kiln_lower_buf(lc, a)->dtype == ct &&
+        (c < 0 || beta == 0.0f ||
+         (kiln_lower_buf(lc, c)->dtype == ct && cn->kind == KILN_LX_IMM && cn->i == wc->dims[1] &&
+          (kiln_lower_rank(lc, c) == 1 ||
+           (kiln_lower_rank(lc, c) == 2 && cn->i == kiln_lower_dim(lc, c, 1)->i)))) &&
+        kiln_lower_matmul_packed_fits(lc, wc, kiln_lower_dim(lc, a, 0)))
+        return kiln_lower_matmul_packed_bias(lc, a, wc, beta == 0.0f ? -1 : c, beta, y, ct);
     struct kiln_lx *M = kiln_lower_dim(lc, y, 0), *N = kiln_lower_dim(lc, y, 1);
     struct kiln_lx *K = kiln_lower_dim(lc, a, ta ? 0 : 1);
     struct kiln_lx *lda = kiln_lower_dim(lc, a, 1);

@@ -62,6 +62,10 @@ enum kiln_status kiln_lower_conv2d_packed(struct kiln_lower_ctx *lc, int32_t x,
  * tile's (32 on AVX-512), with rows (A's flattened batch and row dims) a constant. */
 bool kiln_lower_matmul_packed_fits(const struct kiln_lower_ctx *lc, const struct kiln_tensor *b,
                                    const struct kiln_lx *rows);
+/* The same plus beta * C for a bias C of N elements (a Gemm's; bias -1: none). */
+enum kiln_status kiln_lower_matmul_packed_bias(struct kiln_lower_ctx *lc, int32_t a,
+                                               const struct kiln_tensor *bt, int32_t bias,
+                                               float beta, int32_t y, enum kiln_dtype ct);
 enum kiln_status kiln_lower_matmul_packed(struct kiln_lower_ctx *lc, int32_t a,
                                           const struct kiln_tensor *b, int32_t y,
                                           enum kiln_dtype ct);
