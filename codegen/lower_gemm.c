@@ -1340,7 +1340,8 @@ struct mm_packed {
     float beta;
     int64_t K, N, NB, L;
     int vl, ry;
-    bool tail; /* N % L != 0: block NB - 1 is partial */
+    bool tail;   /* N % L != 0: block NB - 1 is partial */
+    int32_t loc; /* its local row copy (one for every row: they go one by one), -1 until made */
     struct kiln_lx *R;
     enum kiln_dtype ct;
 };
@@ -1364,7 +1365,9 @@ mm_store_row(struct mm_packed *g, struct kiln_lblock *own, const struct tile *t,
     struct kiln_lx *rbase = add_i(lc, mul_i(lc, row, IX(lc, N)), col0);
     if (partial) {
         /* the block's own N - col0 columns, through a local copy of the row */
-        int32_t loc = kiln_lower_slot(lc, kiln_lower_local(lc, g->ct, L));
+        if (g->loc < 0)
+            g->loc = kiln_lower_slot(lc, kiln_lower_local(lc, g->ct, L));
+        int32_t loc = g->loc;
         for (int v = 0; v < TILE_NV; v++)
             kiln_lb_store(lc, own, loc, IX(lc, v * vl), V(lc, t->acc[r][v]));
         int32_t j;
@@ -1475,7 +1478,8 @@ kiln_lower_matmul_packed_bias(struct kiln_lower_ctx *lc, int32_t a, const struct
                           .ry = kiln_lower_rank(lc, y),
                           .tail = N % TILE_L != 0,
                           .R = R,
-                          .ct = ct};
+                          .ct = ct,
+                          .loc = -1};
     int32_t p;
     struct kiln_lblock *body = kiln_lk_parallel(lc, mul_i(lc, IX(lc, NB), RT), &p);
     kiln_lower_method(lc, "GEMM tile %d rows x %d cols, packed weights%s", nr, TILE_L,

@@ -3334,6 +3334,12 @@ rnn_activate(struct kiln_lower_ctx *lc, const struct rnn_act *a, struct kiln_lx 
     return NULL;
 }
 
+static bool
+same_act(const struct rnn_act *a, const struct rnn_act *b)
+{
+    return strcmp(a->name, b->name) == 0 && a->alpha == b->alpha && a->beta == b->beta;
+}
+
 /* The activations of node n: nf per direction, defaults `def`, alphas and betas
  * consumed in order by the functions that take them. */
 static enum kiln_status
@@ -3366,6 +3372,79 @@ rnn_acts(struct kiln_lower_ctx *lc, int nf, int dirs, const char *const *def, st
 }
 
 /*
+ * The input projection of an RNN or LSTM with constant f32 weights W [dirs,
+ * G*H, I], for every step in one GEMM per direction (the packed kernel):
+ * XW[d] [S*B, G*H] = x [S*B, I] W[d]^T + Wb[d] + Rb[d]. xw[d] gets the
+ * scratch buffer's id, or stays -1 where the projection is left to the steps
+ * (GRU, whose h gate adds Rb elsewhere; layout 1; weights not constant; a
+ * gate width below the kernel's tile). The steps start a kernel of their own.
+ */
+static enum kiln_status
+rnn_input_gemm(struct kiln_lower_ctx *lc, bool gru, bool layout, int dirs, int G, int32_t *xw)
+{
+    struct kiln_lmodule *m = lc->m;
+    int32_t x = kiln_lower_in(lc, 0), bias = kiln_lower_in(lc, 3);
+    const struct kiln_tensor *wt = const_input(lc, 1);
+    const struct kiln_tensor *bt = bias >= 0 ? const_input(lc, 3) : NULL;
+    if (gru || layout || !wt || wt->rank != 3 || wt->dims[0] != dirs ||
+        !kiln_dtype_is_float(wt->dtype) || kiln_lower_buf(lc, x)->dtype != KILN_DT_F32 ||
+        kiln_lower_rank(lc, x) != 3 || (bias >= 0 && !bt) || wt->dims[1] % G != 0)
+        return KILN_OK;
+    const int64_t GH = wt->dims[1], I = wt->dims[2];
+    struct kiln_tensor *tb[2];
+    for (int d = 0; d < dirs; d++) {
+        /* W[d]^T as [I, GH] */
+        struct kiln_tensor *t = kiln_arena_alloc(m->arena, sizeof *t);
+        int64_t *dims = kiln_arena_array(m->arena, 2, sizeof *dims);
+        float *v = kiln_arena_array(m->arena, (size_t)(GH * I), sizeof *v);
+        KILN_ASSERT(t && dims && v);
+        for (int64_t g = 0; g < GH; g++)
+            for (int64_t i = 0; i < I; i++) {
+                double e = 0;
+                kiln_tensor_get_f64(wt, (d * GH + g) * I + i, &e);
+                v[i * GH + g] = (float)e;
+            }
+        dims[0] = I;
+        dims[1] = GH;
+        *t = (struct kiln_tensor){.dtype = KILN_DT_F32,
+                                  .rank = 2,
+                                  .dims = dims,
+                                  .nbytes = (uint64_t)(GH * I) * 4,
+                                  .data = v};
+        tb[d] = t;
+        if (!kiln_lower_matmul_packed_fits(
+                lc, t, mul_i(lc, kiln_lower_dim(lc, x, 0), kiln_lower_dim(lc, x, 1))))
+            return KILN_OK;
+    }
+    for (int d = 0; d < dirs; d++) {
+        int32_t bb = -1;
+        if (bt) {
+            void *data;
+            bb = kiln_lower_const(lc, KILN_DT_F32, GH, "bias", &data);
+            float *bv = data;
+            for (int64_t g = 0; g < GH; g++) {
+                double wb = 0, rb = 0;
+                kiln_tensor_get_f64(bt, d * 2 * GH + g, &wb);
+                kiln_tensor_get_f64(bt, d * 2 * GH + GH + g, &rb);
+                bv[g] = (float)(wb + rb);
+            }
+        }
+        struct kiln_lx *td[2] = {mul_i(lc, kiln_lower_dim(lc, x, 0), kiln_lower_dim(lc, x, 1)),
+                                 IX(lc, GH)};
+        xw[d] = kiln_lower_scratch_nd(lc, KILN_DT_F32, 2, td);
+        if (d > 0)
+            kiln_lower_kernel(lc, "xw");
+        enum kiln_status st = kiln_lower_matmul_packed_bias(
+            lc, kiln_lower_in(lc, 0), tb[d], bb >= 0 ? kiln_lower_slot(lc, bb) : -1, 1.0f,
+            kiln_lower_slot(lc, xw[d]), KILN_DT_F32);
+        if (st != KILN_OK)
+            return st;
+    }
+    kiln_lower_kernel(lc, "steps");
+    return KILN_OK;
+}
+
+/*
  * RNN, GRU, LSTM. One parallel iteration per (direction, batch) runs the
  * whole sequence: the state (and LSTM's cell) and the gate pre-activations
  * live in scratch buffers. Steps past a batch's sequence_lens leave the state
@@ -3390,6 +3469,12 @@ kiln_lower_rnn(struct kiln_lower_ctx *lc)
                              *const d_lstm[] = {"Sigmoid", "Tanh", "Tanh"};
     struct rnn_act acts[6];
     enum kiln_status st = rnn_acts(lc, nf, dirs, lstm ? d_lstm : gru ? d_gru : d_rnn, acts);
+    if (st != KILN_OK)
+        return st;
+    /* the input projection of every step at once: XW[d] = x W[d]^T + Wb[d] + Rb[d]
+     * by the packed GEMM kernel (LSTM and RNN: every gate row takes both biases) */
+    int32_t proj[2] = {-1, -1};
+    st = rnn_input_gemm(lc, gru, layout, dirs, G, proj);
     if (st != KILN_OK)
         return st;
     int32_t x = kiln_lower_in(lc, 0), w = kiln_lower_in(lc, 1), r = kiln_lower_in(lc, 2);
@@ -3441,48 +3526,107 @@ kiln_lower_rnn(struct kiln_lower_ctx *lc)
     struct kiln_lx *gbase = mul_i(lc, V(lc, p), GH), *hbase = mul_i(lc, V(lc, p), H);
     int32_t acc = kiln_lk_var(lc, ct, "acc"), acc2 = kiln_lk_var(lc, ct, "acc2");
     /* pre-activations of every gate row gj (GRU's h gate: only x W + Wb here) */
-    int32_t gj;
-    struct kiln_ls *fg = loop(lc, vb, "g", GH, &gj);
-    struct kiln_lx *row = add_i(lc, mul_i(lc, d, GH), V(lc, gj)); /* W/R row */
-    kiln_lb_set(lc, &fg->body, acc, zero);
-    struct kiln_ls *fx = loop(lc, &fg->body, "k", I, &k);
-    accum(lc, &fx->body, acc, KILN_LX_ADD,
-          bin(lc, KILN_LX_MUL,
-              kiln_lx_cast(lc, ct, kiln_lx_load_f(lc, x, add_i(lc, mul_i(lc, xrow, I), V(lc, k)))),
-              kiln_lx_cast(lc, ct, kiln_lx_load_f(lc, w, add_i(lc, mul_i(lc, row, I), V(lc, k))))));
-    struct kiln_lx *wb =
-        bias >= 0 ? kiln_lx_cast(
-                        lc, ct,
-                        kiln_lx_load_f(
-                            lc, bias, add_i(lc, mul_i(lc, d, mul_i(lc, IX(lc, 2), GH)), V(lc, gj))))
-                  : zero;
-    struct kiln_lx *rb =
-        bias >= 0
-            ? kiln_lx_cast(
-                  lc, ct,
-                  kiln_lx_load_f(
-                      lc, bias,
-                      add_i(lc, add_i(lc, mul_i(lc, d, mul_i(lc, IX(lc, 2), GH)), GH), V(lc, gj))))
-            : zero;
-    kiln_lb_set(lc, &fg->body, acc, bin(lc, KILN_LX_ADD, V(lc, acc), wb));
-    /* + h R + Rb, except for GRU's h gate */
-    struct kiln_lblock *rblk = &fg->body;
-    if (gru)
-        rblk = &kiln_lb_if(lc, rblk, bin(lc, KILN_LX_LT, V(lc, gj), mul_i(lc, IX(lc, 2), H)))->body;
-    kiln_lb_set(lc, rblk, acc2, zero);
-    struct kiln_ls *fh = loop(lc, rblk, "k", H, &k);
-    accum(lc, &fh->body, acc2, KILN_LX_ADD,
-          bin(lc, KILN_LX_MUL, kiln_lx_load(lc, hs, add_i(lc, hbase, V(lc, k))),
-              kiln_lx_cast(lc, ct, kiln_lx_load_f(lc, r, add_i(lc, mul_i(lc, row, H), V(lc, k))))));
-    kiln_lb_set(lc, rblk, acc,
-                bin(lc, KILN_LX_ADD, V(lc, acc), bin(lc, KILN_LX_ADD, V(lc, acc2), rb)));
-    kiln_lb_store(lc, &fg->body, gs, add_i(lc, gbase, V(lc, gj)), V(lc, acc));
+    /* the recurrent weights transposed, R^T [dirs][H][G*H], for a step that
+     * adds h_k times row k to all gate rows at once (vectors along the gates;
+     * each gate's sum still runs over k in order) */
+    const struct kiln_tensor *rtt = proj[0] >= 0 ? const_input(lc, 2) : NULL;
+    if (rtt && (rtt->rank != 3 || !kiln_dtype_is_float(rtt->dtype) || ct != KILN_DT_F32))
+        rtt = NULL;
+    if (rtt) {
+        const int64_t GHc = rtt->dims[1], Hc = rtt->dims[2];
+        void *data;
+        int32_t rtb = kiln_lower_const(lc, ct, (int64_t)dirs * Hc * GHc, "rt", &data);
+        float *rv = data;
+        for (int64_t dd = 0; dd < dirs; dd++)
+            for (int64_t g = 0; g < GHc; g++)
+                for (int64_t kk = 0; kk < Hc; kk++) {
+                    double e = 0;
+                    kiln_tensor_get_f64(rtt, (dd * GHc + g) * Hc + kk, &e);
+                    rv[(dd * Hc + kk) * GHc + g] = (float)e;
+                }
+        int32_t rts = kiln_lower_slot(lc, rtb), gj, kk;
+        struct kiln_ls *fc = loop(lc, vb, "g", GH, &gj);
+        fc->hints |= KILN_LS_HINT_VECTORIZE;
+        struct kiln_lx *at = add_i(lc, mul_i(lc, xrow, GH), V(lc, gj));
+        struct kiln_lx *v0 = kiln_lx_load(lc, kiln_lower_slot(lc, proj[0]), at);
+        kiln_lb_store(lc, &fc->body, gs, add_i(lc, gbase, V(lc, gj)),
+                      dirs == 2 ? kiln_lx_select(lc, bin(lc, KILN_LX_EQ, d, IX(lc, 0)), v0,
+                                                 kiln_lx_load(lc, kiln_lower_slot(lc, proj[1]), at))
+                                : v0);
+        struct kiln_ls *fk2 = loop(lc, vb, "k", H, &kk);
+        int32_t hk = kiln_lk_var(lc, ct, "hk");
+        kiln_lb_set(lc, &fk2->body, hk, kiln_lx_load(lc, hs, add_i(lc, hbase, V(lc, kk))));
+        struct kiln_ls *fg2 = loop(lc, &fk2->body, "g", GH, &gj);
+        fg2->hints |= KILN_LS_HINT_VECTORIZE;
+        struct kiln_lx *gat = add_i(lc, gbase, V(lc, gj));
+        struct kiln_lx *rat =
+            add_i(lc, mul_i(lc, add_i(lc, mul_i(lc, d, H), V(lc, kk)), GH), V(lc, gj));
+        kiln_lb_store(lc, &fg2->body, gs, gat,
+                      bin(lc, KILN_LX_ADD, kiln_lx_load(lc, gs, gat),
+                          bin(lc, KILN_LX_MUL, V(lc, hk), kiln_lx_load(lc, rts, rat))));
+    } else {
+        int32_t gj;
+        struct kiln_ls *fg = loop(lc, vb, "g", GH, &gj);
+        struct kiln_lx *row = add_i(lc, mul_i(lc, d, GH), V(lc, gj)); /* W/R row */
+        if (proj[0] >= 0) {
+            /* the projection computed before the steps, both biases in it */
+            struct kiln_lx *at = add_i(lc, mul_i(lc, xrow, GH), V(lc, gj));
+            struct kiln_lx *v0 = kiln_lx_load(lc, kiln_lower_slot(lc, proj[0]), at);
+            kiln_lb_set(lc, &fg->body, acc,
+                        dirs == 2
+                            ? kiln_lx_select(lc, bin(lc, KILN_LX_EQ, d, IX(lc, 0)), v0,
+                                             kiln_lx_load(lc, kiln_lower_slot(lc, proj[1]), at))
+                            : v0);
+        } else {
+            kiln_lb_set(lc, &fg->body, acc, zero);
+            struct kiln_ls *fx = loop(lc, &fg->body, "k", I, &k);
+            accum(lc, &fx->body, acc, KILN_LX_ADD,
+                  bin(lc, KILN_LX_MUL,
+                      kiln_lx_cast(lc, ct,
+                                   kiln_lx_load_f(lc, x, add_i(lc, mul_i(lc, xrow, I), V(lc, k)))),
+                      kiln_lx_cast(lc, ct,
+                                   kiln_lx_load_f(lc, w, add_i(lc, mul_i(lc, row, I), V(lc, k))))));
+        }
+        struct kiln_lx *wb =
+            bias >= 0
+                ? kiln_lx_cast(
+                      lc, ct,
+                      kiln_lx_load_f(lc, bias,
+                                     add_i(lc, mul_i(lc, d, mul_i(lc, IX(lc, 2), GH)), V(lc, gj))))
+                : zero;
+        struct kiln_lx *rb =
+            bias >= 0
+                ? kiln_lx_cast(lc, ct,
+                               kiln_lx_load_f(
+                                   lc, bias,
+                                   add_i(lc, add_i(lc, mul_i(lc, d, mul_i(lc, IX(lc, 2), GH)), GH),
+                                         V(lc, gj))))
+                : zero;
+        if (proj[0] >= 0)
+            wb = rb = zero; /* in the projection */
+        kiln_lb_set(lc, &fg->body, acc, bin(lc, KILN_LX_ADD, V(lc, acc), wb));
+        /* + h R + Rb, except for GRU's h gate */
+        struct kiln_lblock *rblk = &fg->body;
+        if (gru)
+            rblk = &kiln_lb_if(lc, rblk, bin(lc, KILN_LX_LT, V(lc, gj), mul_i(lc, IX(lc, 2), H)))
+                        ->body;
+        kiln_lb_set(lc, rblk, acc2, zero);
+        struct kiln_ls *fh = loop(lc, rblk, "k", H, &k);
+        accum(lc, &fh->body, acc2, KILN_LX_ADD,
+              bin(lc, KILN_LX_MUL, kiln_lx_load(lc, hs, add_i(lc, hbase, V(lc, k))),
+                  kiln_lx_cast(lc, ct,
+                               kiln_lx_load_f(lc, r, add_i(lc, mul_i(lc, row, H), V(lc, k))))));
+        kiln_lb_set(lc, rblk, acc,
+                    bin(lc, KILN_LX_ADD, V(lc, acc), bin(lc, KILN_LX_ADD, V(lc, acc2), rb)));
+        kiln_lb_store(lc, &fg->body, gs, add_i(lc, gbase, V(lc, gj)), V(lc, acc));
+    }
     /* activations per direction: picked by d at run time when bidirectional */
 #define ACT(idx, v)                                                                                \
-    (dirs == 2 ? kiln_lx_select(lc, bin(lc, KILN_LX_EQ, d, IX(lc, 0)),                             \
-                                rnn_activate(lc, &acts[(idx)], (v)),                               \
-                                rnn_activate(lc, &acts[nf + (idx)], (v)))                          \
-               : rnn_activate(lc, &acts[(idx)], (v)))
+    (dirs == 2 && !same_act(&acts[(idx)], &acts[nf + (idx)])                                       \
+         ? kiln_lx_select(lc, bin(lc, KILN_LX_EQ, d, IX(lc, 0)),                                   \
+                          rnn_activate(lc, &acts[(idx)], (v)),                                     \
+                          rnn_activate(lc, &acts[nf + (idx)], (v)))                                \
+         : rnn_activate(lc, &acts[(idx)], (v)))
 #define CLIP(v) (clipv > 0 ? clamp(lc, (v), fimm(lc, ct, -clipv), fimm(lc, ct, clipv)) : (v))
 #define GATE(g, jj) kiln_lx_load(lc, gs, add_i(lc, gbase, add_i(lc, mul_i(lc, IX(lc, g), H), (jj))))
     struct kiln_ls *fu;
@@ -3535,6 +3679,7 @@ kiln_lower_rnn(struct kiln_lower_ctx *lc)
                           bin(lc, KILN_LX_MUL, z, kiln_lx_load(lc, hs, hj))));
     } else if (lstm) {
         fu = loop(lc, vb, "j", H, &j);
+        fu->hints |= KILN_LS_HINT_VECTORIZE; /* exp and tanh are arithmetic: it vectorizes */
         vj = V(lc, j);
         hj = add_i(lc, hbase, vj);
         struct kiln_lx *cprev = kiln_lx_load(lc, cs, hj);
@@ -3554,21 +3699,18 @@ kiln_lower_rnn(struct kiln_lower_ctx *lc)
         int32_t gi = kiln_lk_var(lc, ct, "i"), gf = kiln_lk_var(lc, ct, "f"),
                 gc = kiln_lk_var(lc, ct, "c");
         int32_t cn = kiln_lk_var(lc, ct, "cell");
-        kiln_lb_set(
-            lc, &fu->body, gi,
-            ACT(0, CLIP(bin(lc, KILN_LX_ADD, GATE(0, vj), bin(lc, KILN_LX_MUL, pi, cprev)))));
+#define PEEP(g, p, c) (peep >= 0 ? bin(lc, KILN_LX_ADD, (g), bin(lc, KILN_LX_MUL, (p), (c))) : (g))
+        kiln_lb_set(lc, &fu->body, gi, ACT(0, CLIP(PEEP(GATE(0, vj), pi, cprev))));
         if (input_forget)
             kiln_lb_set(lc, &fu->body, gf, bin(lc, KILN_LX_SUB, one, V(lc, gi)));
         else
-            kiln_lb_set(
-                lc, &fu->body, gf,
-                ACT(0, CLIP(bin(lc, KILN_LX_ADD, GATE(2, vj), bin(lc, KILN_LX_MUL, pf, cprev)))));
+            kiln_lb_set(lc, &fu->body, gf, ACT(0, CLIP(PEEP(GATE(2, vj), pf, cprev))));
         kiln_lb_set(lc, &fu->body, gc, ACT(1, CLIP(GATE(3, vj))));
         kiln_lb_set(lc, &fu->body, cn,
                     bin(lc, KILN_LX_ADD, bin(lc, KILN_LX_MUL, V(lc, gf), cprev),
                         bin(lc, KILN_LX_MUL, V(lc, gi), V(lc, gc))));
-        struct kiln_lx *o =
-            ACT(0, CLIP(bin(lc, KILN_LX_ADD, GATE(1, vj), bin(lc, KILN_LX_MUL, po, V(lc, cn)))));
+        struct kiln_lx *o = ACT(0, CLIP(PEEP(GATE(1, vj), po, V(lc, cn))));
+#undef PEEP
         kiln_lb_store(lc, &fu->body, cs, hj, V(lc, cn));
         kiln_lb_store(lc, &fu->body, hs, hj, bin(lc, KILN_LX_MUL, o, ACT(2, V(lc, cn))));
     } else {
