@@ -654,6 +654,18 @@ kiln_lower_scratch_nd(struct kiln_lower_ctx *lc, enum kiln_dtype t, int rank,
 }
 
 int32_t
+kiln_lower_view(struct kiln_lower_ctx *lc, int32_t slot, int rank, struct kiln_lx *const *dims)
+{
+    const struct kiln_lbuf *base = kiln_lower_buf(lc, slot);
+    int32_t base_id = lc->k->bufs[slot];
+    KILN_ASSERT(base->kind != KILN_LBUF_REG && base->kind != KILN_LBUF_LOCAL);
+    int32_t id = kiln_lower_scratch_nd(lc, base->dtype, rank, dims);
+    lc->m->bufs[id].alias = base_id;
+    lc->m->bufs[id].alias_off = 0;
+    return kiln_lower_slot(lc, id);
+}
+
+int32_t
 kiln_lower_local(struct kiln_lower_ctx *lc, enum kiln_dtype t, int64_t numel)
 {
     KILN_ASSERT(numel > 0);

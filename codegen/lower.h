@@ -395,6 +395,10 @@ void kiln_lower_check(struct kiln_lower_ctx *lc, struct kiln_lx *ok);
 /* A scratch buffer of numel elements of type t in the workspace, private to the node
  * (kernels of one node pass partial results through it); returns its module buffer id. */
 int32_t kiln_lower_scratch(struct kiln_lower_ctx *lc, enum kiln_dtype t, struct kiln_lx *numel);
+/* A view of the buffer in kernel slot `slot` with other dims (the same
+ * elements, row-major: [N, C, L] as [N, C, 1, L]); returns its slot. */
+int32_t kiln_lower_view(struct kiln_lower_ctx *lc, int32_t slot, int rank,
+                        struct kiln_lx *const *dims);
 /* The same with a shape (rank dims), for kernels that read a temporary's dims. */
 int32_t kiln_lower_scratch_nd(struct kiln_lower_ctx *lc, enum kiln_dtype t, int rank,
                               struct kiln_lx *const *dims);

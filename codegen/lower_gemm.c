@@ -1207,12 +1207,14 @@ kiln_lower_conv2d_packed(struct kiln_lower_ctx *lc, int32_t x, const struct kiln
      * after pixel r - 1 (its values are splat one at a time anyway) */
     const bool strided = !pointwise && !padded && S > 1;
     if (!pointwise && padded) {
+        /* the buffers (not the node's slots: y may be a view) into the new kernel */
+        int32_t ybuf = lc->k->bufs[y], bbuf = bias >= 0 ? lc->k->bufs[bias] : -1;
         int32_t xpb = input_copy(lc, x, IX(lc, C), pad, S, ct, &Hp, &RW);
         kiln_lower_kernel(lc, "tile");
         xs = kiln_lower_slot(lc, xpb);
         x = -1;
-        y = kiln_lower_out(lc, 0);
-        bias = bias >= 0 ? kiln_lower_in(lc, 2) : -1;
+        y = kiln_lower_slot(lc, ybuf);
+        bias = bbuf >= 0 ? kiln_lower_slot(lc, bbuf) : -1;
     }
     /* tap column kw*dil of output column o is, in a copied row, in phase
      * (kw*dil) % S at o + (kw*dil) / S (S is 1 when the input is read in place) */

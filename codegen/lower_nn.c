@@ -818,6 +818,60 @@ weight_kernel(const struct kiln_lower_ctx *lc, int wi, int64_t *kernel, int sp)
 /* ---------------------------------------------------------------- Conv, ConvInteger, QLinearConv
  */
 
+/*
+ * A 1-D convolution ([N, C, L] by [M, C, K]), or a 2-D one whose width is 1
+ * with a kernel of width 1 ([N, C, H, 1] by [M, C, K, 1]: a 1-D convolution
+ * along H written as 2-D), by the packed 2-D kernel over views of the same
+ * memory as one row: x as [N, C, 1, L], y as [N, M, 1, OL], the weights as
+ * [M, C, 1, K], strides, pads and dilations moved to the width. False (and
+ * nothing emitted) where that does not apply.
+ */
+static bool
+conv_as_rows(struct kiln_lower_ctx *lc, int32_t x, int32_t y, int32_t bias,
+             const struct conv_geom *cg, int64_t groups)
+{
+    const struct kiln_tensor *wt = const_input(lc, 1);
+    int rank = kiln_lower_rank(lc, x);
+    if (!wt || groups != 1 || !kiln_dtype_is_float(wt->dtype) || wt->rank != rank ||
+        kiln_lower_buf(lc, x)->dtype != KILN_DT_F32 || kiln_lower_buf(lc, y)->kind == KILN_LBUF_REG)
+        return false;
+    int ax; /* the spatial axis that runs */
+    if (rank == 3) {
+        ax = 0;
+    } else if (rank == 4 && wt->dims[3] == 1 && is_imm(kiln_lower_dim(lc, x, 3), 1) &&
+               is_imm(kiln_lower_dim(lc, y, 3), 1) && cg->pad[1] == 0 && cg->pad_end[1] == 0) {
+        ax = 0;
+    } else {
+        return false;
+    }
+    struct kiln_lx *OL = kiln_lower_dim(lc, y, 2 + ax);
+    if (is_imm(OL, 0) || (OL->kind == KILN_LX_IMM && OL->i < 3))
+        return false;
+    struct kiln_lmodule *m = lc->m;
+    struct kiln_tensor *w4 = kiln_arena_alloc(m->arena, sizeof *w4);
+    int64_t *d4 = kiln_arena_array(m->arena, 4, sizeof *d4);
+    KILN_ASSERT(w4 && d4);
+    *w4 = *wt;
+    d4[0] = wt->dims[0];
+    d4[1] = wt->dims[1];
+    d4[2] = 1;
+    d4[3] = wt->dims[2];
+    w4->rank = 4;
+    w4->dims = d4;
+    if (!kiln_lower_conv2d_packed_fits(w4, 1, OL->kind == KILN_LX_IMM ? OL->i : -1))
+        return false;
+    struct kiln_lx *xd[4] = {kiln_lower_dim(lc, x, 0), kiln_lower_dim(lc, x, 1), IX(lc, 1),
+                             kiln_lower_dim(lc, x, 2)};
+    struct kiln_lx *yd[4] = {kiln_lower_dim(lc, y, 0), kiln_lower_dim(lc, y, 1), IX(lc, 1), OL};
+    int32_t xv = kiln_lower_view(lc, x, 4, xd), yv = kiln_lower_view(lc, y, 4, yd);
+    const int64_t stride[2] = {1, cg->stride[ax]}, dil[2] = {1, cg->dil[ax]};
+    const int64_t pads[4] = {0, cg->pad[ax], 0, cg->pad_end[ax]};
+    enum kiln_status st =
+        kiln_lower_conv2d_packed(lc, xv, w4, bias, yv, stride, pads, dil, KILN_DT_F32);
+    KILN_ASSERT(st == KILN_OK);
+    return true;
+}
+
 /* ceil(a / s) and floor(a / s) for s > 0 (i64; a of either sign). */
 static struct kiln_lx *
 ceil_div(struct kiln_lower_ctx *lc, struct kiln_lx *a, int64_t s)
@@ -1022,6 +1076,9 @@ kiln_lower_conv(struct kiln_lower_ctx *lc)
     enum kiln_dtype ct = integer || q ? KILN_DT_I32 : kiln_lower_compute_type(yt);
     int sp = cg.sp;
     const struct kiln_type *yty = &lc->g->values[n->out[0]]->type;
+    if (!integer && !q && ct == KILN_DT_F32 && !lc->fuse &&
+        conv_as_rows(lc, x, y, bias, &cg, groups))
+        return KILN_OK;
     if (!integer && !q && sp == 2 && ct == KILN_DT_F32 && yty->rank == 4 &&
         kiln_lower_conv2d_packed_fits(const_input(lc, wi), groups,
                                       kiln_dim_is_const(yty->dims[3]) ? yty->dims[3].n : -1)) {
