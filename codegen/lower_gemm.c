@@ -402,6 +402,125 @@ input_copy(struct kiln_lower_ctx *lc, int32_t x, struct kiln_lx *C, const int64_
 }
 
 /*
+ * pointwise (below) for an image of P pixels known only at run time: tasks of
+ * PB_RUN / 2 whole pixel blocks of one channel block, and per (n, channel
+ * block) one more task for the pixels past the last whole block (fewer than
+ * L; all of them when the image is smaller than a block), a dot product per
+ * pixel and channel through the epilogue.
+ */
+static enum kiln_status
+pointwise_rt(struct kiln_lower_ctx *lc, int32_t x, const struct kiln_tensor *wt, int32_t bias,
+             int32_t y, struct kiln_lx *P, enum kiln_dtype ct)
+{
+    int vl, L, NR;
+    tile_shape(lc, &vl, &L, &NR);
+    const int64_t M = wt->dims[0], C = wt->dims[1], MB = M / NR, SB = PB_RUN / 2;
+    int32_t wp = kiln_lower_slot(lc, pack_panels(lc, ct, wt, M, C, C, 1, NR));
+    struct kiln_lx *Nn = kiln_lower_dim(lc, y, 0), *OW = kiln_lower_dim(lc, y, 3);
+    struct kiln_lx *PBF = div_i(lc, P, IX(lc, L)); /* whole blocks */
+    struct kiln_lx *PBS =
+        add_i(lc, div_i(lc, add_i(lc, PBF, IX(lc, SB - 1)), IX(lc, SB)), IX(lc, 1));
+    int32_t p, c, tt;
+    struct kiln_lblock *task = kiln_lk_parallel(lc, mul_i(lc, Nn, mul_i(lc, PBS, IX(lc, MB))), &p);
+    kiln_lower_method(lc,
+                      "1x1 GEMM tile %d ch x %d px, packed weights, pixels past the last "
+                      "block one by one",
+                      NR, L);
+    struct kiln_lx *mb = rem_i(lc, V(lc, p), IX(lc, MB));
+    struct kiln_lx *nsb = div_i(lc, V(lc, p), IX(lc, MB));
+    struct kiln_lx *vn = div_i(lc, nsb, PBS), *sbi = rem_i(lc, nsb, PBS);
+    struct kiln_ls *split =
+        kiln_lb_if(lc, task, bin(lc, KILN_LX_LT, sbi, sub_i(lc, PBS, IX(lc, 1))));
+    /* whole blocks */
+    struct kiln_ls *ft = loop(lc, &split->body, "t", IX(lc, SB), &tt);
+    ft->hints |= KILN_LS_HINT_NO_VECTORIZE;
+    struct kiln_lx *pb = add_i(lc, mul_i(lc, sbi, IX(lc, SB)), V(lc, tt));
+    struct kiln_lblock *body = &kiln_lb_if(lc, &ft->body, bin(lc, KILN_LX_LT, pb, PBF))->body;
+    int32_t p0 = kiln_lk_var(lc, KILN_DT_I64, "pix");
+    kiln_lb_set(lc, body, p0, mul_i(lc, pb, IX(lc, L)));
+    struct tile t;
+    tile_zero(lc, body, &t, NR, ct);
+    struct kiln_ls *fc = loop(lc, body, "c", IX(lc, C), &c);
+    fc->hints |= KILN_LS_HINT_NO_VECTORIZE;
+    struct kiln_lx *a[TILE_NR];
+    struct kiln_lx *wat = mul_i(lc, add_i(lc, mul_i(lc, mb, IX(lc, C)), V(lc, c)), IX(lc, NR));
+    for (int r = 0; r < NR; r++)
+        a[r] = kiln_lx_load(lc, wp, add_i(lc, wat, IX(lc, r)));
+    struct kiln_lx *xat =
+        add_i(lc, mul_i(lc, add_i(lc, mul_i(lc, vn, IX(lc, C)), V(lc, c)), P), V(lc, p0));
+    tile_step(lc, &fc->body, &t, a, x, xat, ct);
+    for (int o = 0; o < L; o += CACHE_LINE_F32)
+        kiln_lb_prefetch(lc, &fc->body, x, add_i(lc, xat, IX(lc, L + o)), 2, false);
+    int32_t lane = kiln_lk_var(lc, KILN_DT_I64, "lane"), acc = -1;
+    bool in_place = false;
+    for (int r = 0; r < NR; r++) {
+        struct kiln_lx *m = add_i(lc, mul_i(lc, mb, IX(lc, NR)), IX(lc, r));
+        struct kiln_lx *abase =
+            add_i(lc, mul_i(lc, add_i(lc, mul_i(lc, vn, IX(lc, M)), m), P), V(lc, p0));
+        struct kiln_lx *bv = NULL;
+        if (bias >= 0)
+            bv = kiln_lx_splat(lc, kiln_lx_cast(lc, ct, kiln_lx_load_f(lc, bias, m)), vl);
+        bool wide = true;
+        for (int v = 0; v < TILE_NV && wide; v++) {
+            struct kiln_lx *val = V(lc, t.acc[r][v]);
+            if (bv)
+                val = bin(lc, KILN_LX_ADD, val, bv);
+            struct kiln_lx *off = IX(lc, v * vl);
+            struct kiln_lx *pix = add_i(lc, add_i(lc, V(lc, p0), off), V(lc, lane));
+            struct kiln_lx *yi[4] = {vn, m, div_i(lc, pix, OW), rem_i(lc, pix, OW)};
+            wide = kiln_lb_store_out_lanes(
+                lc, body, y, add_i(lc, add_i(lc, abase, off), V(lc, lane)), val, yi, lane);
+        }
+        if (wide)
+            continue;
+        if (acc < 0)
+            acc = raw_accumulator(lc, y, ct, mul_i(lc, Nn, mul_i(lc, IX(lc, M), P)), &in_place);
+        for (int v = 0; v < TILE_NV; v++) {
+            struct kiln_lx *val = V(lc, t.acc[r][v]);
+            if (bv)
+                val = bin(lc, KILN_LX_ADD, val, bv);
+            kiln_lb_store(lc, body, acc, add_i(lc, abase, IX(lc, v * vl)), val);
+        }
+        if (in_place)
+            continue;
+        int32_t j;
+        struct kiln_ls *fe = loop(lc, body, "j", IX(lc, L), &j);
+        fe->hints |= KILN_LS_HINT_VECTORIZE;
+        struct kiln_lx *pix = add_i(lc, V(lc, p0), V(lc, j));
+        struct kiln_lx *at = add_i(lc, abase, V(lc, j));
+        struct kiln_lx *yi[4] = {vn, m, div_i(lc, pix, OW), rem_i(lc, pix, OW)};
+        kiln_lb_store_out(lc, &fe->body, y, at, kiln_lx_load(lc, acc, at), yi);
+    }
+    /* the pixels past the last whole block, for the block's NR channels */
+    struct kiln_lblock *rb = &split->orelse;
+    int32_t jp, r, cc;
+    struct kiln_ls *fp = kiln_lb_for(lc, rb, "q", mul_i(lc, PBF, IX(lc, L)), P, &jp);
+    struct kiln_ls *fr = loop(lc, &fp->body, "r", IX(lc, NR), &r);
+    struct kiln_lx *m = add_i(lc, mul_i(lc, mb, IX(lc, NR)), V(lc, r));
+    int32_t dot = kiln_lk_var(lc, ct, "dot");
+    kiln_lb_set(lc, &fr->body, dot,
+                bias >= 0 ? kiln_lx_cast(lc, ct, kiln_lx_load_f(lc, bias, m)) : fimm(lc, ct, 0));
+    struct kiln_ls *fcc = loop(lc, &fr->body, "c", IX(lc, C), &cc);
+    accum(
+        lc, &fcc->body, dot, KILN_LX_ADD,
+        bin(lc, KILN_LX_MUL,
+            kiln_lx_load(
+                lc, wp,
+                add_i(lc, mul_i(lc, add_i(lc, mul_i(lc, mb, IX(lc, C)), V(lc, cc)), IX(lc, NR)),
+                      V(lc, r))),
+            kiln_lx_cast(lc, ct,
+                         kiln_lx_load_f(
+                             lc, x,
+                             add_i(lc, mul_i(lc, add_i(lc, mul_i(lc, vn, IX(lc, C)), V(lc, cc)), P),
+                                   V(lc, jp))))));
+    struct kiln_lx *yat =
+        add_i(lc, mul_i(lc, add_i(lc, mul_i(lc, vn, IX(lc, M)), m), P), V(lc, jp));
+    struct kiln_lx *yi[4] = {vn, m, div_i(lc, V(lc, jp), OW), rem_i(lc, V(lc, jp), OW)};
+    kiln_lb_store_out(lc, &fr->body, y, yat, V(lc, dot), yi);
+    return KILN_OK;
+}
+
+/*
  * A 1x1 convolution with stride 1 over few input channels or a large image
  * (see kiln_lower_conv2d_packed): the GEMM Y[n] [M, P] = W [M, C] x X[n] [C, P] with the lanes
  * along the pixels, the layout's contiguous axis. A tile is nr output
@@ -1173,6 +1292,11 @@ kiln_lower_conv2d_packed(struct kiln_lower_ctx *lc, int32_t x, const struct kiln
         !pad[3] && M % nrmax == 0 && P0->kind == KILN_LX_IMM && P0->i >= TILE_L &&
         (C <= 48 || P0->i >= 512) && kiln_lower_buf(lc, x)->dtype == ct)
         return pointwise(lc, x, wt, bias, y, P0->i, ct);
+    /* an image whose size is known at run time only: taken to be large (the
+     * detectors and OCR models that have one) */
+    if (KH == 1 && KW == 1 && stride[0] == 1 && stride[1] == 1 && !pad[0] && !pad[1] && !pad[2] &&
+        !pad[3] && M % nrmax == 0 && P0->kind != KILN_LX_IMM && kiln_lower_buf(lc, x)->dtype == ct)
+        return pointwise_rt(lc, x, wt, bias, y, P0, ct);
     const int64_t MB = (M + TILE_L - 1) / TILE_L, K = C * KH * KW;
     /* panel[mb][(kh * KW + kw) * C + c][l] = w[mb * L + l][c][kh][kw] */
     void *data;
