@@ -948,6 +948,60 @@ conv2d_dense(struct kiln_lower_ctx *lc, int32_t x, int32_t w, int32_t bias, int3
         /* with MR = 1, p itself is n * M + m */
         plane[r] = mul_i(lc, MR == 1 ? V(lc, p) : add_i(lc, mul_i(lc, vn, M), vm[r]), ohw);
     }
+    if (MR == 1 && Cg->kind == KILN_LX_IMM && Cg->i == 1) {
+        /* one input channel per output (depthwise): row by row, each output
+         * row taking every tap while it is in L1, then its epilogue */
+        kiln_lower_method(lc, "direct depthwise, row by row");
+        struct kiln_lx *ch = groups == 1 ? IX(lc, 0) : grp;
+        struct kiln_lx *xplane = mul_i(lc, add_i(lc, mul_i(lc, vn, C), ch), mul_i(lc, H, W));
+        struct kiln_ls *f1 = loop(lc, body, "o", OH, &oh);
+        struct kiln_lx *row = add_i(lc, plane[0], mul_i(lc, V(lc, oh), OW));
+        struct kiln_ls *f2 = loop(lc, &f1->body, "o", OW, &ow);
+        f2->hints |= KILN_LS_HINT_VECTORIZE;
+        kiln_lb_store(lc, &f2->body, acc, add_i(lc, row, V(lc, ow)),
+                      bias >= 0 ? kiln_lx_cast(lc, ct, kiln_lx_load_f(lc, bias, vm[0]))
+                                : fimm(lc, ct, 0));
+        struct kiln_ls *fkh = loop(lc, &f1->body, "k", KH, &kh);
+        struct kiln_lx *ih =
+            add_i(lc, sub_i(lc, mul_i(lc, V(lc, oh), IX(lc, cg->stride[0])), IX(lc, cg->pad[0])),
+                  mul_i(lc, V(lc, kh), IX(lc, cg->dil[0])));
+        struct kiln_lblock *in =
+            &kiln_lb_if(lc, &fkh->body,
+                        land(lc, bin(lc, KILN_LX_GE, ih, IX(lc, 0)), bin(lc, KILN_LX_LT, ih, H)))
+                 ->body;
+        struct kiln_ls *fkw = loop(lc, in, "k", KW, &kw);
+        struct kiln_lx *ow_lo, *ow_hi;
+        tap_range(lc, V(lc, kw), cg->stride[1], cg->pad[1], cg->dil[1], W, OW, &ow_lo, &ow_hi);
+        int32_t wv = kiln_lk_var(lc, ct, "w");
+        kiln_lb_set(
+            lc, &fkw->body, wv,
+            kiln_lx_cast(
+                lc, ct,
+                kiln_lx_load_f(lc, w,
+                               add_i(lc, mul_i(lc, add_i(lc, mul_i(lc, vm[0], KH), V(lc, kh)), KW),
+                                     V(lc, kw)))));
+        struct kiln_ls *g2 = kiln_lb_for(lc, &fkw->body, "o", ow_lo, ow_hi, &ow);
+        g2->hints |= KILN_LS_HINT_VECTORIZE;
+        struct kiln_lx *iw =
+            add_i(lc, sub_i(lc, mul_i(lc, V(lc, ow), IX(lc, cg->stride[1])), IX(lc, cg->pad[1])),
+                  mul_i(lc, V(lc, kw), IX(lc, cg->dil[1])));
+        struct kiln_lx *at = add_i(lc, row, V(lc, ow));
+        kiln_lb_store(
+            lc, &g2->body, acc, at,
+            bin(lc, KILN_LX_ADD, kiln_lx_load(lc, acc, at),
+                bin(lc, KILN_LX_MUL, V(lc, wv),
+                    kiln_lx_cast(lc, ct,
+                                 kiln_lx_load_f(
+                                     lc, x, add_i(lc, xplane, add_i(lc, mul_i(lc, ih, W), iw)))))));
+        if (!in_place) {
+            struct kiln_ls *e2 = loop(lc, &f1->body, "o", OW, &ow);
+            e2->hints |= KILN_LS_HINT_VECTORIZE;
+            struct kiln_lx *ea = add_i(lc, row, V(lc, ow));
+            struct kiln_lx *yi[4] = {vn, vm[0], V(lc, oh), V(lc, ow)};
+            kiln_lb_store_out(lc, &e2->body, y, ea, kiln_lx_load(lc, acc, ea), yi);
+        }
+        return KILN_OK;
+    }
     /* the planes start at the bias (or 0) */
     for (int r = 0; r < MR; r++) {
         struct kiln_ls *f1 = loop(lc, body, "o", OH, &oh);
