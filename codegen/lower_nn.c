@@ -762,12 +762,19 @@ struct conv_geom {
     int64_t pad[KILN_MAX_RANK];     /* at the beginning */
     int64_t pad_end[KILN_MAX_RANK]; /* at the end */
     int64_t kernel[KILN_MAX_RANK];  /* -1 where it is not a constant */
+    /* the pads as expressions: the constants above, or, for auto_pad SAME_*
+     * over a size known at run time only (dyn), computed from it there; pad[]
+     * and pad_end[] are then meaningless and the kernels that need constant
+     * pads are not used */
+    struct kiln_lx *padx[KILN_MAX_RANK], *pad_endx[KILN_MAX_RANK];
+    bool dyn;
 };
 
 /*
  * Strides, dilations and pads of node n over input type xt, with the kernel
  * extents kernel[sp] (-1 unknown). auto_pad SAME_* derives the pads from
- * ceil(in / stride) outputs; it needs constant spatial dims.
+ * ceil(in / stride) outputs: constants for a constant size, expressions of
+ * the runtime dims otherwise (cg->dyn).
  */
 static enum kiln_status
 conv_geom(struct kiln_lower_ctx *lc, const struct kiln_type *xt, const int64_t *kernel,
@@ -775,6 +782,7 @@ conv_geom(struct kiln_lower_ctx *lc, const struct kiln_type *xt, const int64_t *
 {
     const struct kiln_node *n = lc->n;
     cg->sp = xt->rank - 2;
+    cg->dyn = false;
     int64_t ls, ld, lp;
     const int64_t *s = kiln_node_attr_ints(n, "strides", &ls);
     const int64_t *dl = kiln_node_attr_ints(n, "dilations", &ld);
@@ -786,10 +794,28 @@ conv_geom(struct kiln_lower_ctx *lc, const struct kiln_type *xt, const int64_t *
         cg->dil[i] = dl && i < ld ? dl[i] : 1;
         cg->kernel[i] = kernel[i];
         cg->pad[i] = cg->pad_end[i] = 0;
+        if (same && kernel[i] >= 0 && !kiln_dim_is_const(xt->dims[i + 2])) {
+            /* total = max((ceil(in / s) - 1) * s + (k - 1) * d + 1 - in, 0) */
+            struct kiln_lx *in = kiln_lower_dim(lc, kiln_lower_in(lc, 0), i + 2);
+            int64_t st = cg->stride[i], ek = (kernel[i] - 1) * cg->dil[i] + 1;
+            struct kiln_lx *out = div_i(lc, add_i(lc, in, IX(lc, st - 1)), IX(lc, st));
+            struct kiln_lx *total = sub_i(
+                lc, add_i(lc, mul_i(lc, sub_i(lc, out, IX(lc, 1)), IX(lc, st)), IX(lc, ek)), in);
+            total = kiln_lx_select(lc, bin(lc, KILN_LX_LT, total, IX(lc, 0)), IX(lc, 0), total);
+            struct kiln_lx *half = div_i(lc, total, IX(lc, 2));
+            cg->padx[i] = ap[5] == 'U' ? half : sub_i(lc, total, half);
+            cg->pad_endx[i] = sub_i(lc, total, cg->padx[i]);
+            cg->dyn = true;
+            cg->pad[i] = cg->pad_end[i] = 0;
+            continue;
+        }
         if (same) {
             struct kiln_dim in = xt->dims[i + 2];
             if (!kiln_dim_is_const(in) || kernel[i] < 0)
-                return kiln_lower_unsupported(lc, "auto_pad %s with a symbolic spatial dim", ap);
+                return kiln_lower_unsupported(lc,
+                                              "auto_pad %s with a kernel size known at run "
+                                              "time only",
+                                              ap);
             int64_t out = (in.n + cg->stride[i] - 1) / cg->stride[i];
             int64_t total = (out - 1) * cg->stride[i] + (kernel[i] - 1) * cg->dil[i] + 1 - in.n;
             if (total < 0)
@@ -800,6 +826,8 @@ conv_geom(struct kiln_lower_ctx *lc, const struct kiln_type *xt, const int64_t *
             cg->pad[i] = i < lp ? p[i] : 0;
             cg->pad_end[i] = cg->sp + i < lp ? p[cg->sp + i] : 0;
         }
+        cg->padx[i] = IX(lc, cg->pad[i]);
+        cg->pad_endx[i] = IX(lc, cg->pad_end[i]);
     }
     return KILN_OK;
 }
@@ -832,7 +860,7 @@ conv_as_rows(struct kiln_lower_ctx *lc, int32_t x, int32_t y, int32_t bias,
 {
     const struct kiln_tensor *wt = const_input(lc, 1);
     int rank = kiln_lower_rank(lc, x);
-    if (!wt || groups != 1 || !kiln_dtype_is_float(wt->dtype) || wt->rank != rank ||
+    if (!wt || groups != 1 || cg->dyn || !kiln_dtype_is_float(wt->dtype) || wt->rank != rank ||
         kiln_lower_buf(lc, x)->dtype != KILN_DT_F32 || kiln_lower_buf(lc, y)->kind == KILN_LBUF_REG)
         return false;
     int ax; /* the spatial axis that runs */
@@ -895,10 +923,11 @@ floor_div(struct kiln_lower_ctx *lc, struct kiln_lx *a, int64_t s)
  * extent in: o * stride - pad + k * dil in [0, in). *lo, *hi (hi may be <= lo).
  */
 static void
-tap_range(struct kiln_lower_ctx *lc, struct kiln_lx *k, int64_t stride, int64_t pad, int64_t dil,
-          struct kiln_lx *in, struct kiln_lx *out, struct kiln_lx **lo, struct kiln_lx **hi)
+tap_range(struct kiln_lower_ctx *lc, struct kiln_lx *k, int64_t stride, struct kiln_lx *pad,
+          int64_t dil, struct kiln_lx *in, struct kiln_lx *out, struct kiln_lx **lo,
+          struct kiln_lx **hi)
 {
-    struct kiln_lx *a = sub_i(lc, IX(lc, pad), mul_i(lc, k, IX(lc, dil)));
+    struct kiln_lx *a = sub_i(lc, pad, mul_i(lc, k, IX(lc, dil)));
     struct kiln_lx *l = ceil_div(lc, a, stride);
     struct kiln_lx *h =
         add_i(lc, floor_div(lc, add_i(lc, sub_i(lc, in, IX(lc, 1)), a), stride), IX(lc, 1));
@@ -963,7 +992,7 @@ conv2d_dense(struct kiln_lower_ctx *lc, int32_t x, int32_t w, int32_t bias, int3
                                 : fimm(lc, ct, 0));
         struct kiln_ls *fkh = loop(lc, &f1->body, "k", KH, &kh);
         struct kiln_lx *ih =
-            add_i(lc, sub_i(lc, mul_i(lc, V(lc, oh), IX(lc, cg->stride[0])), IX(lc, cg->pad[0])),
+            add_i(lc, sub_i(lc, mul_i(lc, V(lc, oh), IX(lc, cg->stride[0])), cg->padx[0]),
                   mul_i(lc, V(lc, kh), IX(lc, cg->dil[0])));
         struct kiln_lblock *in =
             &kiln_lb_if(lc, &fkh->body,
@@ -971,7 +1000,7 @@ conv2d_dense(struct kiln_lower_ctx *lc, int32_t x, int32_t w, int32_t bias, int3
                  ->body;
         struct kiln_ls *fkw = loop(lc, in, "k", KW, &kw);
         struct kiln_lx *ow_lo, *ow_hi;
-        tap_range(lc, V(lc, kw), cg->stride[1], cg->pad[1], cg->dil[1], W, OW, &ow_lo, &ow_hi);
+        tap_range(lc, V(lc, kw), cg->stride[1], cg->padx[1], cg->dil[1], W, OW, &ow_lo, &ow_hi);
         int32_t wv = kiln_lk_var(lc, ct, "w");
         kiln_lb_set(
             lc, &fkw->body, wv,
@@ -983,7 +1012,7 @@ conv2d_dense(struct kiln_lower_ctx *lc, int32_t x, int32_t w, int32_t bias, int3
         struct kiln_ls *g2 = kiln_lb_for(lc, &fkw->body, "o", ow_lo, ow_hi, &ow);
         g2->hints |= KILN_LS_HINT_VECTORIZE;
         struct kiln_lx *iw =
-            add_i(lc, sub_i(lc, mul_i(lc, V(lc, ow), IX(lc, cg->stride[1])), IX(lc, cg->pad[1])),
+            add_i(lc, sub_i(lc, mul_i(lc, V(lc, ow), IX(lc, cg->stride[1])), cg->padx[1]),
                   mul_i(lc, V(lc, kw), IX(lc, cg->dil[1])));
         struct kiln_lx *at = add_i(lc, row, V(lc, ow));
         kiln_lb_store(
@@ -1022,9 +1051,9 @@ conv2d_dense(struct kiln_lower_ctx *lc, int32_t x, int32_t w, int32_t bias, int3
         struct kiln_lx *c0 = pass == 0 ? mul_i(lc, V(lc, c), IX(lc, 4)) : V(lc, c);
         struct kiln_ls *fkh = loop(lc, &fc->body, "k", KH, &kh);
         struct kiln_lx *oh_lo, *oh_hi, *ow_lo, *ow_hi;
-        tap_range(lc, V(lc, kh), cg->stride[0], cg->pad[0], cg->dil[0], H, OH, &oh_lo, &oh_hi);
+        tap_range(lc, V(lc, kh), cg->stride[0], cg->padx[0], cg->dil[0], H, OH, &oh_lo, &oh_hi);
         struct kiln_ls *fkw = loop(lc, &fkh->body, "k", KW, &kw);
-        tap_range(lc, V(lc, kw), cg->stride[1], cg->pad[1], cg->dil[1], W, OW, &ow_lo, &ow_hi);
+        tap_range(lc, V(lc, kw), cg->stride[1], cg->padx[1], cg->dil[1], W, OW, &ow_lo, &ow_hi);
         int32_t wv[4][4];
         struct kiln_lx *xplane[4];
         for (int u = 0; u < step; u++) {
@@ -1045,12 +1074,12 @@ conv2d_dense(struct kiln_lower_ctx *lc, int32_t x, int32_t w, int32_t bias, int3
         }
         struct kiln_ls *g1 = kiln_lb_for(lc, &fkw->body, "o", oh_lo, oh_hi, &oh);
         struct kiln_lx *ih =
-            add_i(lc, sub_i(lc, mul_i(lc, V(lc, oh), IX(lc, cg->stride[0])), IX(lc, cg->pad[0])),
+            add_i(lc, sub_i(lc, mul_i(lc, V(lc, oh), IX(lc, cg->stride[0])), cg->padx[0]),
                   mul_i(lc, V(lc, kh), IX(lc, cg->dil[0])));
         struct kiln_ls *g2 = kiln_lb_for(lc, &g1->body, "o", ow_lo, ow_hi, &ow);
         g2->hints |= KILN_LS_HINT_VECTORIZE;
         struct kiln_lx *iw =
-            add_i(lc, sub_i(lc, mul_i(lc, V(lc, ow), IX(lc, cg->stride[1])), IX(lc, cg->pad[1])),
+            add_i(lc, sub_i(lc, mul_i(lc, V(lc, ow), IX(lc, cg->stride[1])), cg->padx[1]),
                   mul_i(lc, V(lc, kw), IX(lc, cg->dil[1])));
         int32_t xv[4];
         for (int u = 0; u < step; u++) {
@@ -1133,14 +1162,14 @@ kiln_lower_conv(struct kiln_lower_ctx *lc)
     if (!integer && !q && ct == KILN_DT_F32 && !lc->fuse &&
         conv_as_rows(lc, x, y, bias, &cg, groups))
         return KILN_OK;
-    if (!integer && !q && sp == 2 && ct == KILN_DT_F32 && yty->rank == 4 &&
+    if (!integer && !q && sp == 2 && ct == KILN_DT_F32 && yty->rank == 4 && !cg.dyn &&
         kiln_lower_conv2d_packed_fits(const_input(lc, wi), groups,
                                       kiln_dim_is_const(yty->dims[3]) ? yty->dims[3].n : -1)) {
         int64_t pads[4] = {cg.pad[0], cg.pad[1], cg.pad_end[0], cg.pad_end[1]};
         return kiln_lower_conv2d_packed(lc, x, const_input(lc, wi), bias, y, cg.stride, pads,
                                         cg.dil, ct);
     }
-    if (!integer && !q && sp == 2 && ct == KILN_DT_F32 && yty->rank == 4 &&
+    if (!integer && !q && sp == 2 && ct == KILN_DT_F32 && yty->rank == 4 && !cg.dyn &&
         kiln_dim_is_const(yty->dims[1]) && kiln_dim_is_const(yty->dims[3]) &&
         kiln_dim_is_const(xt->dims[1]) &&
         kiln_lower_depthwise_fits(groups, xt->dims[1].n, yty->dims[1].n, yty->dims[3].n)) {
@@ -1180,9 +1209,9 @@ kiln_lower_conv(struct kiln_lower_ctx *lc)
     }
     struct kiln_lx *inside = NULL;
     for (int i = 0; i < sp; i++) {
-        ix[i] = add_i(lc, sub_i(lc, mul_i(lc, o[i], IX(lc, cg.stride[i])), IX(lc, cg.pad[i])),
+        ix[i] = add_i(lc, sub_i(lc, mul_i(lc, o[i], IX(lc, cg.stride[i])), cg.padx[i]),
                       mul_i(lc, kv[i], IX(lc, cg.dil[i])));
-        if (cg.pad[i] != 0 || cg.pad_end[i] != 0)
+        if (cg.dyn || cg.pad[i] != 0 || cg.pad_end[i] != 0)
             inside = land(lc, inside, in_range(lc, ix[i], kiln_lower_dim(lc, x, i + 2)));
     }
     struct kiln_lx *ch = add_i(lc, mul_i(lc, grp, Cg), V(lc, vc));
@@ -1517,9 +1546,10 @@ kiln_lower_pool(struct kiln_lower_ctx *lc)
     enum kiln_dtype ct = kiln_lower_compute_type(kiln_lower_buf(lc, y)->dtype);
     /* 2-D MaxPool over f32 with constant sizes: the vector window kernel */
     const struct kiln_type *yty = &lc->g->values[n->out[0]]->type;
-    if (mx && ind < 0 && sp == 2 && ct == KILN_DT_F32 && kiln_lower_buf(lc, y)->dtype == ct &&
-        kiln_dim_is_const(xt->dims[2]) && kiln_dim_is_const(xt->dims[3]) &&
-        kiln_dim_is_const(yty->dims[2]) && kiln_dim_is_const(yty->dims[3])) {
+    if (mx && ind < 0 && sp == 2 && !cg.dyn && ct == KILN_DT_F32 &&
+        kiln_lower_buf(lc, y)->dtype == ct && kiln_dim_is_const(xt->dims[2]) &&
+        kiln_dim_is_const(xt->dims[3]) && kiln_dim_is_const(yty->dims[2]) &&
+        kiln_dim_is_const(yty->dims[3])) {
         int64_t in[2] = {xt->dims[2].n, xt->dims[3].n}, out[2] = {yty->dims[2].n, yty->dims[3].n};
         int64_t pads[4] = {cg.pad[0], cg.pad[1], cg.pad_end[0], cg.pad_end[1]};
         if (kiln_lower_maxpool2d_fits(in, out, kernel, cg.stride, pads, cg.dil))
@@ -1551,11 +1581,11 @@ kiln_lower_pool(struct kiln_lower_ctx *lc)
         int32_t v;
         struct kiln_ls *f = loop(lc, kb, "k", IX(lc, kernel[i]), &v);
         kb = &f->body;
-        ix[i] = add_i(lc, sub_i(lc, mul_i(lc, o[i], IX(lc, cg.stride[i])), IX(lc, cg.pad[i])),
+        ix[i] = add_i(lc, sub_i(lc, mul_i(lc, o[i], IX(lc, cg.stride[i])), cg.padx[i]),
                       mul_i(lc, V(lc, v), IX(lc, cg.dil[i])));
         struct kiln_lx *in = kiln_lower_dim(lc, x, i + 2);
         inside = land(lc, inside, in_range(lc, ix[i], in));
-        padded = land(lc, padded, bin(lc, KILN_LX_LT, ix[i], add_i(lc, in, IX(lc, cg.pad_end[i]))));
+        padded = land(lc, padded, bin(lc, KILN_LX_LT, ix[i], add_i(lc, in, cg.pad_endx[i])));
     }
     if (avg && incl)
         accum(lc, &kiln_lb_if(lc, kb, padded)->body, cnt, KILN_LX_ADD, IX(lc, 1));
@@ -4001,7 +4031,7 @@ kiln_lower_deform_conv(struct kiln_lower_ctx *lc)
         pos[i] = kiln_lk_var(lc, ct, "pos");
         fl[i] = kiln_lk_var(lc, KILN_DT_I64, "fl");
         struct kiln_lx *base =
-            add_i(lc, sub_i(lc, mul_i(lc, o[i], IX(lc, cg.stride[i])), IX(lc, cg.pad[i])),
+            add_i(lc, sub_i(lc, mul_i(lc, o[i], IX(lc, cg.stride[i])), cg.padx[i]),
                   mul_i(lc, kv[i], IX(lc, cg.dil[i])));
         struct kiln_lx *ofs = kiln_lx_cast(
             lc, ct,
