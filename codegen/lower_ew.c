@@ -168,14 +168,19 @@ load_bcast(struct kiln_lower_ctx *lc, int32_t in, struct kiln_lx **idx, struct k
     return kiln_lx_load_f(lc, in, kiln_lower_offset_bcast(lc, in, idx, flat, out));
 }
 
-/* The constant tensor behind node input i, or NULL. */
+/* The constant tensor behind node input i (inside a fused node too, where the
+ * constant is the fused node's operand), or NULL. */
 static const struct kiln_tensor *
 const_input(const struct kiln_lower_ctx *lc, int i)
 {
     if (i >= lc->n->n_in || lc->n->in[i] < 0)
         return NULL;
     const struct kiln_tensor *t = lc->g->values[lc->n->in[i]]->data;
-    return t && t->data ? t : NULL;
+    if (t && t->data)
+        return t;
+    int32_t b = lc->fuse ? kiln_lower_value_buf(lc->m, lc->g, lc->n->in[i]) : -1;
+    const struct kiln_lbuf *buf = b >= 0 ? &lc->m->bufs[b] : NULL;
+    return buf && buf->kind == KILN_LBUF_CONST && buf->data && buf->data->data ? buf->data : NULL;
 }
 
 /* ---------------------------------------------------------------- counter-based random numbers */
@@ -551,7 +556,14 @@ kiln_lower_binary(struct kiln_lower_ctx *lc)
         {KILN_OP_GREATER, KILN_LX_GT},
         {KILN_OP_GREATER_OR_EQUAL, KILN_LX_GE},
     };
-    if (op == KILN_OP_POW) {
+    const struct kiln_tensor *ex = op == KILN_OP_POW ? const_input(lc, 1) : NULL;
+    double e2 = 0;
+    if (ex && kiln_tensor_numel(ex) == 1 && kiln_tensor_get_f64(ex, 0, &e2) && e2 == 2.0 &&
+        kiln_dtype_is_float(va->type) && kiln_dtype_is_float(ex->dtype)) {
+        /* x^2 is x*x exactly (the one rounding of the product), and vectorizes */
+        struct kiln_lx *sq = kiln_lx_cast(lc, vb->type != va->type ? KILN_DT_F64 : va->type, va);
+        v = ex_bin(lc, KILN_LX_MUL, sq, sq);
+    } else if (op == KILN_OP_POW) {
         v = pow_value(lc, blk, va, vb);
     } else if (va->type != vb->type) {
         return kiln_lower_unsupported(lc, "operands of different types (%s, %s)",
