@@ -959,6 +959,8 @@ dim_tree_expr(struct kiln_lmodule *m, const struct kiln_dim_tree *t)
             return NULL;
         struct kiln_lx *k = lx_imm_i(a, KILN_DT_I64, t->k);
         struct kiln_lx *q = idx_bin(a, KILN_LX_DIV, x, k);
+        if (t->nonneg) /* a numerator that cannot be negative: truncation is floor */
+            return q;
         struct kiln_lx *neg = lx_new(a, KILN_LX_BINARY, KILN_DT_BOOL);
         neg->op = KILN_LX_LT;
         neg->a = idx_bin(a, KILN_LX_REM, x, k);

@@ -1716,6 +1716,13 @@ kiln_lower_resize(struct kiln_lower_ctx *lc)
         if (!ra->active)
             continue;
         active |= UINT64_C(1) << a;
+        if (p.mode == RZ_NEAREST && p.ctm == CTM_ASYMMETRIC && p.nearest == NN_FLOOR && ra->known &&
+            ra->scale >= 1.0 && ra->scale == floor(ra->scale) && ra->scale <= 64 && !p.exclude) {
+            /* an integral upscale, asymmetric, floor: source index y / k, no
+             * float arithmetic (it is in range: y < k * in) */
+            xi[a] = let(lc, b, "ix", div_i(lc, idx[a], imm(lc, (int64_t)ra->scale)));
+            continue;
+        }
         struct kiln_lx *inw = to_f64(lc, kiln_lower_dim(lc, x, a));
         struct kiln_lx *outi = to_f64(lc, kiln_lower_dim(lc, y, a));
         struct kiln_lx *sc =

@@ -1179,6 +1179,7 @@ tree_of_atom(struct kiln_arena *a, const struct dx_atom *at)
     const struct kiln_dim_tree *t = tree_new(a, op, at->k, at->kind == 'F' ? 1 : 2);
     if (!t)
         return NULL;
+    ((struct kiln_dim_tree *)t)->nonneg = at->kind == 'F' && dx_nonneg(at->p, 0);
     const struct kiln_dim_tree **args = (const struct kiln_dim_tree **)t->args;
     if (!(args[0] = tree_of_poly(a, at->p)))
         return NULL;

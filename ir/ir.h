@@ -225,6 +225,7 @@ enum kiln_dim_tree_op {
 };
 struct kiln_dim_tree {
     enum kiln_dim_tree_op op;
+    bool nonneg; /* FLOOR_DIV: args[0] >= 0 for every value of the symbols (plain division) */
     int64_t k;
     const char *sym;
     size_t len;
