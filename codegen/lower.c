@@ -653,6 +653,26 @@ kiln_lower_scratch_nd(struct kiln_lower_ctx *lc, enum kiln_dtype t, int rank,
     return id;
 }
 
+const struct kiln_tensor *
+kiln_lower_const_in(const struct kiln_lower_ctx *lc, int i)
+{
+    if (i < 0 || i >= lc->n->n_in || lc->n->in[i] < 0)
+        return NULL;
+    const struct kiln_graph *g = lc->g;
+    const struct kiln_value *v = g->values[lc->n->in[i]];
+    /* a sub-graph's capture of an outer constant is as constant as a local one */
+    while (v->kind == KILN_VALUE_CAPTURE && g->parent) {
+        v = g->parent->values[v->outer];
+        g = g->parent;
+    }
+    if (v->kind == KILN_VALUE_CONST)
+        return v->data && v->data->data ? v->data : NULL;
+    /* inside a fused node: the fused node's constant operand */
+    int32_t b = lc->fuse ? kiln_lower_value_buf(lc->m, lc->g, lc->n->in[i]) : -1;
+    const struct kiln_lbuf *buf = b >= 0 ? &lc->m->bufs[b] : NULL;
+    return buf && buf->kind == KILN_LBUF_CONST && buf->data && buf->data->data ? buf->data : NULL;
+}
+
 int32_t
 kiln_lower_view(struct kiln_lower_ctx *lc, int32_t slot, int rank, struct kiln_lx *const *dims)
 {

@@ -395,6 +395,10 @@ void kiln_lower_check(struct kiln_lower_ctx *lc, struct kiln_lx *ok);
 /* A scratch buffer of numel elements of type t in the workspace, private to the node
  * (kernels of one node pass partial results through it); returns its module buffer id. */
 int32_t kiln_lower_scratch(struct kiln_lower_ctx *lc, enum kiln_dtype t, struct kiln_lx *numel);
+/* The constant tensor behind the node's input i: a constant, a sub-graph's
+ * capture of an outer one, or (inside a fused node) the fused node's constant
+ * operand; NULL otherwise. */
+const struct kiln_tensor *kiln_lower_const_in(const struct kiln_lower_ctx *lc, int i);
 /* A view of the buffer in kernel slot `slot` with other dims (the same
  * elements, row-major: [N, C, L] as [N, C, 1, L]); returns its slot. */
 int32_t kiln_lower_view(struct kiln_lower_ctx *lc, int32_t slot, int rank,

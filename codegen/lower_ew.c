@@ -168,21 +168,6 @@ load_bcast(struct kiln_lower_ctx *lc, int32_t in, struct kiln_lx **idx, struct k
     return kiln_lx_load_f(lc, in, kiln_lower_offset_bcast(lc, in, idx, flat, out));
 }
 
-/* The constant tensor behind node input i (inside a fused node too, where the
- * constant is the fused node's operand), or NULL. */
-static const struct kiln_tensor *
-const_input(const struct kiln_lower_ctx *lc, int i)
-{
-    if (i >= lc->n->n_in || lc->n->in[i] < 0)
-        return NULL;
-    const struct kiln_tensor *t = lc->g->values[lc->n->in[i]]->data;
-    if (t && t->data)
-        return t;
-    int32_t b = lc->fuse ? kiln_lower_value_buf(lc->m, lc->g, lc->n->in[i]) : -1;
-    const struct kiln_lbuf *buf = b >= 0 ? &lc->m->bufs[b] : NULL;
-    return buf && buf->kind == KILN_LBUF_CONST && buf->data && buf->data->data ? buf->data : NULL;
-}
-
 /* ---------------------------------------------------------------- counter-based random numbers */
 
 /* splitmix64 of key + (counter + 1) * golden: a u64 hash, counter an i64 expression. */
@@ -556,7 +541,7 @@ kiln_lower_binary(struct kiln_lower_ctx *lc)
         {KILN_OP_GREATER, KILN_LX_GT},
         {KILN_OP_GREATER_OR_EQUAL, KILN_LX_GE},
     };
-    const struct kiln_tensor *ex = op == KILN_OP_POW ? const_input(lc, 1) : NULL;
+    const struct kiln_tensor *ex = op == KILN_OP_POW ? kiln_lower_const_in(lc, 1) : NULL;
     double e2 = 0;
     if (ex && kiln_tensor_numel(ex) == 1 && kiln_tensor_get_f64(ex, 0, &e2) && e2 == 2.0 &&
         kiln_dtype_is_float(va->type) && kiln_dtype_is_float(ex->dtype)) {
@@ -758,7 +743,7 @@ kiln_lower_dropout(struct kiln_lower_ctx *lc)
     int32_t x = kiln_lower_in(lc, 0), y = kiln_lower_out(lc, 0), m = kiln_lower_out(lc, 1);
     int32_t ratio = -1, train = -1;
     if (lc->g->opset >= 12) {
-        const struct kiln_tensor *t = const_input(lc, 2);
+        const struct kiln_tensor *t = kiln_lower_const_in(lc, 2);
         int64_t on = 0;
         if (t && kiln_tensor_get_i64(t, 0, &on) && on)
             return kiln_lower_unsupported(lc, "training_mode is true; kiln compiles inference");

@@ -126,22 +126,6 @@ norm_axis(int64_t axis, int rank)
     return (int)axis;
 }
 
-/* The constant tensor behind node input i, or NULL (absent or not constant).
- * In a fused body, an operand of the fused node that is a constant counts:
- * its buffer is the constant's. */
-static const struct kiln_tensor *
-const_input(const struct kiln_lower_ctx *lc, int i)
-{
-    if (i >= lc->n->n_in || lc->n->in[i] < 0)
-        return NULL;
-    const struct kiln_value *v = lc->g->values[lc->n->in[i]];
-    if (v->kind == KILN_VALUE_CONST)
-        return v->data && v->data->data ? v->data : NULL;
-    int32_t b = lc->fuse ? kiln_lower_value_buf(lc->m, lc->g, lc->n->in[i]) : -1;
-    const struct kiln_lbuf *buf = b >= 0 ? &lc->m->bufs[b] : NULL;
-    return buf && buf->kind == KILN_LBUF_CONST && buf->data && buf->data->data ? buf->data : NULL;
-}
-
 static bool
 has_input(const struct kiln_lower_ctx *lc, int i)
 {
@@ -159,7 +143,7 @@ const_ints(struct kiln_lower_ctx *lc, int i, const char *what, int64_t *out, int
     *n = -1;
     if (!has_input(lc, i))
         return KILN_OK;
-    const struct kiln_tensor *t = const_input(lc, i);
+    const struct kiln_tensor *t = kiln_lower_const_in(lc, i);
     if (!t)
         return kiln_lower_unsupported(lc, "%s depends on a runtime input; kiln needs a constant",
                                       what);
@@ -535,7 +519,7 @@ gemm_dense(struct kiln_lower_ctx *lc, enum kiln_dtype ct)
     float beta = kiln_node_attr_float(lc->n, "beta", 1.0f);
     /* constant weights (canonicalize made them [K, N]) and no bias or a bias
      * of N: the packed GEMM kernel, bias and epilogue on its register tile */
-    const struct kiln_tensor *wc = const_input(lc, 1);
+    const struct kiln_tensor *wc = kiln_lower_const_in(lc, 1);
     const struct kiln_lx *cn =
         c >= 0 ? kiln_lower_dims_prod(lc, c, 0, kiln_lower_rank(lc, c)) : NULL;
     if (ct == KILN_DT_F32 && !ta && !tb && alpha == 1.0f && wc && wc->rank == 2 &&
@@ -561,7 +545,7 @@ gemm_dense(struct kiln_lower_ctx *lc, enum kiln_dtype ct)
      * [NB][K][GEMM_COLS] (zero past N), so that a task streams contiguous
      * memory; the packed copy replaces B */
     const struct kiln_tensor *bt =
-        NB > 1 && ct == KILN_DT_F32 && K->kind == KILN_LX_IMM ? const_input(lc, 1) : NULL;
+        NB > 1 && ct == KILN_DT_F32 && K->kind == KILN_LX_IMM ? kiln_lower_const_in(lc, 1) : NULL;
     if (bt && bt->rank != 2)
         bt = NULL;
     int32_t b;
@@ -679,7 +663,7 @@ kiln_lower_matmul(struct kiln_lower_ctx *lc)
         bool rows_ok = true; /* A's batch dims are the output's: rows flatten */
         for (int d = 0; d < ra - 2 && rows_ok; d++)
             rows_ok = same_dim(kiln_lower_dim(lc, a, d), kiln_lower_dim(lc, y, d));
-        const struct kiln_tensor *bt = const_input(lc, 1);
+        const struct kiln_tensor *bt = kiln_lower_const_in(lc, 1);
         if (rows_ok && ct == KILN_DT_F32 &&
             kiln_lower_matmul_packed_fits(lc, bt, kiln_lower_dims_prod(lc, a, 0, ra - 1)))
             return kiln_lower_matmul_packed(lc, a, bt, y, ct);
@@ -858,7 +842,7 @@ static bool
 conv_as_rows(struct kiln_lower_ctx *lc, int32_t x, int32_t y, int32_t bias,
              const struct conv_geom *cg, int64_t groups)
 {
-    const struct kiln_tensor *wt = const_input(lc, 1);
+    const struct kiln_tensor *wt = kiln_lower_const_in(lc, 1);
     int rank = kiln_lower_rank(lc, x);
     if (!wt || groups != 1 || cg->dyn || !kiln_dtype_is_float(wt->dtype) || wt->rank != rank ||
         kiln_lower_buf(lc, x)->dtype != KILN_DT_F32 || kiln_lower_buf(lc, y)->kind == KILN_LBUF_REG)
@@ -1163,11 +1147,11 @@ kiln_lower_conv(struct kiln_lower_ctx *lc)
         conv_as_rows(lc, x, y, bias, &cg, groups))
         return KILN_OK;
     if (!integer && !q && sp == 2 && ct == KILN_DT_F32 && yty->rank == 4 && !cg.dyn &&
-        kiln_lower_conv2d_packed_fits(const_input(lc, wi), groups,
+        kiln_lower_conv2d_packed_fits(kiln_lower_const_in(lc, wi), groups,
                                       kiln_dim_is_const(yty->dims[3]) ? yty->dims[3].n : -1)) {
         int64_t pads[4] = {cg.pad[0], cg.pad[1], cg.pad_end[0], cg.pad_end[1]};
-        return kiln_lower_conv2d_packed(lc, x, const_input(lc, wi), bias, y, cg.stride, pads,
-                                        cg.dil, ct);
+        return kiln_lower_conv2d_packed(lc, x, kiln_lower_const_in(lc, wi), bias, y, cg.stride,
+                                        pads, cg.dil, ct);
     }
     if (!integer && !q && sp == 2 && ct == KILN_DT_F32 && yty->rank == 4 && !cg.dyn &&
         kiln_dim_is_const(yty->dims[1]) && kiln_dim_is_const(yty->dims[3]) &&
@@ -1399,7 +1383,7 @@ kiln_lower_conv_transpose(struct kiln_lower_ctx *lc)
     int32_t y = kiln_lower_out(lc, 0);
     int64_t groups = kiln_node_attr_int(n, "group", 1);
     enum kiln_dtype ct = kiln_lower_compute_type(kiln_lower_buf(lc, y)->dtype);
-    const struct kiln_tensor *wt = const_input(lc, 1);
+    const struct kiln_tensor *wt = kiln_lower_const_in(lc, 1);
     if (sp == 2 && groups == 1 && ct == KILN_DT_F32 && kiln_lower_buf(lc, x)->dtype == ct && wt &&
         wt->rank == 4 && kiln_dtype_is_float(wt->dtype)) {
         struct kiln_dim xw = xt->dims[3];
@@ -1814,7 +1798,7 @@ reduce_axes(struct kiln_lower_ctx *lc, int r, bool *mask)
     int64_t ax[KILN_MAX_RANK];
     int na = 0;
     if (from_input) {
-        if (has_input(lc, 1) && !const_input(lc, 1)) {
+        if (has_input(lc, 1) && !kiln_lower_const_in(lc, 1)) {
             int32_t x = kiln_lower_in(lc, 0), y = kiln_lower_out(lc, 0);
             if (mask_from_shapes(lc, x, y, mask))
                 return KILN_OK;
@@ -3525,8 +3509,8 @@ rnn_input_gemm(struct kiln_lower_ctx *lc, bool gru, bool layout, int dirs, int G
 {
     struct kiln_lmodule *m = lc->m;
     int32_t x = kiln_lower_in(lc, 0), bias = kiln_lower_in(lc, 3);
-    const struct kiln_tensor *wt = const_input(lc, 1);
-    const struct kiln_tensor *bt = bias >= 0 ? const_input(lc, 3) : NULL;
+    const struct kiln_tensor *wt = kiln_lower_const_in(lc, 1);
+    const struct kiln_tensor *bt = bias >= 0 ? kiln_lower_const_in(lc, 3) : NULL;
     if (gru || layout || !wt || wt->rank != 3 || wt->dims[0] != dirs ||
         !kiln_dtype_is_float(wt->dtype) || kiln_lower_buf(lc, x)->dtype != KILN_DT_F32 ||
         kiln_lower_rank(lc, x) != 3 || (bias >= 0 && !bt) || wt->dims[1] % G != 0)
@@ -3670,7 +3654,7 @@ kiln_lower_rnn(struct kiln_lower_ctx *lc)
     /* the recurrent weights transposed, R^T [dirs][H][G*H], for a step that
      * adds h_k times row k to all gate rows at once (vectors along the gates;
      * each gate's sum still runs over k in order) */
-    const struct kiln_tensor *rtt = proj[0] >= 0 ? const_input(lc, 2) : NULL;
+    const struct kiln_tensor *rtt = proj[0] >= 0 ? kiln_lower_const_in(lc, 2) : NULL;
     if (rtt && (rtt->rank != 3 || !kiln_dtype_is_float(rtt->dtype) || ct != KILN_DT_F32))
         rtt = NULL;
     if (rtt) {

@@ -254,18 +254,6 @@ serial_loops(struct kiln_lower_ctx *lc, struct kiln_lblock *b, int32_t slot, str
 
 /* ---------------------------------------------------------------- constant parameters */
 
-/* The constant tensor behind node input i, or NULL (absent, or computed at run time). */
-static const struct kiln_tensor *
-const_in(const struct kiln_lower_ctx *lc, int i)
-{
-    if (i < 0 || i >= lc->n->n_in || lc->n->in[i] < 0)
-        return NULL;
-    const struct kiln_value *v = lc->g->values[lc->n->in[i]];
-    if (v->kind != KILN_VALUE_CONST || !v->data || !v->data->data)
-        return NULL;
-    return v->data;
-}
-
 static bool
 has_in(const struct kiln_lower_ctx *lc, int i)
 {
@@ -331,7 +319,7 @@ ilist_input(const struct kiln_lower_ctx *lc, int i, struct ilist *l)
     l->present = true;
     l->n = n;
     l->in = i;
-    const struct kiln_tensor *t = const_in(lc, i);
+    const struct kiln_tensor *t = kiln_lower_const_in(lc, i);
     if (!t)
         return true;
     for (int64_t k = 0; k < n; k++)
@@ -1605,7 +1593,7 @@ resize_params(struct kiln_lower_ctx *lc, int32_t x, int32_t y, struct rz_params 
             return kiln_lower_unsupported(lc, "scales must have a static length of %lld",
                                           (long long)na);
         p->scales_in = scales_in;
-        const struct kiln_tensor *t = const_in(lc, scales_in);
+        const struct kiln_tensor *t = kiln_lower_const_in(lc, scales_in);
         for (int64_t k = 0; k < na; k++) {
             struct rz_axis *ra = &p->ax[axes[k]];
             double v;
