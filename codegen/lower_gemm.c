@@ -402,6 +402,64 @@ input_copy(struct kiln_lower_ctx *lc, int32_t x, struct kiln_lx *C, const int64_
 }
 
 /*
+ * The stores of a pixel-block tile (NR channels from mb * NR by L pixels from
+ * p0 of image vn, P pixels an image): each row's vectors, plus the bias,
+ * through the epilogue on vectors; failing that, into the accumulator with
+ * vector stores and (unless it is the result itself) an epilogue pass over
+ * the row.
+ */
+static void
+pointwise_store(struct kiln_lower_ctx *lc, struct kiln_lblock *body, const struct tile *tp,
+                int32_t y, int32_t bias, struct kiln_lx *vn, struct kiln_lx *mb, int64_t M,
+                struct kiln_lx *P, int32_t p0, enum kiln_dtype ct)
+{
+    int vl, L, NR;
+    tile_shape(lc, &vl, &L, &NR);
+    const struct tile t = *tp;
+    struct kiln_lx *Nn = kiln_lower_dim(lc, y, 0), *OW = kiln_lower_dim(lc, y, 3);
+    int32_t lane = kiln_lk_var(lc, KILN_DT_I64, "lane"), acc = -1;
+    bool in_place = false;
+    for (int r = 0; r < NR; r++) {
+        struct kiln_lx *m = add_i(lc, mul_i(lc, mb, IX(lc, NR)), IX(lc, r));
+        struct kiln_lx *abase =
+            add_i(lc, mul_i(lc, add_i(lc, mul_i(lc, vn, IX(lc, M)), m), P), V(lc, p0));
+        struct kiln_lx *bv = NULL;
+        if (bias >= 0)
+            bv = kiln_lx_splat(lc, kiln_lx_cast(lc, ct, kiln_lx_load_f(lc, bias, m)), vl);
+        bool wide = true;
+        for (int v = 0; v < TILE_NV && wide; v++) {
+            struct kiln_lx *val = V(lc, t.acc[r][v]);
+            if (bv)
+                val = bin(lc, KILN_LX_ADD, val, bv);
+            struct kiln_lx *off = IX(lc, v * vl);
+            struct kiln_lx *pix = add_i(lc, add_i(lc, V(lc, p0), off), V(lc, lane));
+            struct kiln_lx *yi[4] = {vn, m, div_i(lc, pix, OW), rem_i(lc, pix, OW)};
+            wide = kiln_lb_store_out_lanes(
+                lc, body, y, add_i(lc, add_i(lc, abase, off), V(lc, lane)), val, yi, lane);
+        }
+        if (wide)
+            continue;
+        if (acc < 0)
+            acc = raw_accumulator(lc, y, ct, mul_i(lc, Nn, mul_i(lc, IX(lc, M), P)), &in_place);
+        for (int v = 0; v < TILE_NV; v++) {
+            struct kiln_lx *val = V(lc, t.acc[r][v]);
+            if (bv)
+                val = bin(lc, KILN_LX_ADD, val, bv);
+            kiln_lb_store(lc, body, acc, add_i(lc, abase, IX(lc, v * vl)), val);
+        }
+        if (in_place)
+            continue;
+        int32_t j;
+        struct kiln_ls *fe = loop(lc, body, "j", IX(lc, L), &j);
+        fe->hints |= KILN_LS_HINT_VECTORIZE;
+        struct kiln_lx *pix = add_i(lc, V(lc, p0), V(lc, j));
+        struct kiln_lx *at = add_i(lc, abase, V(lc, j));
+        struct kiln_lx *yi[4] = {vn, m, div_i(lc, pix, OW), rem_i(lc, pix, OW)};
+        kiln_lb_store_out(lc, &fe->body, y, at, kiln_lx_load(lc, acc, at), yi);
+    }
+}
+
+/*
  * pointwise (below) for an image of P pixels known only at run time: tasks of
  * PB_RUN / 2 whole pixel blocks of one channel block, and per (n, channel
  * block) one more task for the pixels past the last whole block (fewer than
@@ -451,46 +509,7 @@ pointwise_rt(struct kiln_lower_ctx *lc, int32_t x, const struct kiln_tensor *wt,
     tile_step(lc, &fc->body, &t, a, x, xat, ct);
     for (int o = 0; o < L; o += CACHE_LINE_F32)
         kiln_lb_prefetch(lc, &fc->body, x, add_i(lc, xat, IX(lc, L + o)), 2, false);
-    int32_t lane = kiln_lk_var(lc, KILN_DT_I64, "lane"), acc = -1;
-    bool in_place = false;
-    for (int r = 0; r < NR; r++) {
-        struct kiln_lx *m = add_i(lc, mul_i(lc, mb, IX(lc, NR)), IX(lc, r));
-        struct kiln_lx *abase =
-            add_i(lc, mul_i(lc, add_i(lc, mul_i(lc, vn, IX(lc, M)), m), P), V(lc, p0));
-        struct kiln_lx *bv = NULL;
-        if (bias >= 0)
-            bv = kiln_lx_splat(lc, kiln_lx_cast(lc, ct, kiln_lx_load_f(lc, bias, m)), vl);
-        bool wide = true;
-        for (int v = 0; v < TILE_NV && wide; v++) {
-            struct kiln_lx *val = V(lc, t.acc[r][v]);
-            if (bv)
-                val = bin(lc, KILN_LX_ADD, val, bv);
-            struct kiln_lx *off = IX(lc, v * vl);
-            struct kiln_lx *pix = add_i(lc, add_i(lc, V(lc, p0), off), V(lc, lane));
-            struct kiln_lx *yi[4] = {vn, m, div_i(lc, pix, OW), rem_i(lc, pix, OW)};
-            wide = kiln_lb_store_out_lanes(
-                lc, body, y, add_i(lc, add_i(lc, abase, off), V(lc, lane)), val, yi, lane);
-        }
-        if (wide)
-            continue;
-        if (acc < 0)
-            acc = raw_accumulator(lc, y, ct, mul_i(lc, Nn, mul_i(lc, IX(lc, M), P)), &in_place);
-        for (int v = 0; v < TILE_NV; v++) {
-            struct kiln_lx *val = V(lc, t.acc[r][v]);
-            if (bv)
-                val = bin(lc, KILN_LX_ADD, val, bv);
-            kiln_lb_store(lc, body, acc, add_i(lc, abase, IX(lc, v * vl)), val);
-        }
-        if (in_place)
-            continue;
-        int32_t j;
-        struct kiln_ls *fe = loop(lc, body, "j", IX(lc, L), &j);
-        fe->hints |= KILN_LS_HINT_VECTORIZE;
-        struct kiln_lx *pix = add_i(lc, V(lc, p0), V(lc, j));
-        struct kiln_lx *at = add_i(lc, abase, V(lc, j));
-        struct kiln_lx *yi[4] = {vn, m, div_i(lc, pix, OW), rem_i(lc, pix, OW)};
-        kiln_lb_store_out(lc, &fe->body, y, at, kiln_lx_load(lc, acc, at), yi);
-    }
+    pointwise_store(lc, body, &t, y, bias, vn, mb, M, P, p0, ct);
     /* the pixels past the last whole block, for the block's NR channels */
     struct kiln_lblock *rb = &split->orelse;
     int32_t jp, r, cc;
@@ -586,49 +605,8 @@ pointwise(struct kiln_lower_ctx *lc, int32_t x, const struct kiln_tensor *wt, in
         kiln_lb_prefetch(lc, &fc->body, x, add_i(lc, xat, IX(lc, L + o)), 2, false);
     /* each row's vectors through the epilogue on vectors; failing that, raw
      * into the accumulator and the epilogue pass over the row */
-    struct kiln_lx *OW = kiln_lower_dim(lc, y, 3);
-    int32_t lane = kiln_lk_var(lc, KILN_DT_I64, "lane"), acc = -1;
-    bool in_place = false, epilogue = false;
     const int32_t epi0 = body->n;
-    for (int r = 0; r < NR; r++) {
-        struct kiln_lx *m = add_i(lc, mul_i(lc, mb, IX(lc, NR)), IX(lc, r));
-        struct kiln_lx *abase =
-            add_i(lc, mul_i(lc, add_i(lc, mul_i(lc, vn, IX(lc, M)), m), IX(lc, P)), V(lc, p0));
-        struct kiln_lx *bv = NULL;
-        if (bias >= 0)
-            bv = kiln_lx_splat(lc, kiln_lx_cast(lc, ct, kiln_lx_load_f(lc, bias, m)), vl);
-        bool wide = true;
-        for (int v = 0; v < TILE_NV && wide; v++) {
-            struct kiln_lx *val = V(lc, t.acc[r][v]);
-            if (bv)
-                val = bin(lc, KILN_LX_ADD, val, bv);
-            struct kiln_lx *off = IX(lc, v * vl);
-            struct kiln_lx *pix = add_i(lc, add_i(lc, V(lc, p0), off), V(lc, lane));
-            struct kiln_lx *yi[4] = {vn, m, div_i(lc, pix, OW), rem_i(lc, pix, OW)};
-            wide = kiln_lb_store_out_lanes(
-                lc, body, y, add_i(lc, add_i(lc, abase, off), V(lc, lane)), val, yi, lane);
-        }
-        if (wide)
-            continue;
-        if (acc < 0) {
-            acc = raw_accumulator(lc, y, ct, mul_i(lc, Nn, IX(lc, M * P)), &in_place);
-            epilogue = !in_place || bias >= 0;
-        }
-        for (int v = 0; v < TILE_NV; v++)
-            kiln_lb_store(lc, body, acc, add_i(lc, abase, IX(lc, v * vl)), V(lc, t.acc[r][v]));
-        if (!epilogue)
-            continue;
-        int32_t j;
-        struct kiln_ls *fe = loop(lc, body, "j", IX(lc, L), &j);
-        fe->hints |= KILN_LS_HINT_VECTORIZE;
-        struct kiln_lx *pix = add_i(lc, V(lc, p0), V(lc, j));
-        struct kiln_lx *at = add_i(lc, abase, V(lc, j));
-        struct kiln_lx *val = kiln_lx_load(lc, acc, at);
-        if (bias >= 0)
-            val = bin(lc, KILN_LX_ADD, val, kiln_lx_cast(lc, ct, kiln_lx_load_f(lc, bias, m)));
-        struct kiln_lx *yi[4] = {vn, m, div_i(lc, pix, OW), rem_i(lc, pix, OW)};
-        kiln_lb_store_out(lc, &fe->body, y, at, val, yi);
-    }
+    pointwise_store(lc, body, &t, y, bias, vn, mb, M, IX(lc, P), p0, ct);
     /* the next pixel block's epilogue operands and results into L2 */
     kiln_lb_prefetch_vectors(lc, body, body, epi0, IX(lc, L), 2, true);
     return KILN_OK;
