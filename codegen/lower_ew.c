@@ -237,6 +237,24 @@ unary_native(enum kiln_op op)
     }
 }
 
+/* GELU: 0.5 x (1 + erf(x / sqrt 2)), or with tanh the approximation
+ * 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). */
+static struct kiln_lx *
+gelu_value(struct kiln_lower_ctx *lc, struct kiln_lx *x, bool tanh_form)
+{
+    struct kiln_lx *one = ex_imm(lc, x, 1.0);
+    struct kiln_lx *half_x = ex_mul(lc, ex_imm(lc, x, 0.5), x);
+    if (tanh_form) {
+        struct kiln_lx *x3 = ex_mul(lc, ex_mul(lc, x, x), x);
+        struct kiln_lx *in = ex_mul(lc, ex_imm(lc, x, 0.79788456080286535588),
+                                    ex_add(lc, x, ex_mul(lc, ex_imm(lc, x, 0.044715), x3)));
+        return ex_mul(lc, half_x, ex_add(lc, one, kiln_lx_unary(lc, KILN_LX_TANH, in)));
+    }
+    struct kiln_lx *e =
+        kiln_lx_unary(lc, KILN_LX_ERF, ex_mul(lc, x, ex_imm(lc, x, 0.70710678118654752440)));
+    return ex_mul(lc, half_x, ex_add(lc, one, e));
+}
+
 /* Activations with attributes; NULL when op is not one. x is a float. */
 static struct kiln_lx *
 activation_value(struct kiln_lower_ctx *lc, enum kiln_op op, struct kiln_lx *x)
@@ -298,19 +316,9 @@ activation_value(struct kiln_lower_ctx *lc, enum kiln_op op, struct kiln_lx *x)
         struct kiln_lx *alpha = ex_imm(lc, x, kiln_node_attr_float(n, "alpha", 1.0f));
         return ex_mul(lc, x, ex_sigmoid(lc, ex_mul(lc, alpha, x)));
     }
-    case KILN_OP_GELU: {
-        struct kiln_lx *half_x = ex_mul(lc, ex_imm(lc, x, 0.5), x);
-        if (strcmp(kiln_node_attr_string(n, "approximate", "none"), "tanh") == 0) {
-            /* 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) */
-            struct kiln_lx *x3 = ex_mul(lc, ex_mul(lc, x, x), x);
-            struct kiln_lx *in = ex_mul(lc, ex_imm(lc, x, 0.79788456080286535588),
-                                        ex_add(lc, x, ex_mul(lc, ex_imm(lc, x, 0.044715), x3)));
-            return ex_mul(lc, half_x, ex_add(lc, one, kiln_lx_unary(lc, KILN_LX_TANH, in)));
-        }
-        struct kiln_lx *e =
-            kiln_lx_unary(lc, KILN_LX_ERF, ex_mul(lc, x, ex_imm(lc, x, 0.70710678118654752440)));
-        return ex_mul(lc, half_x, ex_add(lc, one, e));
-    }
+    case KILN_OP_GELU:
+        return gelu_value(lc, x,
+                          strcmp(kiln_node_attr_string(n, "approximate", "none"), "tanh") == 0);
     case KILN_OP_IS_NAN:
         return kiln_lx_unary(lc, KILN_LX_ISNAN, x);
     case KILN_OP_IS_INF: {
@@ -325,6 +333,25 @@ activation_value(struct kiln_lower_ctx *lc, enum kiln_op op, struct kiln_lx *x)
     default:
         return NULL;
     }
+}
+
+/*
+ * com.microsoft Gelu (exact), BiasGelu (exact, of A + B) and FastGelu (the
+ * tanh form, of X + bias when it has one), as ONNX Runtime's contrib ops
+ * define them, over the output with the bias broadcast.
+ */
+enum kiln_status
+kiln_lower_ms_gelu(struct kiln_lower_ctx *lc)
+{
+    int32_t x = kiln_lower_in(lc, 0), bias = kiln_lower_in(lc, 1), y = kiln_lower_out(lc, 0);
+    struct kiln_lx *idx[KILN_MAX_RANK], *flat;
+    struct kiln_lblock *blk = kiln_lower_loop_over(lc, y, idx, &flat);
+    enum kiln_dtype ct = kiln_lower_compute_type(kiln_lower_buf(lc, y)->dtype);
+    struct kiln_lx *v = kiln_lx_cast(lc, ct, load_bcast(lc, x, idx, flat, y));
+    if (bias >= 0)
+        v = ex_add(lc, v, kiln_lx_cast(lc, ct, load_bcast(lc, bias, idx, flat, y)));
+    store_cast(lc, blk, y, flat, gelu_value(lc, v, lc->n->op == KILN_OP_MS_FAST_GELU));
+    return KILN_OK;
 }
 
 static struct kiln_lx *

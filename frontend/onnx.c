@@ -751,8 +751,10 @@ onnx_node_op(struct onnx_loader *l, const Onnx__NodeProto *np, int32_t id, enum 
         return onnx_fail(l, &s, KILN_ERR_INVALID,
                          "node uses domain 'ai.onnx', which the model does not import");
     enum kiln_domain kd = KILN_DOMAIN_ONNX;
-    if (def || strcmp(domain, "ai.onnx.ml") == 0) {
-        kd = def ? KILN_DOMAIN_ONNX : KILN_DOMAIN_ML;
+    if (def || strcmp(domain, "ai.onnx.ml") == 0 || strcmp(domain, "com.microsoft") == 0) {
+        kd = def                                 ? KILN_DOMAIN_ONNX
+             : strcmp(domain, "ai.onnx.ml") == 0 ? KILN_DOMAIN_ML
+                                                 : KILN_DOMAIN_MS;
         *known = kiln_op_lookup(kd, type, op);
     }
     if (!*known)

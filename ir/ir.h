@@ -382,6 +382,7 @@ const char *kiln_attr_kind_name(enum kiln_attr_kind k); /* "int", "ints", ... */
 enum kiln_domain {
     KILN_DOMAIN_ONNX, /* "" or "ai.onnx" */
     KILN_DOMAIN_ML,   /* "ai.onnx.ml" */
+    KILN_DOMAIN_MS,   /* "com.microsoft": the contrib ops ONNX Runtime's tools write */
     KILN_DOMAIN_KILN, /* kiln-internal ops */
     KILN_DOMAIN_COUNT
 };

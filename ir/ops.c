@@ -16,6 +16,7 @@ const struct kiln_op_info kiln_op_table[KILN_OP_COUNT] = {
 static const char *const domain_names[] = {
     [KILN_DOMAIN_ONNX] = "ai.onnx",
     [KILN_DOMAIN_ML] = "ai.onnx.ml",
+    [KILN_DOMAIN_MS] = "com.microsoft",
     [KILN_DOMAIN_KILN] = "kiln",
 };
 _Static_assert(sizeof domain_names / sizeof domain_names[0] == KILN_DOMAIN_COUNT,

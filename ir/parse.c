@@ -1455,6 +1455,10 @@ parse_op(struct parser *ps, enum kiln_op *op)
         dom = KILN_DOMAIN_ML;
         name += 3;
         nlen -= 3;
+    } else if (len > 3 && memcmp(s, "ms.", 3) == 0) {
+        dom = KILN_DOMAIN_MS;
+        name += 3;
+        nlen -= 3;
     } else if (len > 5 && memcmp(s, "kiln.", 5) == 0) {
         dom = KILN_DOMAIN_KILN;
         name += 5;

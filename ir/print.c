@@ -458,6 +458,8 @@ put_op_name(struct printer *pr, enum kiln_op op)
     const struct kiln_op_info *oi = kiln_op_info(op);
     if (oi->domain == KILN_DOMAIN_ML)
         put(pr, "ml.");
+    else if (oi->domain == KILN_DOMAIN_MS)
+        put(pr, "ms.");
     else if (oi->domain == KILN_DOMAIN_KILN)
         put(pr, "kiln.");
     put(pr, oi->name);

@@ -628,6 +628,31 @@ propagate_known(struct kiln_infer_ctx *ic, int n_in)
     kiln_infer_set_out_known(ic, 0, acc, n_acc);
 }
 
+/* com.microsoft Gelu (X), FastGelu (X, optional bias) and BiasGelu (A, B): the
+ * float input, broadcast with the bias where there is one. */
+enum kiln_status
+kiln_shape_ms_gelu(struct kiln_infer_ctx *ic)
+{
+    const struct kiln_type *x = kiln_infer_need_in(ic, 0, "X");
+    if (!x)
+        return KILN_ERR_INVALID;
+    enum kiln_status st = kiln_infer_require(ic, 0, KILN_DT_MASK_FLOAT);
+    if (st != KILN_OK)
+        return st;
+    const struct kiln_type *b = kiln_infer_in(ic, 1);
+    if (!b) {
+        kiln_infer_set_like(ic, 0, x, x->dtype);
+        return KILN_OK;
+    }
+    if ((st = kiln_infer_same_dtype(ic, 0, 1)) != KILN_OK)
+        return st;
+    struct kiln_type out;
+    if ((st = kiln_infer_broadcast(ic, x, b, &out)) != KILN_OK)
+        return st;
+    kiln_infer_set_out_type(ic, 0, &out);
+    return KILN_OK;
+}
+
 enum kiln_status
 kiln_shape_binary(struct kiln_infer_ctx *ic)
 {

@@ -88,7 +88,10 @@ test_ops(void)
     enum kiln_domain dom;
     CHECK(kiln_domain_from_name("", &dom) && dom == KILN_DOMAIN_ONNX);
     CHECK(kiln_domain_from_name("ai.onnx.ml", &dom) && dom == KILN_DOMAIN_ML);
-    CHECK(!kiln_domain_from_name("com.microsoft", &dom));
+    CHECK(kiln_domain_from_name("com.microsoft", &dom) && dom == KILN_DOMAIN_MS);
+    CHECK(!kiln_domain_from_name("com.example", &dom));
+    CHECK(kiln_op_lookup(KILN_DOMAIN_MS, "Gelu", &op) && op == KILN_OP_MS_GELU);
+    CHECK(kiln_op_lookup(KILN_DOMAIN_ONNX, "Gelu", &op) && op == KILN_OP_GELU);
 }
 
 /* x -> Relu -> r -> Add(r, x) -> y */
