@@ -671,11 +671,13 @@ dx_floordiv_i(int64_t a, int64_t k)
     return q - (a % k != 0 && (a < 0) != (k < 0));
 }
 
+/* gcd of |a| and |b| (INT64_MIN counts as INT64_MAX: only a common factor > 1
+ * matters to the caller, and it must divide both exactly, which it checks) */
 static int64_t
 dx_gcd(int64_t a, int64_t b)
 {
-    a = a < 0 ? -a : a;
-    b = b < 0 ? -b : b;
+    a = a == INT64_MIN ? INT64_MAX : a < 0 ? -a : a;
+    b = b == INT64_MIN ? INT64_MAX : b < 0 ? -b : b;
     while (b) {
         int64_t t = a % b;
         a = b;
@@ -700,15 +702,24 @@ dx_floor(struct dx *x, const struct dx_poly *p, int64_t k, int depth)
     struct dx_poly *q = dx_new(x, p->n), *r = dx_new(x, p->n);
     if (!q || !r)
         return NULL;
+    /* c = k * floor(c / k) + (c mod k), each in checked arithmetic (k * floor(c / k)
+     * can pass INT64_MIN for a c near it) */
+    int64_t qk;
     q->c = dx_floordiv_i(p->c, k);
-    r->c = p->c - q->c * k;
+    if (!kiln_mul_i64(q->c, k, &qk) || __builtin_sub_overflow(p->c, qk, &r->c)) {
+        x->fail = true;
+        return NULL;
+    }
     for (int i = 0; i < p->n; i++) {
         struct dx_term t = p->t[i];
         int64_t c = dx_floordiv_i(t.coef, k);
         t.coef = c;
         if (c)
             q->t[q->n++] = t;
-        t.coef = p->t[i].coef - c * k;
+        if (!kiln_mul_i64(c, k, &qk) || __builtin_sub_overflow(p->t[i].coef, qk, &t.coef)) {
+            x->fail = true;
+            return NULL;
+        }
         if (t.coef)
             r->t[r->n++] = t;
     }
@@ -1026,8 +1037,14 @@ kiln_dim_ceildiv(struct kiln_dim a, int64_t k)
 struct kiln_dim
 kiln_dim_add_int(struct kiln_dim a, int64_t c)
 {
-    return kiln_dim_is_int(a) || c >= 0 ? kiln_dim_add(a, kiln_dim_const(c))
-                                        : kiln_dim_sub(a, kiln_dim_const(-c));
+    if (kiln_dim_is_int(a)) {
+        int64_t r;
+        return kiln_add_i64(a.n, c, &r) && r != KILN_DIM_UNKNOWN ? kiln_dim_const(r)
+                                                                 : kiln_dim_unknown();
+    }
+    if (c == INT64_MIN || c == KILN_DIM_UNKNOWN)
+        return kiln_dim_unknown();
+    return c >= 0 ? kiln_dim_add(a, kiln_dim_const(c)) : kiln_dim_sub(a, kiln_dim_const(-c));
 }
 
 bool
