@@ -402,6 +402,35 @@ input_copy(struct kiln_lower_ctx *lc, int32_t x, struct kiln_lx *C, const int64_
 }
 
 /*
+ * The accumulation of a pixel-block tile: NR channels from mb * NR (weights
+ * packed as [M / NR][C][NR] in wp) by L pixels from p0 of image vn of x (P
+ * pixels a plane), over the C input channels, each step prefetching the next
+ * pixel block's input into L2 (a step reads a new row, C rows a plane apart,
+ * which the hardware prefetchers do not follow).
+ */
+static void
+pointwise_step(struct kiln_lower_ctx *lc, struct kiln_lblock *body, struct tile *t, int32_t wp,
+               int32_t x, struct kiln_lx *vn, struct kiln_lx *mb, int64_t C, struct kiln_lx *P,
+               int32_t p0, enum kiln_dtype ct)
+{
+    int vl, L, NR;
+    tile_shape(lc, &vl, &L, &NR);
+    int32_t c;
+    tile_zero(lc, body, t, NR, ct);
+    struct kiln_ls *fc = loop(lc, body, "c", IX(lc, C), &c);
+    fc->hints |= KILN_LS_HINT_NO_VECTORIZE;
+    struct kiln_lx *a[TILE_NR];
+    struct kiln_lx *wat = mul_i(lc, add_i(lc, mul_i(lc, mb, IX(lc, C)), V(lc, c)), IX(lc, NR));
+    for (int r = 0; r < NR; r++)
+        a[r] = kiln_lx_load(lc, wp, add_i(lc, wat, IX(lc, r)));
+    struct kiln_lx *xat =
+        add_i(lc, mul_i(lc, add_i(lc, mul_i(lc, vn, IX(lc, C)), V(lc, c)), P), V(lc, p0));
+    tile_step(lc, &fc->body, t, a, x, xat, ct);
+    for (int o = 0; o < L; o += CACHE_LINE_F32)
+        kiln_lb_prefetch(lc, &fc->body, x, add_i(lc, xat, IX(lc, L + o)), 2, false);
+}
+
+/*
  * The stores of a pixel-block tile (NR channels from mb * NR by L pixels from
  * p0 of image vn, P pixels an image): each row's vectors, plus the bias,
  * through the epilogue on vectors; failing that, into the accumulator with
@@ -478,7 +507,7 @@ pointwise_rt(struct kiln_lower_ctx *lc, int32_t x, const struct kiln_tensor *wt,
     struct kiln_lx *PBF = div_i(lc, P, IX(lc, L)); /* whole blocks */
     struct kiln_lx *PBS =
         add_i(lc, div_i(lc, add_i(lc, PBF, IX(lc, SB - 1)), IX(lc, SB)), IX(lc, 1));
-    int32_t p, c, tt;
+    int32_t p, tt;
     struct kiln_lblock *task = kiln_lk_parallel(lc, mul_i(lc, Nn, mul_i(lc, PBS, IX(lc, MB))), &p);
     kiln_lower_method(lc,
                       "1x1 GEMM tile %d ch x %d px, packed weights, pixels past the last "
@@ -497,18 +526,7 @@ pointwise_rt(struct kiln_lower_ctx *lc, int32_t x, const struct kiln_tensor *wt,
     int32_t p0 = kiln_lk_var(lc, KILN_DT_I64, "pix");
     kiln_lb_set(lc, body, p0, mul_i(lc, pb, IX(lc, L)));
     struct tile t;
-    tile_zero(lc, body, &t, NR, ct);
-    struct kiln_ls *fc = loop(lc, body, "c", IX(lc, C), &c);
-    fc->hints |= KILN_LS_HINT_NO_VECTORIZE;
-    struct kiln_lx *a[TILE_NR];
-    struct kiln_lx *wat = mul_i(lc, add_i(lc, mul_i(lc, mb, IX(lc, C)), V(lc, c)), IX(lc, NR));
-    for (int r = 0; r < NR; r++)
-        a[r] = kiln_lx_load(lc, wp, add_i(lc, wat, IX(lc, r)));
-    struct kiln_lx *xat =
-        add_i(lc, mul_i(lc, add_i(lc, mul_i(lc, vn, IX(lc, C)), V(lc, c)), P), V(lc, p0));
-    tile_step(lc, &fc->body, &t, a, x, xat, ct);
-    for (int o = 0; o < L; o += CACHE_LINE_F32)
-        kiln_lb_prefetch(lc, &fc->body, x, add_i(lc, xat, IX(lc, L + o)), 2, false);
+    pointwise_step(lc, body, &t, wp, x, vn, mb, C, P, p0, ct);
     pointwise_store(lc, body, &t, y, bias, vn, mb, M, P, p0, ct);
     /* the pixels past the last whole block, for the block's NR channels */
     struct kiln_lblock *rb = &split->orelse;
@@ -575,7 +593,7 @@ pointwise(struct kiln_lower_ctx *lc, int32_t x, const struct kiln_tensor *wt, in
     if (!SB)
         SB = (PB + (PB + PB_RUN - 1) / PB_RUN - 1) / ((PB + PB_RUN - 1) / PB_RUN);
     const int64_t PBS = (PB + SB - 1) / SB;
-    int32_t p, c, tt;
+    int32_t p, tt;
     struct kiln_lblock *task = kiln_lk_parallel(lc, mul_i(lc, Nn, IX(lc, PBS * MB)), &p);
     kiln_lower_method(lc, "1x1 GEMM tile %d ch x %d px, packed weights", NR, L);
     struct kiln_lx *mb = rem_i(lc, V(lc, p), IX(lc, MB));
@@ -588,21 +606,7 @@ pointwise(struct kiln_lower_ctx *lc, int32_t x, const struct kiln_tensor *wt, in
         PB % SB ? &kiln_lb_if(lc, &ft->body, bin(lc, KILN_LX_LT, pb, IX(lc, PB)))->body : &ft->body;
     int32_t p0 = tile_start(lc, body, mul_i(lc, pb, IX(lc, L)), IX(lc, P - L), "pix");
     struct tile t;
-    tile_zero(lc, body, &t, NR, ct);
-    struct kiln_ls *fc = loop(lc, body, "c", IX(lc, C), &c);
-    fc->hints |= KILN_LS_HINT_NO_VECTORIZE;
-    struct kiln_lx *a[TILE_NR];
-    struct kiln_lx *wat = mul_i(lc, add_i(lc, mul_i(lc, mb, IX(lc, C)), V(lc, c)), IX(lc, NR));
-    for (int r = 0; r < NR; r++)
-        a[r] = kiln_lx_load(lc, wp, add_i(lc, wat, IX(lc, r)));
-    struct kiln_lx *xat =
-        add_i(lc, mul_i(lc, add_i(lc, mul_i(lc, vn, IX(lc, C)), V(lc, c)), IX(lc, P)), V(lc, p0));
-    tile_step(lc, &fc->body, &t, a, x, xat, ct);
-    /* the next pixel block's input (L pixels on, in the same row) into L2: a
-     * step reads a new row, C rows a plane apart, which the hardware
-     * prefetchers do not follow; the run's next tile finds them there */
-    for (int o = 0; o < L; o += CACHE_LINE_F32)
-        kiln_lb_prefetch(lc, &fc->body, x, add_i(lc, xat, IX(lc, L + o)), 2, false);
+    pointwise_step(lc, body, &t, wp, x, vn, mb, C, IX(lc, P), p0, ct);
     /* each row's vectors through the epilogue on vectors; failing that, raw
      * into the accumulator and the epilogue pass over the row */
     const int32_t epi0 = body->n;

@@ -950,7 +950,11 @@ conv2d_dense(struct kiln_lower_ctx *lc, int32_t x, int32_t w, int32_t bias, int3
     struct kiln_lx *blocks = div_i(lc, M, IX(lc, MR));
     struct kiln_lblock *body =
         kiln_lk_parallel(lc, mul_i(lc, kiln_lower_dim(lc, y, 0), blocks), &p);
-    kiln_lower_method(lc, "direct, %d output planes per task", MR);
+    const bool depthwise = MR == 1 && Cg->kind == KILN_LX_IMM && Cg->i == 1;
+    if (depthwise)
+        kiln_lower_method(lc, "direct depthwise, row by row");
+    else
+        kiln_lower_method(lc, "direct, %d output planes per task", MR);
     struct kiln_lx *vn = div_i(lc, V(lc, p), blocks);
     struct kiln_lx *m0 = mul_i(lc, rem_i(lc, V(lc, p), blocks), IX(lc, MR));
     struct kiln_lx *grp = groups == 1 ? IX(lc, 0) : div_i(lc, m0, Mg);
@@ -961,10 +965,9 @@ conv2d_dense(struct kiln_lower_ctx *lc, int32_t x, int32_t w, int32_t bias, int3
         /* with MR = 1, p itself is n * M + m */
         plane[r] = mul_i(lc, MR == 1 ? V(lc, p) : add_i(lc, mul_i(lc, vn, M), vm[r]), ohw);
     }
-    if (MR == 1 && Cg->kind == KILN_LX_IMM && Cg->i == 1) {
-        /* one input channel per output (depthwise): row by row, each output
-         * row taking every tap while it is in L1, then its epilogue */
-        kiln_lower_method(lc, "direct depthwise, row by row");
+    if (depthwise) {
+        /* one input channel per output: row by row, each output row taking
+         * every tap while it is in L1, then its epilogue */
         struct kiln_lx *ch = groups == 1 ? IX(lc, 0) : grp;
         struct kiln_lx *xplane = mul_i(lc, add_i(lc, mul_i(lc, vn, C), ch), mul_i(lc, H, W));
         struct kiln_ls *f1 = loop(lc, body, "o", OH, &oh);
@@ -1244,6 +1247,35 @@ kiln_lower_conv(struct kiln_lower_ctx *lc)
 /* ---------------------------------------------------------------- ConvTranspose */
 
 /*
+ * A constant f32 tensor of the given dims whose elements are the rows x cols
+ * block of src from element off on, transposed: element (j, i) of the copy,
+ * at j * rows + i, is src[off + i * cols + j]. In the module's arena.
+ */
+static const struct kiln_tensor *
+const_transposed(struct kiln_lower_ctx *lc, const struct kiln_tensor *src, int64_t off,
+                 int64_t rows, int64_t cols, int rank, const int64_t *dims)
+{
+    struct kiln_arena *a = lc->m->arena;
+    struct kiln_tensor *t = kiln_arena_alloc(a, sizeof *t);
+    int64_t *d = kiln_arena_array(a, (size_t)rank, sizeof *d);
+    float *v = kiln_arena_array(a, (size_t)(rows * cols), sizeof *v);
+    KILN_ASSERT(t && d && v);
+    for (int64_t i = 0; i < rows; i++)
+        for (int64_t j = 0; j < cols; j++) {
+            double e = 0;
+            kiln_tensor_get_f64(src, off + i * cols + j, &e);
+            v[j * rows + i] = (float)e;
+        }
+    memcpy(d, dims, (size_t)rank * sizeof *d);
+    *t = (struct kiln_tensor){.dtype = KILN_DT_F32,
+                              .rank = rank,
+                              .dims = d,
+                              .nbytes = (uint64_t)(rows * cols) * 4,
+                              .data = v};
+    return t;
+}
+
+/*
  * A 2-D transposed convolution with constant weights w [C, M, KH, KW] as a
  * GEMM and a gather: first T [N, M*KH*KW, H, W] = w' x x, a 1x1 convolution
  * by the packed kernel with w' [(m*KH + a)*KW + b][c] = w[c][m][a][b] (all
@@ -1257,25 +1289,11 @@ conv_transpose_gemm(struct kiln_lower_ctx *lc, int32_t x, const struct kiln_tens
                     int32_t bias, int32_t y, const int64_t *stride, const int64_t *pad,
                     const int64_t *dil, enum kiln_dtype ct)
 {
-    struct kiln_lmodule *m = lc->m;
     const int64_t C = wt->dims[0], Mo = wt->dims[1], KH = wt->dims[2], KW = wt->dims[3];
     const int64_t MK = Mo * KH * KW;
-    /* w' as a [MK, C, 1, 1] f32 tensor */
-    struct kiln_tensor *w2 = kiln_arena_alloc(m->arena, sizeof *w2);
-    int64_t *d2 = kiln_arena_array(m->arena, 4, sizeof *d2);
-    float *v2 = kiln_arena_array(m->arena, (size_t)(MK * C), sizeof *v2);
-    KILN_ASSERT(w2 && d2 && v2);
-    for (int64_t c = 0; c < C; c++)
-        for (int64_t k = 0; k < MK; k++) {
-            double v = 0;
-            kiln_tensor_get_f64(wt, c * MK + k, &v); /* w[c][m][a][b] at c*MK + k */
-            v2[k * C + c] = (float)v;
-        }
-    d2[0] = MK;
-    d2[1] = C;
-    d2[2] = d2[3] = 1;
-    *w2 = (struct kiln_tensor){
-        .dtype = KILN_DT_F32, .rank = 4, .dims = d2, .nbytes = (uint64_t)(MK * C) * 4, .data = v2};
+    /* w' as a [MK, C, 1, 1] f32 tensor: w [C, MK] transposed */
+    const int64_t d2[4] = {MK, C, 1, 1};
+    const struct kiln_tensor *w2 = const_transposed(lc, wt, 0, C, MK, 4, d2);
     struct kiln_lx *td[4] = {kiln_lower_dim(lc, x, 0), IX(lc, MK), kiln_lower_dim(lc, x, 2),
                              kiln_lower_dim(lc, x, 3)};
     int32_t tb = kiln_lower_scratch_nd(lc, ct, 4, td);
@@ -3507,7 +3525,6 @@ rnn_acts(struct kiln_lower_ctx *lc, int nf, int dirs, const char *const *def, st
 static enum kiln_status
 rnn_input_gemm(struct kiln_lower_ctx *lc, bool gru, bool layout, int dirs, int G, int32_t *xw)
 {
-    struct kiln_lmodule *m = lc->m;
     int32_t x = kiln_lower_in(lc, 0), bias = kiln_lower_in(lc, 3);
     const struct kiln_tensor *wt = kiln_lower_const_in(lc, 1);
     const struct kiln_tensor *bt = bias >= 0 ? kiln_lower_const_in(lc, 3) : NULL;
@@ -3516,29 +3533,12 @@ rnn_input_gemm(struct kiln_lower_ctx *lc, bool gru, bool layout, int dirs, int G
         kiln_lower_rank(lc, x) != 3 || (bias >= 0 && !bt) || wt->dims[1] % G != 0)
         return KILN_OK;
     const int64_t GH = wt->dims[1], I = wt->dims[2];
-    struct kiln_tensor *tb[2];
+    const struct kiln_tensor *tb[2];
+    const int64_t dims[2] = {I, GH};
     for (int d = 0; d < dirs; d++) {
-        /* W[d]^T as [I, GH] */
-        struct kiln_tensor *t = kiln_arena_alloc(m->arena, sizeof *t);
-        int64_t *dims = kiln_arena_array(m->arena, 2, sizeof *dims);
-        float *v = kiln_arena_array(m->arena, (size_t)(GH * I), sizeof *v);
-        KILN_ASSERT(t && dims && v);
-        for (int64_t g = 0; g < GH; g++)
-            for (int64_t i = 0; i < I; i++) {
-                double e = 0;
-                kiln_tensor_get_f64(wt, (d * GH + g) * I + i, &e);
-                v[i * GH + g] = (float)e;
-            }
-        dims[0] = I;
-        dims[1] = GH;
-        *t = (struct kiln_tensor){.dtype = KILN_DT_F32,
-                                  .rank = 2,
-                                  .dims = dims,
-                                  .nbytes = (uint64_t)(GH * I) * 4,
-                                  .data = v};
-        tb[d] = t;
+        tb[d] = const_transposed(lc, wt, d * GH * I, GH, I, 2, dims); /* W[d]^T */
         if (!kiln_lower_matmul_packed_fits(
-                lc, t, mul_i(lc, kiln_lower_dim(lc, x, 0), kiln_lower_dim(lc, x, 1))))
+                lc, tb[d], mul_i(lc, kiln_lower_dim(lc, x, 0), kiln_lower_dim(lc, x, 1))))
             return KILN_OK;
     }
     for (int d = 0; d < dirs; d++) {
